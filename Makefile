@@ -1,0 +1,63 @@
+# bpflock — see README.md. `make demo` and `make test` do all set-up on a fresh Debian 12.
+SHELL := /bin/bash
+TARGET := x86_64-unknown-linux-gnu
+# Static: glibc linked in (crt-static needs an explicit --target), libbpf/libelf/zlib static.
+STATIC_FLAGS := RUSTFLAGS='-C target-feature=+crt-static'
+BIN := target/$(TARGET)/release/bpflock
+GUEST := target/guest
+KERNELS ?= bookworm trixie
+PREFIX ?= /usr
+DESTDIR ?=
+
+.PHONY: all build deps test test-unit test-guest guest-kernels demo vmlinux clean
+
+all: build
+
+# Debian packages and nothing else: clang/llvm for the BPF C, libelf/zlib static archives,
+# QEMU and busybox-static for the guests. Skipped when everything is there.
+DEB_PACKAGES := clang llvm libelf-dev zlib1g-dev bpftool qemu-system-x86 busybox-static cpio kmod gcc libc6-dev make
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	$(STATIC_FLAGS) cargo build --release --locked --target $(TARGET)
+	@! ldd $(BIN) 2>&1 | grep -q '=>' || { echo "$(BIN) is dynamically linked" >&2; exit 1; }
+	@echo "built $(BIN) ($$(stat -c %s $(BIN)) bytes, static)"
+
+$(GUEST)/testops: tests/guest/testops.c
+	@mkdir -p $(GUEST)
+	gcc -static -O2 -Wall -Werror -o $@ $<
+
+guest-kernels: deps
+	@for k in $(KERNELS); do tests/guest/fetch-kernel.sh $$k || exit 1; done
+
+$(GUEST)/initramfs.cpio.gz: build $(GUEST)/testops tests/guest/init tests/guest/cases.sh tests/guest/mkinitramfs.sh $(wildcard tests/policies/*.toml)
+	tests/guest/mkinitramfs.sh $(BIN) $(GUEST)/testops $@
+
+# Unit and host tests, then the enforcement cases in a guest of each kernel.
+test: test-unit test-guest
+
+test-unit: deps
+	cargo test --locked --bins --test cli
+
+test-guest: guest-kernels $(GUEST)/initramfs.cpio.gz
+	BPFLOCK_GUEST_DIR=$(CURDIR)/$(GUEST) BPFLOCK_GUEST_KERNELS="$(KERNELS)" cargo test --locked --test guest
+
+# Boots a guest with the default policy and shows, side by side, the same operations
+# allowed in the initial pid namespace and refused in a container.
+demo: guest-kernels $(GUEST)/initramfs-demo.cpio.gz
+	tests/guest/demo.sh $(GUEST) $(firstword $(KERNELS))
+
+$(GUEST)/initramfs-demo.cpio.gz: build $(GUEST)/testops tests/guest/demo-init tests/guest/mkinitramfs.sh
+	BPFLOCK_INIT=tests/guest/demo-init tests/guest/mkinitramfs.sh $(BIN) $(GUEST)/testops $@
+
+# Regenerates include/vmlinux.h from the running kernel's BTF (CO-RE: any recent kernel will do).
+vmlinux:
+	bpftool btf dump file /sys/kernel/btf/vmlinux format c > include/vmlinux.h
+
+clean:
+	cargo clean

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Helpers shared by every bpflock BPF program (BPF side only). */
+#ifndef BPFLOCK_BPF_H
+#define BPFLOCK_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "profile.h"
+
+#define EPERM 1
+
+/*
+ * True when the current task lives in the initial pid namespace.
+ *
+ * The task's *active* pid namespace is the one its struct pid was allocated in, at
+ * thread_pid->level. bpflock (C/Go) looked at nsproxy->pid_ns_for_children (the namespace
+ * future children get) or the host network namespace, which lets a container that shares
+ * the host network pass. This is a plain BTF pointer walk: no bpf_probe_read_kernel(), so
+ * it also works where lockdown=confidentiality denies that helper.
+ */
+static __always_inline bool in_initial_pidns(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	return task->thread_pid->level == 0;
+}
+
+/*
+ * The common decision of the system-wide locks: restricted denies everyone, baseline
+ * denies what the policy blocks and anything outside the initial pid namespace that it
+ * does not allow.
+ */
+static __always_inline int profile_decide(__u32 profile, bool blocked, bool allowed)
+{
+	if (profile == PROFILE_RESTRICTED)
+		return -EPERM;
+	if (profile != PROFILE_BASELINE)
+		return 0;
+	if (blocked)
+		return -EPERM;
+	if (allowed || in_initial_pidns())
+		return 0;
+	return -EPERM;
+}
+
+#endif

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* bpfrestrict's command classes: bit positions in block_mask. Mirrored by src/bpfrestrict.rs. */
+#ifndef BPFLOCK_BPFRESTRICT_H
+#define BPFLOCK_BPFRESTRICT_H
+
+enum bpfrestrict_op {
+	BPFR_BPF_WRITE = 0, /* programs using bpf_probe_write_user() */
+	BPFR_BTF_LOAD,
+	BPFR_MAP_CREATE,
+	BPFR_PROG_LOAD,
+};
+
+#endif

@@ -1,0 +1,148 @@
+//! `bpflock bootstrap`: validate, probe, load, attach, pin, exit.
+
+use std::path::Path;
+
+use libbpf_rs::ErrorKind;
+
+use crate::{
+    bpfrestrict,
+    error::{Error, NotSupported, Result},
+    kernel::{self, KernelBtf},
+    kimglock,
+    pins::PinRoot,
+    policy::{LockPolicy, Policy},
+};
+
+/// The protections in the order they are set up; bpfrestrict last, so that the others
+/// are loaded before bpf() is restricted.
+pub const PROTECTIONS: &[&str] = &[kimglock::NAME, bpfrestrict::NAME];
+
+fn hooks(name: &str) -> &'static [&'static str] {
+    match name {
+        kimglock::NAME => kimglock::HOOKS,
+        bpfrestrict::NAME => bpfrestrict::HOOKS,
+        _ => &[],
+    }
+}
+
+fn setup(name: &'static str, policy: &LockPolicy, dir: &Path) -> Result<()> {
+    match name {
+        kimglock::NAME => kimglock::setup(policy, dir),
+        bpfrestrict::NAME => bpfrestrict::setup(policy, dir),
+        _ => unreachable!("PROTECTIONS lists only known protections"),
+    }
+}
+
+/// Checks that this kernel can enforce every enabled protection of `policy`.
+/// `pin_root` is consulted only to explain a refusal caused by bpflock's own bpfrestrict.
+pub fn check_kernel(policy: &Policy, pin_root: &Path) -> Result<KernelBtf> {
+    let btf = KernelBtf::load()?;
+    if let Some(problem) = kernel::probe_bpf_lsm() {
+        let pinned = pin_root.join(bpfrestrict::NAME);
+        if pinned.exists() && problem.why.contains("refuses") {
+            return Err(Error::DeniedByBpfrestrict {
+                protection: "probe",
+                pinned: pinned.display().to_string(),
+                source: libbpf_rs::Error::from(std::io::Error::from_raw_os_error(libc::EPERM)),
+            });
+        }
+        return Err(problem.into());
+    }
+    for name in PROTECTIONS
+        .iter()
+        .filter(|n| policy.lock(n).is_some_and(LockPolicy::enabled))
+    {
+        if let Some(hook) = hooks(name).iter().find(|h| !btf.has_lsm_hook(h)) {
+            return Err(NotSupported {
+                what: (*name).into(),
+                why: format!(
+                    "this kernel has no LSM hook \"{hook}\" (no bpf_lsm_{hook} in its BTF)"
+                ),
+            }
+            .into());
+        }
+    }
+    Ok(btf)
+}
+
+pub fn run(policy: &Policy, pin_root: &Path) -> Result<()> {
+    let enabled: Vec<&'static str> = PROTECTIONS
+        .iter()
+        .copied()
+        .filter(|n| policy.lock(n).is_some_and(LockPolicy::enabled))
+        .collect();
+    if !enabled.is_empty() {
+        let btf = check_kernel(policy, pin_root)?;
+        if policy.kimglock.enabled() {
+            let missing = kimglock::unavailable(&btf);
+            if !missing.is_empty() {
+                log::warn!(
+                    target: kimglock::NAME,
+                    "this kernel has no lockdown reason for: {} (never asked here, so rules for them have no effect)",
+                    missing.join(", ")
+                );
+            }
+        }
+    }
+    let root = PinRoot::open_for_update(pin_root)?;
+    let staging = root.staging()?;
+    for name in &enabled {
+        let lock = policy
+            .lock(name)
+            .expect("enabled protections have a policy");
+        let dir = staging.protection_dir(name)?;
+        setup(name, lock, &dir).map_err(|e| explain_denial(e, name, &root))?;
+        if std::env::var("BPFLOCK_TEST_FAIL_AFTER").is_ok_and(|v| v == *name) {
+            return Err(Error::InjectedFault((*name).into()));
+        }
+    }
+    staging.commit(&enabled)?;
+    for name in PROTECTIONS.iter().filter(|n| !enabled.contains(n)) {
+        // profile = "allow": that protection is not wanted; drop an earlier one.
+        root.remove(name)?;
+    }
+    for name in &enabled {
+        let lock = policy.lock(name).expect("enabled");
+        log::info!(target: name, "{} pinned at {}", describe(name, lock), root.protection_dir(name).display());
+    }
+    if enabled.is_empty() {
+        log::info!(target: "bootstrap", "every protection has profile \"allow\": nothing to enforce");
+    }
+    Ok(())
+}
+
+/// A load refused with EPERM while bpflock's own bpfrestrict is pinned: say so.
+fn explain_denial(e: Error, protection: &'static str, root: &PinRoot) -> Error {
+    let pinned = root.protection_dir(bpfrestrict::NAME);
+    match e {
+        Error::UnableToLoad { source, .. } | Error::UnableToAttach { source, .. }
+            if source.kind() == ErrorKind::PermissionDenied && pinned.exists() =>
+        {
+            Error::DeniedByBpfrestrict {
+                protection,
+                pinned: pinned.display().to_string(),
+                source,
+            }
+        }
+        e => e,
+    }
+}
+
+/// "baseline (allow: debugfs; block: kcore)"
+pub fn describe(name: &str, lock: &LockPolicy) -> String {
+    let table = match name {
+        kimglock::NAME => kimglock::OPERATIONS,
+        _ => bpfrestrict::OPERATIONS,
+    };
+    let mut parts = Vec::new();
+    for (key, set) in [("allow", lock.allow), ("block", lock.block)] {
+        if set.0 != 0 {
+            parts.push(format!("{key}: {}", set.names(table).join(", ")));
+        }
+    }
+    if parts.is_empty() {
+        lock.profile.to_string()
+    } else {
+        format!("{} ({})", lock.profile, parts.join("; "))
+    }
+}

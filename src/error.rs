@@ -1,0 +1,112 @@
+//! bpflock's one error type. Each variant says what failed and on what, so the message
+//! alone tells an operator what to fix; `exit_code` maps it to the documented exit status.
+
+use std::{io, path::PathBuf};
+
+use crate::policy::PolicyError;
+
+/// Exit statuses (docs/testing.md, README): 0 success, 1 failure while applying,
+/// 2 invalid policy or command line, 3 the kernel cannot enforce the policy.
+pub const EXIT_FAILURE: i32 = 1;
+pub const EXIT_INVALID: i32 = 2;
+pub const EXIT_NOT_SUPPORTED: i32 = 3;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Policy(#[from] PolicyError),
+
+    #[error("{flag}: {message}")]
+    Override { flag: String, message: String },
+
+    #[error("cannot read policy {path}: {source}")]
+    ReadPolicy { path: PathBuf, source: io::Error },
+
+    #[error("{0}")]
+    NotSupported(#[from] NotSupported),
+
+    #[error("{protection}: cannot load its BPF programs: {source}")]
+    UnableToLoad {
+        protection: &'static str,
+        source: libbpf_rs::Error,
+    },
+
+    #[error("{protection}: cannot attach {program}: {source}")]
+    UnableToAttach {
+        protection: &'static str,
+        program: String,
+        source: libbpf_rs::Error,
+    },
+
+    #[error("cannot pin link {path}: {source}")]
+    UnableToPinLink {
+        path: PathBuf,
+        source: libbpf_rs::Error,
+    },
+
+    #[error("cannot pin map {path}: {source}")]
+    UnableToPinMap {
+        path: PathBuf,
+        source: libbpf_rs::Error,
+    },
+
+    #[error(
+        "{path} is not on a BPF filesystem (bpffs): pins there would not outlive bpflock; \
+         mount one with `mount -t bpf bpf {path}` or pick another --pin-root"
+    )]
+    NotBpffs { path: PathBuf },
+
+    #[error("the BPF filesystem holding {path} is read-only: cannot pin there ({source})")]
+    ReadOnlyBpffs { path: PathBuf, source: io::Error },
+
+    #[error("another bpflock is changing {path}; try again when it has finished")]
+    Busy { path: PathBuf },
+
+    #[error(
+        "{protection}: the kernel denied bpf() to bpflock itself ({source}); a pinned bpfrestrict \
+         ({pinned}) forbids loading programs. Remove it first (`bpflock remove bpfrestrict`) or reboot"
+    )]
+    DeniedByBpfrestrict {
+        protection: &'static str,
+        pinned: String,
+        source: libbpf_rs::Error,
+    },
+
+    #[error("{what} {path}: {source}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+
+    #[error("unknown protection \"{0}\" (known: kimglock, bpfrestrict)")]
+    UnknownProtection(String),
+
+    #[error("fault injected after staging {0} (BPFLOCK_TEST_FAIL_AFTER)")]
+    InjectedFault(String),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::Policy(_) | Self::Override { .. } | Self::UnknownProtection(_) => EXIT_INVALID,
+            Self::NotSupported(_) => EXIT_NOT_SUPPORTED,
+            _ => EXIT_FAILURE,
+        }
+    }
+
+    pub fn io(what: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Self {
+        let path = path.into();
+        move |source| Self::Io { what, path, source }
+    }
+}
+
+/// The running kernel cannot enforce what was asked (cilium/ebpf's ErrNotSupported).
+#[derive(Debug, thiserror::Error)]
+#[error("not supported by this kernel: {what}: {why}")]
+pub struct NotSupported {
+    pub what: String,
+    pub why: String,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,294 @@
+//! bpflock: daemonless boot-time BPF-LSM hardening. Loads, pins and exits.
+
+mod bootstrap;
+mod bpfrestrict;
+mod error;
+mod kernel;
+mod kimglock;
+mod pins;
+mod policy;
+mod status;
+
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
+
+use clap::{Parser, Subcommand};
+
+use crate::{
+    error::{Error, Result},
+    policy::{Overrides, Policy},
+};
+
+#[derive(Parser)]
+#[command(
+    name = "bpflock",
+    version,
+    about = "Lock down Linux with BPF LSM: load, pin, exit",
+    long_about = "Lock down Linux with BPF LSM programs.\n\n\
+        `bpflock bootstrap` reads a TOML policy, loads the protections it enables, pins them under \
+        /sys/fs/bpf/bpflock/<protection>/ and exits: enforcement outlives the process. Deleting a \
+        protection's pin directory (or `bpflock remove`), or rebooting, removes it.",
+    after_help = "Exit status: 0 success, 1 failure while applying, 2 invalid policy or command line, \
+        3 this kernel cannot enforce the policy."
+)]
+struct Cli {
+    /// More detail (-v: libbpf's messages too).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args)]
+struct PinRootArg {
+    /// Where the protections are pinned (on a BPF filesystem).
+    #[arg(long, value_name = "DIR", default_value = pins::DEFAULT_PIN_ROOT)]
+    pin_root: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate the policy, probe the kernel, load, attach and pin the protections, exit.
+    ///
+    /// Run again to re-apply a changed policy: the new set is attached before the old is
+    /// removed, so the host is never unprotected; on any failure the old pins stay as they were.
+    Bootstrap {
+        /// Policy file [default: /etc/bpflock/policy.toml, or the built-in default if it does not exist].
+        #[arg(long, short, value_name = "FILE")]
+        policy: Option<PathBuf>,
+        #[command(flatten)]
+        pin_root: PinRootArg,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
+    /// Validate a policy file (and overrides) without loading anything.
+    Check {
+        /// The policy file.
+        file: PathBuf,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
+    /// Show what is pinned: each protection's profile, lists and program ids.
+    Status {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        pin_root: PinRootArg,
+    },
+    /// Remove protections by deleting their pin directories (no bpf() needed).
+    Remove {
+        /// Protections to remove: kimglock, bpfrestrict.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        protections: Vec<String>,
+        /// Remove every protection and the pin root.
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        pin_root: PinRootArg,
+    },
+    /// List the operations each protection's allow and block lists accept.
+    Operations,
+    /// Check that this kernel can enforce the policy: load and attach a minimal BPF LSM
+    /// program, and look up the hooks and lockdown reasons the protections use.
+    Probe {
+        /// Policy whose protections to check [default: as bootstrap].
+        #[arg(long, short, value_name = "FILE")]
+        policy: Option<PathBuf>,
+        #[command(flatten)]
+        pin_root: PinRootArg,
+    },
+}
+
+/// Log lines go to stderr as "bpflock: <subsystem>: message", or to the journal with
+/// structured fields when stderr is connected to it.
+struct StderrLogger;
+
+impl log::Log for StderrLogger {
+    fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+        m.level() <= log::max_level()
+    }
+    fn log(&self, r: &log::Record<'_>) {
+        if !self.enabled(r.metadata()) {
+            return;
+        }
+        let level = match r.level() {
+            log::Level::Error => "error: ",
+            log::Level::Warn => "warning: ",
+            _ => "",
+        };
+        let target = r.target();
+        let subsystem = if target.starts_with("bpflock") {
+            String::new()
+        } else {
+            format!("{target}: ")
+        };
+        let _ = writeln!(std::io::stderr(), "bpflock: {subsystem}{level}{}", r.args());
+    }
+    fn flush(&self) {}
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => log::LevelFilter::Info,
+        1 => log::LevelFilter::Debug,
+        _ => log::LevelFilter::Trace,
+    };
+    let journal = systemd_journal_logger::connected_to_journal()
+        .then(|| systemd_journal_logger::JournalLog::new().ok())
+        .flatten();
+    match journal {
+        Some(j) => {
+            let _ = j.with_syslog_identifier("bpflock".into()).install();
+        }
+        None => {
+            let _ = log::set_logger(&StderrLogger);
+        }
+    }
+    log::set_max_level(level);
+    // libbpf's own messages (verifier logs, relocation details) at debug level.
+    libbpf_rs::set_print(Some((libbpf_rs::PrintLevel::Debug, |level, msg| {
+        let msg = msg.trim_end();
+        match level {
+            libbpf_rs::PrintLevel::Warn => log::debug!(target: "libbpf", "{msg}"),
+            _ => log::trace!(target: "libbpf", "{msg}"),
+        }
+    })));
+}
+
+fn load_policy(path: Option<&Path>, overrides: &Overrides) -> Result<Policy> {
+    let mut policy = Policy::load(path)?;
+    policy.apply(overrides)?;
+    Ok(policy)
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Bootstrap {
+            policy,
+            pin_root,
+            overrides,
+        } => {
+            let policy = load_policy(policy.as_deref(), &overrides)?;
+            log::info!(target: "bootstrap", "policy: {}", policy.origin);
+            bootstrap::run(&policy, &pin_root.pin_root)
+        }
+        Command::Check { file, overrides } => {
+            let policy = load_policy(Some(&file), &overrides)?;
+            for name in bootstrap::PROTECTIONS {
+                let lock = policy.lock(name).expect("known");
+                println!("{name}: {}", bootstrap::describe(name, lock));
+            }
+            println!("{}: valid", policy.origin);
+            Ok(())
+        }
+        Command::Status { json, pin_root } => {
+            let st = status::collect(&pin_root.pin_root);
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&st).expect("status serializes")
+                );
+            } else {
+                status::print_human(&st);
+            }
+            Ok(())
+        }
+        Command::Remove {
+            protections,
+            all,
+            pin_root,
+        } => {
+            let root = pin_root.pin_root;
+            if all {
+                if root.exists() {
+                    pins::remove_tree(&root)?;
+                    log::info!(target: "remove", "removed {}", root.display());
+                } else {
+                    log::info!(target: "remove", "nothing pinned under {}", root.display());
+                }
+                return Ok(());
+            }
+            for name in &protections {
+                if !bootstrap::PROTECTIONS.contains(&name.as_str()) {
+                    return Err(Error::UnknownProtection(name.clone()));
+                }
+            }
+            let root = pins::PinRoot::open_for_update(&root)?;
+            for name in &protections {
+                if !root.remove(name)? {
+                    log::info!(target: "remove", "{name} is not pinned");
+                }
+            }
+            Ok(())
+        }
+        Command::Operations => {
+            for (name, table) in [
+                (kimglock::NAME, kimglock::OPERATIONS),
+                (bpfrestrict::NAME, bpfrestrict::OPERATIONS),
+            ] {
+                println!("{name}:");
+                for op in table {
+                    println!("  {:<26} {}", op.name, op.about);
+                }
+            }
+            Ok(())
+        }
+        Command::Probe { policy, pin_root } => {
+            let policy = load_policy(policy.as_deref(), &Overrides::default())?;
+            let lsms = kernel::active_lsms();
+            println!(
+                "active LSMs: {}",
+                lsms.as_deref().unwrap_or("unknown (securityfs unreadable)")
+            );
+            let btf = bootstrap::check_kernel(&policy, &pin_root.pin_root)?;
+            println!("BPF LSM: programs load and attach");
+            for name in bootstrap::PROTECTIONS {
+                let enabled = policy.lock(name).is_some_and(|l| l.enabled());
+                println!(
+                    "{name}: hooks present{}",
+                    if enabled {
+                        ""
+                    } else {
+                        " (not enabled by the policy)"
+                    }
+                );
+            }
+            let missing = kimglock::unavailable(&btf);
+            if !missing.is_empty() {
+                println!(
+                    "kimglock: no lockdown reason in this kernel for: {}",
+                    missing.join(", ")
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            match &e {
+                // FILE:LINE:COL first, as compilers print it, for editors and CI annotations.
+                Error::Policy(p) => {
+                    eprintln!("{}:{}:{}: error: {}", p.origin, p.line, p.col, p.message);
+                    log::error!(target: "bpflock", "invalid policy: nothing was loaded")
+                }
+                Error::Override { .. } => {
+                    log::error!(target: "bpflock", "{e}");
+                    log::error!(target: "bpflock", "invalid command line: nothing was loaded")
+                }
+                Error::NotSupported(_) => log::error!(target: "bpflock", "{e}; nothing was pinned"),
+                _ => log::error!(target: "bpflock", "{e}"),
+            }
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}

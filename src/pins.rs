@@ -1,0 +1,344 @@
+//! The pin tree: `<pin-root>/<protection>/{config,<hook>...}` on a BPF filesystem.
+//!
+//! Enforcement lives as long as the pins: bpflock pins and exits; deleting a protection's
+//! directory detaches it. Re-applying a policy never leaves a gap: the new set is
+//! attached and pinned in a staging directory while the old one still enforces, then
+//! swapped into place (renameat2 RENAME_EXCHANGE), then the old one is dropped. Any
+//! failure before the swap removes the staging directory and leaves the old pins as
+//! they were.
+
+use std::{
+    fs::{self, File},
+    io,
+    os::{fd::AsRawFd, unix::fs::DirBuilderExt},
+    path::{Path, PathBuf},
+};
+
+use libbpf_rs::{
+    skel::{OpenSkel, Skel},
+    MapCore, MapFlags, MapHandle,
+};
+
+use crate::error::{Error, Result};
+
+pub const DEFAULT_PIN_ROOT: &str = "/sys/fs/bpf/bpflock";
+/// Where the default pin root's BPF filesystem is mounted when it is missing.
+const BPFFS_MOUNTPOINT: &str = "/sys/fs/bpf";
+/// bpffs refuses names with dots, so staging directories cannot be hidden ones.
+pub const STAGING_PREFIX: &str = "staging-";
+
+fn is_bpffs(path: &Path) -> io::Result<bool> {
+    let st = nix::sys::statfs::statfs(path)?;
+    Ok(st.filesystem_type().0 as i64 == libc::BPF_FS_MAGIC as i64)
+}
+
+/// The nearest existing ancestor of `path` (itself included).
+fn existing_ancestor(path: &Path) -> &Path {
+    path.ancestors()
+        .find(|p| p.exists())
+        .unwrap_or(Path::new("/"))
+}
+
+/// Makes sure `root` can hold pins: on a BPF filesystem (mounting one on /sys/fs/bpf for
+/// the default root if none is there) and writable.
+fn ensure_bpffs(root: &Path) -> Result<()> {
+    let anchor = existing_ancestor(root).to_path_buf();
+    if is_bpffs(&anchor).map_err(Error::io("cannot stat", &anchor))? {
+        return Ok(());
+    }
+    let mountpoint = Path::new(BPFFS_MOUNTPOINT);
+    if root.starts_with(mountpoint) && mountpoint.is_dir() && !is_bpffs(mountpoint).unwrap_or(false)
+    {
+        log::info!(target: "pins", "no BPF filesystem on {BPFFS_MOUNTPOINT}: mounting one");
+        nix::mount::mount(
+            Some("bpf"),
+            mountpoint,
+            Some("bpf"),
+            nix::mount::MsFlags::MS_NOSUID
+                | nix::mount::MsFlags::MS_NODEV
+                | nix::mount::MsFlags::MS_NOEXEC,
+            Some("mode=0700"),
+        )
+        .map_err(|e| Error::io("cannot mount a BPF filesystem on", mountpoint)(e.into()))?;
+        return Ok(());
+    }
+    Err(Error::NotBpffs {
+        path: root.to_path_buf(),
+    })
+}
+
+fn mkdir(path: &Path) -> Result<()> {
+    match fs::DirBuilder::new().mode(0o700).create(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::EROFS) => Err(Error::ReadOnlyBpffs {
+            path: path.to_path_buf(),
+            source: e,
+        }),
+        Err(e) => Err(Error::io("cannot create", path)(e)),
+    }
+}
+
+/// The pin root, locked against a concurrent bpflock for as long as this lives.
+pub struct PinRoot {
+    pub path: PathBuf,
+    _lock: File,
+}
+
+impl PinRoot {
+    /// Opens `path` for changes: ensures the BPF filesystem and the directory, takes the
+    /// lock, and removes staging directories a crashed run left behind.
+    pub fn open_for_update(path: &Path) -> Result<Self> {
+        ensure_bpffs(path)?;
+        for dir in path
+            .ancestors()
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .skip(1)
+        {
+            if !dir.exists() {
+                mkdir(dir)?;
+            }
+        }
+        // A writable bpffs is needed even when the root exists: probe it now, before anything loads.
+        let lock = File::open(path).map_err(Error::io("cannot open", path))?;
+        // SAFETY: flock on a file descriptor we own.
+        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            return Err(Error::Busy {
+                path: path.to_path_buf(),
+            });
+        }
+        let root = Self {
+            path: path.to_path_buf(),
+            _lock: lock,
+        };
+        for entry in fs::read_dir(path)
+            .map_err(Error::io("cannot read", path))?
+            .flatten()
+        {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(STAGING_PREFIX)
+            {
+                log::warn!(target: "pins", "removing {} left by an interrupted run", entry.path().display());
+                remove_tree(&entry.path())?;
+            }
+        }
+        Ok(root)
+    }
+
+    pub fn staging(&self) -> Result<Staging> {
+        let dir = self
+            .path
+            .join(format!("{STAGING_PREFIX}{}", std::process::id()));
+        mkdir(&dir)?;
+        Ok(Staging {
+            dir,
+            root: self.path.clone(),
+            done: false,
+        })
+    }
+
+    pub fn protection_dir(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Removes one protection's pins and waits until the kernel has detached it.
+    pub fn remove(&self, name: &str) -> Result<bool> {
+        let dir = self.protection_dir(name);
+        if !dir.exists() {
+            return Ok(false);
+        }
+        remove_and_wait(&dir);
+        log::info!(target: name, "removed {}", dir.display());
+        Ok(true)
+    }
+}
+
+/// Removes a pin directory and everything in it (no bpf() needed: works under bpfrestrict).
+pub fn remove_tree(path: &Path) -> Result<()> {
+    match fs::remove_dir_all(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io("cannot remove", path)(e)),
+    }
+}
+
+/// A directory where the new set is pinned before it replaces the old.
+/// Dropped without `commit`, it is removed with what was pinned in it.
+pub struct Staging {
+    dir: PathBuf,
+    root: PathBuf,
+    done: bool,
+}
+
+impl Staging {
+    pub fn protection_dir(&self, name: &str) -> Result<PathBuf> {
+        let dir = self.dir.join(name);
+        mkdir(&dir)?;
+        Ok(dir)
+    }
+
+    /// Moves each staged protection into place. The old pins of a replaced protection
+    /// stay attached until the new ones are in place, then are removed.
+    pub fn commit(mut self, names: &[&str]) -> Result<()> {
+        for name in names {
+            let staged = self.dir.join(name);
+            let live = self.root.join(name);
+            if live.exists() {
+                exchange(&staged, &live)?;
+                // `staged` now holds the old set: dropping it detaches the old programs.
+                remove_and_wait(&staged);
+            } else {
+                fs::rename(&staged, &live).map_err(Error::io("cannot move into place", &live))?;
+            }
+        }
+        self.done = true;
+        remove_tree(&self.dir)
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.done {
+            if let Err(e) = remove_tree(&self.dir) {
+                log::error!(target: "pins", "{e}");
+            }
+        }
+    }
+}
+
+/// Program ids behind the links pinned in `dir`.
+pub fn pinned_prog_ids(dir: &Path) -> io::Result<Vec<u32>> {
+    let mut ids = Vec::new();
+    for entry in fs::read_dir(dir)?.flatten() {
+        if entry.file_name() != "config" {
+            ids.push(link_prog_id(&entry.path())?);
+        }
+    }
+    Ok(ids)
+}
+
+/// The id of the program a pinned link runs.
+pub fn link_prog_id(path: &Path) -> io::Result<u32> {
+    use std::os::{fd::FromRawFd, unix::ffi::OsStrExt};
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    // SAFETY: valid NUL-terminated path.
+    let fd = unsafe { libbpf_sys::bpf_obj_get(c_path.as_ptr()) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fd was just returned by bpf_obj_get and is owned only here.
+    let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    let mut info = libbpf_sys::bpf_link_info::default();
+    let mut len = std::mem::size_of_val(&info) as u32;
+    // SAFETY: info and len describe a valid buffer.
+    let ret = unsafe { libbpf_sys::bpf_link_get_info_by_fd(fd.as_raw_fd(), &mut info, &mut len) };
+    if ret < 0 {
+        return Err(io::Error::from_raw_os_error(-ret));
+    }
+    Ok(info.prog_id)
+}
+
+/// How long the kernel may take to release unpinned links (an RCU grace period and a
+/// workqueue run: moments, longer under emulation).
+const DETACH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Removes a protection's pin directory and waits until its programs are detached, so
+/// that when bpflock returns, what is enforced is exactly what is pinned.
+///
+/// Unpinning drops the last reference to each link, but the kernel releases links
+/// asynchronously. The wait watches the programs' ids disappear; where bpf() is denied
+/// (bpfrestrict restricted being removed), it waits for bpf() to be allowed again.
+fn remove_and_wait(dir: &Path) {
+    let ids = pinned_prog_ids(dir);
+    if let Err(e) = remove_tree(dir) {
+        log::error!(target: "pins", "{e}");
+        return;
+    }
+    let start = std::time::Instant::now();
+    let gone = || match &ids {
+        Ok(ids) => ids.iter().all(|id| {
+            // SAFETY: plain syscall wrapper; a returned fd is closed at once.
+            let fd = unsafe { libbpf_sys::bpf_prog_get_fd_by_id(*id) };
+            if fd >= 0 {
+                // SAFETY: fd was just returned and is not used elsewhere.
+                unsafe { libc::close(fd) };
+            }
+            fd < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ENOENT)
+        }),
+        Err(_) => {
+            let mut next = 0u32;
+            // SAFETY: plain syscall wrapper with a valid out pointer.
+            let ret = unsafe { libbpf_sys::bpf_prog_get_next_id(0, &mut next) };
+            ret == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::EPERM)
+        }
+    };
+    while !gone() {
+        if start.elapsed() > DETACH_TIMEOUT {
+            log::warn!(target: "pins", "{} unpinned, but the kernel has not detached it after {DETACH_TIMEOUT:?}", dir.display());
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    log::debug!(target: "pins", "{} detached in {:?}", dir.display(), start.elapsed());
+}
+
+/// Atomically swaps two directories on the same bpffs.
+fn exchange(a: &Path, b: &Path) -> Result<()> {
+    use nix::fcntl::{renameat2, RenameFlags, AT_FDCWD};
+    renameat2(AT_FDCWD, a, AT_FDCWD, b, RenameFlags::RENAME_EXCHANGE)
+        .map_err(|e| Error::io("cannot swap in the new pins at", b)(e.into()))
+}
+
+/// Loads an opened skeleton, naming the protection in the error.
+pub fn load<'o, S: OpenSkel<'o>>(protection: &'static str, open: S) -> Result<S::Output>
+where
+    S::Output: Skel<'o>,
+{
+    open.load()
+        .map_err(|source| Error::UnableToLoad { protection, source })
+}
+
+pub fn pin_map(map: &mut libbpf_rs::MapMut<'_>, dir: &Path, name: &str) -> Result<()> {
+    let path = dir.join(name);
+    map.pin(&path)
+        .map_err(|source| Error::UnableToPinMap { path, source })
+}
+
+/// Attaches an LSM program and pins its link as `dir/<name>`: from here the program
+/// enforces, and keeps enforcing after bpflock exits.
+pub fn attach_and_pin(
+    protection: &'static str,
+    prog: &libbpf_rs::ProgramMut<'_>,
+    dir: &Path,
+    name: &str,
+) -> Result<()> {
+    let mut link = prog.attach_lsm().map_err(|source| Error::UnableToAttach {
+        protection,
+        program: prog.name().to_string_lossy().into_owned(),
+        source,
+    })?;
+    let path = dir.join(name);
+    link.pin(&path)
+        .map_err(|source| Error::UnableToPinLink { path, source })
+}
+
+/// The value of a pinned one-entry config map (a frozen .rodata).
+pub fn read_config(dir: &Path, size: usize) -> Result<Vec<u8>> {
+    let path = dir.join("config");
+    let map = MapHandle::from_pinned_path(&path)
+        .map_err(|e| Error::io("cannot open pinned map", &path)(io::Error::other(e)))?;
+    let value = map
+        .lookup(&0u32.to_ne_bytes(), MapFlags::ANY)
+        .map_err(|e| Error::io("cannot read pinned map", &path)(io::Error::other(e)))?
+        .unwrap_or_default();
+    if value.len() < size {
+        return Err(Error::io("unexpected layout of", &path)(io::Error::other(
+            format!("{} bytes, this bpflock expects {size}", value.len()),
+        )));
+    }
+    Ok(value)
+}

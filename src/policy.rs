@@ -1,0 +1,549 @@
+//! The TOML policy: parsing, validation with `FILE:LINE:COL` errors, and CLI overrides.
+//!
+//! Validation is complete before anything is loaded: a policy that parses here is one the
+//! protections can apply as written.
+
+use std::{fmt, ops::Range, path::Path};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::{bpfrestrict, error::Error, kimglock};
+
+/// The policy compiled in, used when no policy file exists (baseline for both locks).
+pub const DEFAULT_POLICY: &str = include_str!("../policy/default.toml");
+pub const DEFAULT_POLICY_PATH: &str = "/etc/bpflock/policy.toml";
+
+/// Profiles of the system-wide locks. Values mirror bpf/profile.h.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    /// Not loaded: everything allowed (`allow`, `none`, `privileged`).
+    Allow = 0,
+    /// Allowed in the initial pid namespace only, with per-operation exceptions.
+    Baseline = 1,
+    /// Denied to every process.
+    Restricted = 2,
+}
+
+impl Profile {
+    fn parse(name: &str) -> Option<Self> {
+        match name {
+            "allow" | "none" | "privileged" => Some(Self::Allow),
+            "baseline" => Some(Self::Baseline),
+            "restricted" => Some(Self::Restricted),
+            _ => None,
+        }
+    }
+
+    pub fn from_raw(value: u32) -> Option<Self> {
+        [Self::Allow, Self::Baseline, Self::Restricted]
+            .into_iter()
+            .find(|p| *p as u32 == value)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Baseline => "baseline",
+            Self::Restricted => "restricted",
+        }
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One named operation of a lock: its policy name and its bit in the masks.
+pub struct Operation {
+    pub name: &'static str,
+    pub bit: u32,
+    /// What it covers, for `--help` and docs.
+    pub about: &'static str,
+}
+
+/// A set of operations, as the bit mask the BPF side reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OpSet(pub u64);
+
+impl OpSet {
+    pub fn contains(self, bit: u32) -> bool {
+        self.0 & (1 << bit) != 0
+    }
+
+    pub fn names(self, table: &'static [Operation]) -> Vec<&'static str> {
+        table
+            .iter()
+            .filter(|op| self.contains(op.bit))
+            .map(|op| op.name)
+            .collect()
+    }
+}
+
+/// The policy of one system-wide lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LockPolicy {
+    pub profile: Profile,
+    /// baseline only: still allowed outside the initial pid namespace.
+    pub allow: OpSet,
+    /// baseline only: denied to every process.
+    pub block: OpSet,
+}
+
+impl LockPolicy {
+    pub const ALLOW: Self = Self {
+        profile: Profile::Allow,
+        allow: OpSet(0),
+        block: OpSet(0),
+    };
+
+    pub fn enabled(&self) -> bool {
+        self.profile != Profile::Allow
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// Where it came from, for messages: a path or "built-in default".
+    pub origin: String,
+    pub kimglock: LockPolicy,
+    pub bpfrestrict: LockPolicy,
+}
+
+/// A policy error located in its source: printed as `FILE:LINE:COL: message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyError {
+    pub origin: String,
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.origin, self.line, self.col, self.message
+        )
+    }
+}
+
+impl std::error::Error for PolicyError {}
+
+/// Where a byte offset falls, 1-based, counting columns in characters.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    kimglock: Option<RawKimglock>,
+    bpfrestrict: Option<RawBpfrestrict>,
+}
+
+type RawList = Spanned<Vec<Spanned<String>>>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKimglock {
+    profile: Spanned<String>,
+    allow: Option<RawList>,
+    block: Option<RawList>,
+}
+
+/// bpfrestrict has no `allow`: outside the initial pid namespace, bpf() is never needed
+/// by a baseline host, and a partial bpf() is no confinement.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBpfrestrict {
+    profile: Spanned<String>,
+    block: Option<RawList>,
+}
+
+/// Collects errors of one source, located by span.
+struct Checker<'a> {
+    origin: &'a str,
+    text: &'a str,
+}
+
+impl Checker<'_> {
+    fn error(&self, span: Range<usize>, message: String) -> PolicyError {
+        let (line, col) = line_col(self.text, span.start);
+        PolicyError {
+            origin: self.origin.to_string(),
+            line,
+            col,
+            message,
+        }
+    }
+
+    fn lock(
+        &self,
+        section: &str,
+        table: &'static [Operation],
+        profile: &Spanned<String>,
+        allow: Option<&RawList>,
+        block: Option<&RawList>,
+    ) -> Result<LockPolicy, PolicyError> {
+        let parsed = Profile::parse(profile.get_ref()).ok_or_else(|| {
+            self.error(
+                profile.span(),
+                format!(
+                    "{section}.profile: unknown profile \"{}\" (expected allow, baseline or restricted)",
+                    profile.get_ref()
+                ),
+            )
+        })?;
+        let mut policy = LockPolicy {
+            profile: parsed,
+            allow: OpSet(0),
+            block: OpSet(0),
+        };
+        for (key, list, set) in [
+            ("allow", allow, &mut policy.allow),
+            ("block", block, &mut policy.block),
+        ] {
+            let Some(list) = list else { continue };
+            if parsed != Profile::Baseline && !list.get_ref().is_empty() {
+                return Err(self.error(
+                    list.span(),
+                    format!(
+                        "{section}.{key}: only valid with profile = \"baseline\" (profile is \"{parsed}\")"
+                    ),
+                ));
+            }
+            for item in list.get_ref() {
+                let bit = lookup(table, item.get_ref()).ok_or_else(|| {
+                    self.error(item.span(), unknown_op(section, key, item.get_ref(), table))
+                })?;
+                set.0 |= 1 << bit;
+            }
+        }
+        if let Some(block) = block {
+            for item in block.get_ref() {
+                let bit = lookup(table, item.get_ref()).expect("validated above");
+                if policy.allow.contains(bit) {
+                    return Err(self.error(
+                        item.span(),
+                        format!(
+                            "{section}.block: \"{}\" is also in {section}.allow; an operation is either allowed or blocked",
+                            item.get_ref()
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(policy)
+    }
+}
+
+fn lookup(table: &[Operation], name: &str) -> Option<u32> {
+    table.iter().find(|op| op.name == name).map(|op| op.bit)
+}
+
+fn unknown_op(section: &str, key: &str, name: &str, table: &[Operation]) -> String {
+    let known: Vec<_> = table.iter().map(|op| op.name).collect();
+    format!(
+        "{section}.{key}: unknown operation \"{name}\" (known: {})",
+        known.join(", ")
+    )
+}
+
+impl Policy {
+    /// Parses and validates a policy text. `origin` names it in errors.
+    pub fn parse(origin: &str, text: &str) -> Result<Self, PolicyError> {
+        let checker = Checker { origin, text };
+        let raw: RawPolicy = toml::from_str(text).map_err(|e| {
+            let message = e.message().trim_end().to_string();
+            let message = match e.span() {
+                Some(span) => return checker.error(span, message),
+                None => message,
+            };
+            PolicyError {
+                origin: origin.to_string(),
+                line: 1,
+                col: 1,
+                message,
+            }
+        })?;
+        let kimglock = match &raw.kimglock {
+            None => LockPolicy::ALLOW,
+            Some(s) => checker.lock(
+                "kimglock",
+                kimglock::OPERATIONS,
+                &s.profile,
+                s.allow.as_ref(),
+                s.block.as_ref(),
+            )?,
+        };
+        let bpfrestrict = match &raw.bpfrestrict {
+            None => LockPolicy::ALLOW,
+            Some(s) => checker.lock(
+                "bpfrestrict",
+                bpfrestrict::OPERATIONS,
+                &s.profile,
+                None,
+                s.block.as_ref(),
+            )?,
+        };
+        Ok(Self {
+            origin: origin.to_string(),
+            kimglock,
+            bpfrestrict,
+        })
+    }
+
+    /// Reads `path`; where it is the default path and does not exist, the built-in
+    /// default policy serves (and the caller says so).
+    pub fn load(path: Option<&Path>) -> Result<Self, Error> {
+        let explicit = path.is_some();
+        let path = path.unwrap_or(Path::new(DEFAULT_POLICY_PATH));
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok(Self::parse(&path.display().to_string(), &text)?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+                log::info!(
+                    target: "policy",
+                    "{} does not exist: using the built-in default policy (baseline kimglock and bpfrestrict)",
+                    path.display()
+                );
+                Ok(Self::parse("built-in default policy", DEFAULT_POLICY)?)
+            }
+            Err(source) => Err(Error::ReadPolicy {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
+    }
+
+    /// Applies bpflock's command-line options over the file's policy. A `--X-profile`
+    /// replaces that lock's section; `--X-allow`/`--X-block` replace its lists.
+    pub fn apply(&mut self, o: &Overrides) -> Result<(), Error> {
+        override_lock(
+            &mut self.kimglock,
+            "kimglock",
+            kimglock::OPERATIONS,
+            o.kimglock_profile.as_deref(),
+            o.kimglock_allow.as_deref(),
+            o.kimglock_block.as_deref(),
+        )?;
+        override_lock(
+            &mut self.bpfrestrict,
+            "bpfrestrict",
+            bpfrestrict::OPERATIONS,
+            o.bpfrestrict_profile.as_deref(),
+            None,
+            o.bpfrestrict_block.as_deref(),
+        )?;
+        if o.any() {
+            self.origin = format!("{} with command-line overrides", self.origin);
+        }
+        Ok(())
+    }
+
+    pub fn lock(&self, name: &str) -> Option<&LockPolicy> {
+        match name {
+            kimglock::NAME => Some(&self.kimglock),
+            bpfrestrict::NAME => Some(&self.bpfrestrict),
+            _ => None,
+        }
+    }
+}
+
+/// bpflock (C/Go)'s option names, as overrides of the policy file.
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct Overrides {
+    /// kimglock profile: allow (= none = privileged), baseline or restricted.
+    #[arg(long, value_name = "PROFILE")]
+    pub kimglock_profile: Option<String>,
+    /// baseline only: lockdown operations still allowed outside the initial pid namespace (comma-separated).
+    #[arg(long, value_name = "OP,...", value_delimiter = ',')]
+    pub kimglock_allow: Option<Vec<String>>,
+    /// baseline only: lockdown operations denied to every process (comma-separated).
+    #[arg(long, value_name = "OP,...", value_delimiter = ',')]
+    pub kimglock_block: Option<Vec<String>>,
+    /// bpfrestrict profile: allow (= none = privileged), baseline or restricted.
+    #[arg(long, value_name = "PROFILE")]
+    pub bpfrestrict_profile: Option<String>,
+    /// baseline only: bpf operations denied to every process: bpf_write, btf_load, map_create, prog_load.
+    #[arg(long, value_name = "OP,...", value_delimiter = ',')]
+    pub bpfrestrict_block: Option<Vec<String>>,
+}
+
+impl Overrides {
+    fn any(&self) -> bool {
+        self.kimglock_profile.is_some()
+            || self.kimglock_allow.is_some()
+            || self.kimglock_block.is_some()
+            || self.bpfrestrict_profile.is_some()
+            || self.bpfrestrict_block.is_some()
+    }
+}
+
+fn override_lock(
+    lock: &mut LockPolicy,
+    section: &str,
+    table: &'static [Operation],
+    profile: Option<&str>,
+    allow: Option<&[String]>,
+    block: Option<&[String]>,
+) -> Result<(), Error> {
+    let bad = |flag: &str, message: String| Error::Override {
+        flag: format!("--{section}-{flag}"),
+        message,
+    };
+    if let Some(name) = profile {
+        let profile = Profile::parse(name).ok_or_else(|| {
+            bad(
+                "profile",
+                format!("unknown profile \"{name}\" (expected allow, baseline or restricted)"),
+            )
+        })?;
+        *lock = LockPolicy {
+            profile,
+            allow: OpSet(0),
+            block: OpSet(0),
+        };
+    }
+    for (key, list, set) in [
+        ("allow", allow, &mut lock.allow),
+        ("block", block, &mut lock.block),
+    ] {
+        let Some(list) = list else { continue };
+        *set = OpSet(0);
+        for name in list.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+            let bit = lookup(table, name)
+                .ok_or_else(|| bad(key, unknown_op(section, key, name, table)))?;
+            set.0 |= 1 << bit;
+        }
+        if lock.profile != Profile::Baseline && set.0 != 0 {
+            return Err(bad(
+                key,
+                format!(
+                    "only valid with the baseline profile (profile is \"{}\")",
+                    lock.profile
+                ),
+            ));
+        }
+    }
+    let both = OpSet(lock.allow.0 & lock.block.0);
+    if both.0 != 0 {
+        return Err(bad(
+            "block",
+            format!(
+                "{} both allowed and blocked; an operation is either allowed or blocked",
+                both.names(table).join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_policy_is_baseline_for_both() {
+        let p = Policy::parse("default", DEFAULT_POLICY).unwrap();
+        assert_eq!(p.kimglock.profile, Profile::Baseline);
+        assert_eq!(p.bpfrestrict.profile, Profile::Baseline);
+    }
+
+    #[test]
+    fn lists_become_masks() {
+        let p = Policy::parse(
+            "p",
+            "[kimglock]\nprofile = \"baseline\"\nallow = [\"debugfs\", \"ioport\"]\nblock = [\"kcore\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            p.kimglock.allow.names(kimglock::OPERATIONS),
+            ["ioport", "debugfs"]
+        );
+        assert_eq!(p.kimglock.block.names(kimglock::OPERATIONS), ["kcore"]);
+        assert_eq!(p.bpfrestrict, LockPolicy::ALLOW);
+    }
+
+    #[test]
+    fn profile_aliases() {
+        for alias in ["none", "privileged", "allow"] {
+            let p = Policy::parse("p", &format!("[bpfrestrict]\nprofile = \"{alias}\"\n")).unwrap();
+            assert_eq!(p.bpfrestrict.profile, Profile::Allow);
+        }
+    }
+
+    #[test]
+    fn errors_point_at_the_offending_item() {
+        let e = Policy::parse(
+            "p.toml",
+            "[kimglock]\nprofile = \"baseline\"\nallow = [\"debugfs\", \"nope\"]\n",
+        )
+        .unwrap_err();
+        assert_eq!((e.line, e.col), (3, 21), "{e}");
+        assert!(e.message.contains("unknown operation \"nope\""), "{e}");
+    }
+
+    #[test]
+    fn line_col_counts_characters() {
+        assert_eq!(line_col("ab\ncd", 0), (1, 1));
+        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+        assert_eq!(line_col("é\nx", 3), (2, 1));
+    }
+
+    #[test]
+    fn overrides_replace_sections() {
+        let mut p = Policy::parse("p", DEFAULT_POLICY).unwrap();
+        p.apply(&Overrides {
+            kimglock_profile: Some("baseline".into()),
+            kimglock_allow: Some(vec!["debugfs".into(), "ioport".into()]),
+            bpfrestrict_profile: Some("restricted".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            p.kimglock.allow.names(kimglock::OPERATIONS),
+            ["ioport", "debugfs"]
+        );
+        assert_eq!(p.bpfrestrict.profile, Profile::Restricted);
+    }
+
+    #[test]
+    fn bad_overrides_name_the_flag() {
+        let mut p = Policy::parse("p", DEFAULT_POLICY).unwrap();
+        let e = p
+            .apply(&Overrides {
+                kimglock_allow: Some(vec!["debugf".into()]),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert!(e.to_string().starts_with("--kimglock-allow: "), "{e}");
+        let e = p
+            .apply(&Overrides {
+                bpfrestrict_profile: Some("restricted".into()),
+                bpfrestrict_block: Some(vec!["map_create".into()]),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("only valid with the baseline profile"),
+            "{e}"
+        );
+        let e = p
+            .apply(&Overrides {
+                kimglock_allow: Some(vec!["kcore".into()]),
+                kimglock_block: Some(vec!["kcore".into()]),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert!(e.to_string().contains("both allowed and blocked"), "{e}");
+    }
+}

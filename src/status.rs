@@ -1,0 +1,154 @@
+//! `bpflock status`: what is pinned, with which policy, by which programs.
+//!
+//! The pin tree is read with plain directory reads, so status says what is pinned even
+//! where bpf() is denied (bpfrestrict restricted); what needs bpf() (the policy in the
+//! config map, program ids) is reported as unreadable, with the reason.
+
+use std::{fs, path::Path};
+
+use serde::Serialize;
+
+use crate::{bootstrap, bpfrestrict, kimglock, policy::LockPolicy};
+
+#[derive(Serialize)]
+pub struct Status {
+    pub pin_root: String,
+    pub protections: Vec<ProtectionStatus>,
+}
+
+#[derive(Serialize)]
+pub struct ProtectionStatus {
+    pub name: String,
+    pub pin_dir: String,
+    pub profile: Option<String>,
+    pub allow: Vec<&'static str>,
+    pub block: Vec<&'static str>,
+    pub links: Vec<LinkStatus>,
+    pub pins: Vec<String>,
+    /// What could not be read, and why.
+    pub unreadable: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct LinkStatus {
+    pub hook: String,
+    pub prog_id: Option<u32>,
+}
+
+fn protection(root: &Path, name: &str) -> ProtectionStatus {
+    let dir = root.join(name);
+    let mut st = ProtectionStatus {
+        name: name.into(),
+        pin_dir: dir.display().to_string(),
+        profile: None,
+        allow: vec![],
+        block: vec![],
+        links: vec![],
+        pins: vec![],
+        unreadable: vec![],
+    };
+    match fs::read_dir(&dir) {
+        Ok(entries) => {
+            st.pins = entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            st.pins.sort();
+        }
+        Err(e) => st.unreadable.push(format!("{}: {e}", dir.display())),
+    }
+    let policy: Option<Result<LockPolicy, _>> = match name {
+        kimglock::NAME => Some(kimglock::pinned_policy(&dir)),
+        bpfrestrict::NAME => Some(bpfrestrict::pinned_policy(&dir)),
+        _ => None,
+    };
+    match policy {
+        Some(Ok(lock)) => {
+            let table = if name == kimglock::NAME {
+                kimglock::OPERATIONS
+            } else {
+                bpfrestrict::OPERATIONS
+            };
+            st.profile = Some(lock.profile.to_string());
+            st.allow = lock.allow.names(table);
+            st.block = lock.block.names(table);
+        }
+        Some(Err(e)) => st.unreadable.push(format!("policy: {e}")),
+        None => st
+            .unreadable
+            .push("not a protection this bpflock knows".into()),
+    }
+    for pin in st.pins.iter().filter(|p| *p != "config") {
+        match crate::pins::link_prog_id(&dir.join(pin)) {
+            Ok(id) => st.links.push(LinkStatus {
+                hook: pin.clone(),
+                prog_id: Some(id),
+            }),
+            Err(e) => {
+                st.links.push(LinkStatus {
+                    hook: pin.clone(),
+                    prog_id: None,
+                });
+                st.unreadable
+                    .push(format!("program id of {pin}: bpf(BPF_OBJ_GET): {e}"));
+            }
+        }
+    }
+    st
+}
+
+pub fn collect(root: &Path) -> Status {
+    let mut names: Vec<String> = match fs::read_dir(root) {
+        Ok(entries) => entries
+            .flatten()
+            .filter(|e| e.path().is_dir())
+            .filter(|e| {
+                !e.file_name()
+                    .to_string_lossy()
+                    .starts_with(crate::pins::STAGING_PREFIX)
+            })
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => vec![],
+    };
+    // Known protections in setup order, then anything else found there.
+    names.sort_by_key(|n| {
+        (
+            bootstrap::PROTECTIONS
+                .iter()
+                .position(|p| p == n)
+                .unwrap_or(usize::MAX),
+            n.clone(),
+        )
+    });
+    Status {
+        pin_root: root.display().to_string(),
+        protections: names.iter().map(|n| protection(root, n)).collect(),
+    }
+}
+
+pub fn print_human(st: &Status) {
+    if st.protections.is_empty() {
+        println!("nothing pinned under {}", st.pin_root);
+        return;
+    }
+    for p in &st.protections {
+        let mut policy = p.profile.clone().unwrap_or_else(|| "policy unknown".into());
+        if !p.allow.is_empty() {
+            policy += &format!("; allow: {}", p.allow.join(", "));
+        }
+        if !p.block.is_empty() {
+            policy += &format!("; block: {}", p.block.join(", "));
+        }
+        println!("{}: {} [{}]", p.name, policy, p.pin_dir);
+        for l in &p.links {
+            match l.prog_id {
+                Some(id) => println!("  lsm/{:<12} program id {id}", l.hook),
+                None => println!("  lsm/{:<12} program id unknown", l.hook),
+            }
+        }
+        for u in &p.unreadable {
+            println!("  unreadable: {u}");
+        }
+    }
+}

@@ -1,0 +1,241 @@
+#!/bin/sh
+# Enforcement cases, run inside the QEMU guest by /init (tests/guest/init).
+#
+# Each case starts with `begin NAME` (tests/guest.rs reads these names to know what must
+# be reported) and ends with `end`, which prints one result line on the console:
+#   BPFLOCK-CASE PASS name | BPFLOCK-CASE FAIL name: what went wrong
+# Denials target processes in a new pid namespace (`unshare --pid --fork`) unless the
+# policy denies everyone; every case removes what it pinned.
+
+ROOT=/sys/fs/bpf/bpflock
+P=/cases/policies
+CASE=""
+FAILS=""
+
+begin() { CASE=$1; FAILS=""; }
+fail() { FAILS="$FAILS; $*"; }
+end() {
+	bpflock remove --all >/dev/null 2>&1 || fail "cleanup: bpflock remove --all failed"
+	if [ -z "$FAILS" ]; then echo "BPFLOCK-CASE PASS $CASE"; else echo "BPFLOCK-CASE FAIL $CASE:${FAILS#;}"; fi
+}
+
+# expect WHERE OP WANT: WHERE is host (initial pid namespace) or container (new pid
+# namespace); WANT is ok or an errno name (EPERM...).
+expect() {
+	if [ "$1" = host ]; then got=$(testops "$2" 2>&1); else got=$(unshare --pid --fork testops "$2" 2>&1); fi
+	[ "$got" = "$3" ] || fail "$2 in $1: got $got, want $3"
+}
+
+# eventually WHERE OP WANT: as expect, allowing the kernel up to 10 s to release links
+# that were unpinned by hand (it does so asynchronously; `bpflock remove` waits for it).
+eventually() {
+	i=0
+	while [ $i -lt 100 ]; do
+		got=$(if [ "$1" = host ]; then testops "$2"; else unshare --pid --fork testops "$2"; fi 2>&1)
+		[ "$got" = "$3" ] && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	fail "$2 in $1: got $got, want $3 (after 10 s)"
+}
+
+# run CODE CMD...: CMD must exit with CODE. Its output is kept in $OUT.
+run() {
+	want=$1; shift
+	OUT=$("$@" 2>&1); rc=$?
+	[ "$rc" = "$want" ] || fail "'$*' exited $rc, want $want: $(echo "$OUT" | tail -3 | tr '\n' ' ')"
+}
+
+contains() { echo "$OUT" | grep -q -- "$1" || fail "output of the last command lacks '$1': $(echo "$OUT" | tr '\n' ' ')"; }
+pinned() { [ -e "$ROOT/$1" ] || fail "$ROOT/$1 is not pinned"; }
+not_pinned() { [ ! -e "$ROOT/$1" ] || fail "$ROOT/$1 is pinned: $(ls -R "$ROOT" | tr '\n' ' ')"; }
+# Program ids of a protection's links, to tell a re-applied set from the old one.
+prog_ids() { bpflock status --json | grep -o '"prog_id": [0-9]*' | tr '\n' ' '; }
+
+KIMG_OPS="tracefs debugfs devmem kcore ioperm kexec"
+BPF_OPS="map_create prog_load btf_load"
+
+begin controls_without_bpflock
+for op in $KIMG_OPS $BPF_OPS bpf_write; do expect host $op ok; expect container $op ok; done
+end
+
+begin kimglock_baseline_denies_containers_only
+run 0 bpflock bootstrap --kimglock-profile=baseline --bpfrestrict-profile=allow
+pinned kimglock/locked_down; not_pinned bpfrestrict
+for op in $KIMG_OPS; do expect host $op ok; expect container $op EPERM; done
+# btf_load is kimglock's too; map creation is not.
+expect container btf_load EPERM; expect container map_create ok
+end
+
+begin kimglock_baseline_allow_list
+run 0 bpflock bootstrap --kimglock-profile=baseline --kimglock-allow=debugfs,ioport --bpfrestrict-profile=allow
+expect container debugfs ok; expect container ioperm ok
+expect container devmem EPERM; expect container kcore EPERM
+end
+
+begin kimglock_baseline_block_list
+run 0 bpflock bootstrap --policy $P/kimglock-block-kcore.toml
+expect host kcore EPERM; expect host devmem ok; expect container devmem EPERM
+end
+
+begin kimglock_restricted_denies_everyone
+run 0 bpflock bootstrap --kimglock-profile=restricted --bpfrestrict-profile=allow
+for op in $KIMG_OPS; do expect host $op EPERM; done
+expect host btf_load EPERM
+end
+
+begin kimglock_remove_restores
+run 0 bpflock bootstrap --kimglock-profile=restricted --bpfrestrict-profile=allow
+expect host devmem EPERM
+run 0 bpflock remove kimglock
+not_pinned kimglock
+for op in $KIMG_OPS; do expect container $op ok; done
+end
+
+begin kimglock_rm_pin_dir_restores
+run 0 bpflock bootstrap
+rm -r $ROOT/kimglock
+eventually container devmem ok
+# Only kimglock went: bpfrestrict still enforces.
+expect container map_create EPERM
+end
+
+begin bpfrestrict_baseline_denies_containers_only
+run 0 bpflock bootstrap --kimglock-profile=allow --bpfrestrict-profile=baseline
+not_pinned kimglock; pinned bpfrestrict/bpf
+for op in $BPF_OPS bpf_write; do expect host $op ok; expect container $op EPERM; done
+end
+
+begin bpfrestrict_block_map_create
+run 0 bpflock bootstrap --kimglock-profile=allow --bpfrestrict-profile=baseline --bpfrestrict-block=map_create
+expect host map_create EPERM; expect host prog_load ok; expect container prog_load EPERM
+end
+
+begin bpfrestrict_block_prog_load_and_btf_load
+run 0 bpflock bootstrap --kimglock-profile=allow --bpfrestrict-profile=baseline --bpfrestrict-block=prog_load,btf_load
+expect host prog_load EPERM; expect host btf_load EPERM; expect host map_create ok
+end
+
+begin bpfrestrict_block_bpf_write
+run 0 bpflock bootstrap --kimglock-profile=allow --bpfrestrict-profile=baseline --bpfrestrict-block=bpf_write
+# The kernel hides a helper it may not give: the load fails with EINVAL, not EPERM.
+expect host bpf_write EINVAL; expect host prog_load ok
+end
+
+begin kimglock_allow_bpf_write_in_containers
+# bpf_write is kimglock's too: allowed to containers, but bpfrestrict still decides bpf().
+run 0 bpflock bootstrap --kimglock-profile=baseline --kimglock-allow=bpf_write --bpfrestrict-profile=allow
+expect container bpf_write ok
+run 0 bpflock bootstrap --kimglock-profile=baseline --bpfrestrict-profile=allow
+expect container bpf_write EINVAL; expect container prog_load ok
+end
+
+begin bpfrestrict_restricted
+run 0 bpflock bootstrap --kimglock-profile=baseline --bpfrestrict-profile=restricted
+for op in $BPF_OPS; do expect host $op EPERM; done
+# status still says what is pinned, and what it could not read.
+run 0 bpflock status
+contains "kimglock"; contains "bpfrestrict"; contains "unreadable"
+# re-applying is refused with the reason; what is pinned stays.
+run 1 bpflock bootstrap
+contains "bpfrestrict"; contains "remove"
+pinned bpfrestrict/bpf; pinned kimglock/locked_down
+run 0 bpflock remove bpfrestrict
+expect host map_create ok
+expect container devmem EPERM
+end
+
+begin status_reports_policy_and_programs
+run 0 bpflock bootstrap --policy $P/status.toml
+run 0 bpflock status
+contains "kimglock: baseline; allow: ioport, debugfs; block: kcore"
+contains "bpfrestrict: baseline; block: map_create"
+contains "lsm/locked_down"
+run 0 bpflock status --json
+contains '"prog_id": [1-9]'
+end
+
+begin reapply_has_no_gap
+run 0 bpflock bootstrap
+before=$(prog_ids)
+rm -f /tmp/stop
+unshare --pid --fork testops repeat devmem /tmp/stop > /tmp/gap.log 2>&1 &
+loop=$!
+for i in 1 2 3; do
+	run 0 bpflock bootstrap --kimglock-allow=ioport
+	run 0 bpflock bootstrap
+done
+touch /tmp/stop; wait $loop
+after=$(prog_ids)
+grep -q "ok 0$" /tmp/gap.log || fail "devmem succeeded in a container during re-apply: $(cat /tmp/gap.log)"
+grep -q "attempts [1-9]" /tmp/gap.log || fail "the container loop never ran: $(cat /tmp/gap.log)"
+[ "$before" != "$after" ] || fail "re-apply kept the same programs: $after"
+ls -a $ROOT | grep -q staging && fail "staging left behind: $(ls -a $ROOT)"
+end
+
+begin reapply_failure_keeps_old_pins
+run 0 bpflock bootstrap
+before=$(prog_ids)
+export BPFLOCK_TEST_FAIL_AFTER=bpfrestrict
+run 1 bpflock bootstrap --kimglock-profile=restricted
+unset BPFLOCK_TEST_FAIL_AFTER
+contains "fault injected"
+after=$(prog_ids)
+[ "$before" = "$after" ] || fail "pins changed after a failed re-apply: $before -> $after"
+ls -a $ROOT | grep -q staging && fail "staging left behind: $(ls -a $ROOT)"
+expect host devmem ok; expect container devmem EPERM
+end
+
+begin reapply_under_kimglock_restricted
+# restricted kimglock denies btf_load to everyone, bpflock included: re-apply still works.
+run 0 bpflock bootstrap --kimglock-profile=restricted
+run 0 bpflock bootstrap --kimglock-profile=baseline
+expect host devmem ok; expect container devmem EPERM
+end
+
+begin profile_allow_removes_protection
+run 0 bpflock bootstrap
+run 0 bpflock bootstrap --kimglock-profile=allow
+not_pinned kimglock; pinned bpfrestrict/bpf
+expect container devmem ok
+end
+
+begin stale_staging_is_cleaned
+run 0 bpflock bootstrap
+mkdir $ROOT/staging-99999
+run 0 bpflock bootstrap
+[ ! -e $ROOT/staging-99999 ] || fail "stale staging directory kept"
+end
+
+begin invalid_policy_loads_nothing
+for f in $P/bad-*.toml; do
+	run 2 bpflock bootstrap --policy "$f"
+	echo "$OUT" | grep -qE "^$f:[0-9]+:[0-9]+: error: " || fail "$f: no FILE:LINE:COL error: $OUT"
+	[ ! -e $ROOT ] || fail "$f: something was pinned"
+done
+run 2 bpflock bootstrap --kimglock-allow=nosuch
+contains "--kimglock-allow"
+[ ! -e $ROOT ] || fail "bad override: something was pinned"
+end
+
+begin read_only_bpffs
+run 0 bpflock bootstrap
+before=$(prog_ids)
+mount -o remount,ro /sys/fs/bpf
+run 1 bpflock bootstrap --kimglock-profile=restricted
+contains "read-only"
+mount -o remount,rw /sys/fs/bpf
+[ "$before" = "$(prog_ids)" ] || fail "pins changed"
+expect host devmem ok
+end
+
+begin pin_root_not_on_bpffs
+mkdir -p /tmp/notbpf
+run 1 bpflock bootstrap --pin-root /tmp/notbpf/bpflock
+contains "not on a BPF filesystem"
+[ ! -e /tmp/notbpf/bpflock ] || fail "created a pin root on tmpfs"
+end
+
+begin probe_reports_support
+run 0 bpflock probe
+contains "programs load and attach"
+end

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * testops: performs one operation a bpflock protection governs and reports the outcome,
+ * for the guest test cases. Built static; runs in the initial pid namespace or inside
+ * `unshare --pid --fork`.
+ *
+ *   testops OP            prints "ok" (exit 0) or the errno name (exit 1)
+ *   testops repeat OP F   repeats OP until file F exists; prints "attempts N ok M"
+ *
+ * Every operation is harmless when allowed: reads, an ioperm() that is undone, a kexec
+ * unload with nothing loaded, BPF objects that are closed at once.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <linux/btf.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/io.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int sys_bpf(int cmd, union bpf_attr *attr)
+{
+	return syscall(SYS_bpf, cmd, attr, sizeof(*attr));
+}
+
+/* 0 on success, else errno. */
+static int open_close(const char *path, int flags)
+{
+	int fd = open(path, flags);
+
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+static int op_map_create(void)
+{
+	union bpf_attr attr = { .map_type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 4,
+				.max_entries = 1 };
+	int fd = sys_bpf(BPF_MAP_CREATE, &attr);
+
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+static int load_prog(int type, const struct bpf_insn *insns, int n)
+{
+	union bpf_attr attr = { 0 };
+	int fd;
+
+	attr.prog_type = type;
+	attr.insns = (uintptr_t)insns;
+	attr.insn_cnt = n;
+	attr.license = (uintptr_t)"GPL";
+	fd = sys_bpf(BPF_PROG_LOAD, &attr);
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+static int op_prog_load(void)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0 }, /* r0 = 0 */
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	return load_prog(BPF_PROG_TYPE_SOCKET_FILTER, insns, 2);
+}
+
+/* A kprobe program calling bpf_probe_write_user(0, fp-8, 8): the verifier asks
+ * security_locked_down(LOCKDOWN_BPF_WRITE_USER) for the helper; when that is denied
+ * the helper is unknown and the load fails with EINVAL. */
+static int op_bpf_write(void)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ST | BPF_MEM | BPF_DW, .dst_reg = 10, .off = -8, .imm = 0 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 1, .imm = 0 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = 2, .src_reg = 10 },
+		{ .code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = 2, .imm = -8 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 3, .imm = 8 },
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_probe_write_user },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	return load_prog(BPF_PROG_TYPE_KPROBE, insns, sizeof(insns) / sizeof(insns[0]));
+}
+
+/* The smallest valid BTF: one 32-bit int named "int". */
+static int op_btf_load(void)
+{
+	struct {
+		struct btf_header hdr;
+		struct btf_type type;
+		uint32_t encoding;
+		char strings[5];
+	} __attribute__((packed)) blob = {
+		.hdr = { .magic = BTF_MAGIC, .version = BTF_VERSION, .hdr_len = sizeof(struct btf_header),
+			 .type_off = 0, .type_len = sizeof(struct btf_type) + 4,
+			 .str_off = sizeof(struct btf_type) + 4, .str_len = 5 },
+		.type = { .name_off = 1, .info = BTF_KIND_INT << 24, .size = 4 },
+		.encoding = 32,
+		.strings = "\0int",
+	};
+	union bpf_attr attr = { 0 };
+	int fd;
+
+	attr.btf = (uintptr_t)&blob;
+	attr.btf_size = sizeof(blob);
+	fd = sys_bpf(BPF_BTF_LOAD, &attr);
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+static int op_ioperm(void)
+{
+	if (ioperm(0x80, 1, 1))
+		return errno;
+	ioperm(0x80, 1, 0);
+	return 0;
+}
+
+static int op_kexec(void)
+{
+	/* No segments: unloads the (absent) crash-free kexec image. */
+	if (syscall(SYS_kexec_load, 0UL, 0UL, NULL, 0UL))
+		return errno;
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*run)(void);
+	const char *path;
+	int flags;
+} ops[] = {
+	{ "tracefs", NULL, "/sys/kernel/tracing/trace", O_RDONLY },
+	/* A writable debugfs file: opening it asks LOCKDOWN_DEBUGFS even for reading. */
+	{ "debugfs", NULL, "/sys/kernel/debug/fault_around_bytes", O_RDONLY },
+	{ "devmem", NULL, "/dev/mem", O_RDONLY },
+	{ "kcore", NULL, "/proc/kcore", O_RDONLY },
+	{ "ioperm", op_ioperm },
+	{ "kexec", op_kexec },
+	{ "map_create", op_map_create },
+	{ "prog_load", op_prog_load },
+	{ "btf_load", op_btf_load },
+	{ "bpf_write", op_bpf_write },
+};
+
+static int run_op(const char *name, int *known)
+{
+	*known = 1;
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		if (strcmp(ops[i].name, name))
+			continue;
+		return ops[i].run ? ops[i].run() : open_close(ops[i].path, ops[i].flags);
+	}
+	*known = 0;
+	return EINVAL;
+}
+
+int main(int argc, char **argv)
+{
+	int known, err;
+
+	if (argc == 4 && !strcmp(argv[1], "repeat")) {
+		unsigned long attempts = 0, ok = 0;
+
+		while (access(argv[3], F_OK)) {
+			attempts++;
+			ok += run_op(argv[2], &known) == 0;
+			if (!known)
+				break;
+		}
+		printf("attempts %lu ok %lu\n", attempts, ok);
+		return 0;
+	}
+	if (argc != 2) {
+		fprintf(stderr, "usage: testops OP | testops repeat OP STOPFILE\n");
+		return 2;
+	}
+	err = run_op(argv[1], &known);
+	if (!known) {
+		fprintf(stderr, "testops: unknown operation %s\n", argv[1]);
+		return 2;
+	}
+	if (!err) {
+		puts("ok");
+		return 0;
+	}
+	puts(strerrorname_np(err) ? strerrorname_np(err) : "E?");
+	return 1;
+}
