@@ -203,13 +203,8 @@ fn run(cli: Cli) -> Result<()> {
             pin_root,
         } => {
             let root = pin_root.pin_root;
-            if all {
-                if root.exists() {
-                    pins::remove_tree(&root)?;
-                    log::info!(target: "remove", "removed {}", root.display());
-                } else {
-                    log::info!(target: "remove", "nothing pinned under {}", root.display());
-                }
+            if all && !root.exists() {
+                log::info!(target: "remove", "nothing pinned under {}", root.display());
                 return Ok(());
             }
             for name in &protections {
@@ -217,9 +212,18 @@ fn run(cli: Cli) -> Result<()> {
                     return Err(Error::UnknownProtection(name.clone()));
                 }
             }
-            let root = pins::PinRoot::open_for_update(&root)?;
+            let pin_root = pins::PinRoot::open_for_update(&root)?;
+            if all {
+                // bpfrestrict first: the others' programs are then visible to the detach wait.
+                for name in bootstrap::PROTECTIONS.iter().rev() {
+                    pin_root.remove(name)?;
+                }
+                pins::remove_tree(&root)?;
+                log::info!(target: "remove", "removed {}", root.display());
+                return Ok(());
+            }
             for name in &protections {
-                if !root.remove(name)? {
+                if !pin_root.remove(name)? {
                     log::info!(target: "remove", "{name} is not pinned");
                 }
             }
