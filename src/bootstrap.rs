@@ -10,7 +10,7 @@ use crate::{
     kernel::{self, KernelBtf},
     kimglock,
     pins::PinRoot,
-    policy::{LockPolicy, Policy},
+    policy::{LockPolicy, OpSet, Policy},
 };
 
 /// The protections in the order they are set up; bpfrestrict last, so that the others
@@ -74,13 +74,21 @@ pub fn run(policy: &Policy, pin_root: &Path) -> Result<()> {
     if !enabled.is_empty() {
         let btf = check_kernel(policy, pin_root)?;
         if policy.kimglock.enabled() {
-            let missing = kimglock::unavailable(&btf);
-            if !missing.is_empty() {
+            // Only what the policy names is worth a warning; the rest is never asked either way.
+            let named = OpSet(policy.kimglock.allow.0 | policy.kimglock.block.0)
+                .names(kimglock::OPERATIONS);
+            let (warn, quiet): (Vec<_>, Vec<_>) = kimglock::unavailable(&btf)
+                .into_iter()
+                .partition(|n| named.contains(n));
+            if !warn.is_empty() {
                 log::warn!(
                     target: kimglock::NAME,
-                    "this kernel has no lockdown reason for: {} (never asked here, so rules for them have no effect)",
-                    missing.join(", ")
+                    "this kernel has no lockdown reason for: {} (never asked here, so these rules have no effect)",
+                    warn.join(", ")
                 );
+            }
+            if !quiet.is_empty() {
+                log::debug!(target: kimglock::NAME, "this kernel has no lockdown reason for: {}", quiet.join(", "));
             }
         }
     }

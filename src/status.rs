@@ -25,6 +25,8 @@ pub struct ProtectionStatus {
     pub block: Vec<&'static str>,
     pub links: Vec<LinkStatus>,
     pub pins: Vec<String>,
+    /// Operations of the policy this kernel never asks about (kimglock).
+    pub not_in_this_kernel: Vec<&'static str>,
     /// What could not be read, and why.
     pub unreadable: Vec<String>,
 }
@@ -45,6 +47,7 @@ fn protection(root: &Path, name: &str) -> ProtectionStatus {
         block: vec![],
         links: vec![],
         pins: vec![],
+        not_in_this_kernel: vec![],
         unreadable: vec![],
     };
     match fs::read_dir(&dir) {
@@ -72,6 +75,19 @@ fn protection(root: &Path, name: &str) -> ProtectionStatus {
             st.profile = Some(lock.profile.to_string());
             st.allow = lock.allow.names(table);
             st.block = lock.block.names(table);
+            if name == kimglock::NAME {
+                // Needs only the kernel's BTF file, not bpf().
+                if let Ok(btf) = crate::kernel::KernelBtf::load() {
+                    let missing = kimglock::unavailable(&btf);
+                    st.not_in_this_kernel = st
+                        .allow
+                        .iter()
+                        .chain(&st.block)
+                        .copied()
+                        .filter(|n| missing.contains(n))
+                        .collect();
+                }
+            }
         }
         Some(Err(e)) => st.unreadable.push(format!("policy: {e}")),
         None => st
@@ -146,6 +162,12 @@ pub fn print_human(st: &Status) {
                 Some(id) => println!("  lsm/{:<12} program id {id}", l.hook),
                 None => println!("  lsm/{:<12} program id unknown", l.hook),
             }
+        }
+        if !p.not_in_this_kernel.is_empty() {
+            println!(
+                "  no lockdown reason in this kernel for: {} (rules for them have no effect)",
+                p.not_in_this_kernel.join(", ")
+            );
         }
         for u in &p.unreadable {
             println!("  unreadable: {u}");

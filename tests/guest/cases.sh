@@ -238,4 +238,14 @@ end
 begin probe_reports_support
 run 0 bpflock probe
 contains "programs load and attach"
+# 6.1 predates LOCKDOWN_DEVICE_TREE (6.6): reported by probe, bootstrap and status, not fatal.
+if uname -r | grep -q '^6\.1\.'; then
+	contains "no lockdown reason in this kernel for: .*device_tree"
+	run 0 bpflock bootstrap --kimglock-block=device_tree
+	contains "no lockdown reason for: device_tree"
+	run 0 bpflock status
+	contains "no lockdown reason in this kernel for: device_tree"
+else
+	echo "$OUT" | grep -q "device_tree" && fail "device_tree reported missing on $(uname -r)"
+fi
 end
