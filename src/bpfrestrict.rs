@@ -5,7 +5,7 @@
 
 use std::{mem::MaybeUninit, path::Path};
 
-use libbpf_rs::{skel::SkelBuilder, MapCore};
+use libbpf_rs::MapCore;
 
 use crate::{
     error::Result,
@@ -48,12 +48,7 @@ pub const OPERATIONS: &[Operation] = &[
 /// Loads, configures, attaches and pins bpfrestrict into `dir`.
 pub fn setup(policy: &LockPolicy, dir: &Path) -> Result<()> {
     let mut object = MaybeUninit::uninit();
-    let mut open = BpfrestrictSkelBuilder::default()
-        .open(&mut object)
-        .map_err(|source| crate::error::Error::UnableToLoad {
-            protection: NAME,
-            source,
-        })?;
+    let mut open = pins::open(NAME, BpfrestrictSkelBuilder::default(), &mut object)?;
     let config = open
         .maps
         .rodata_data
@@ -92,9 +87,7 @@ pub fn setup(policy: &LockPolicy, dir: &Path) -> Result<()> {
 }
 
 pub fn pinned_policy(dir: &Path) -> Result<LockPolicy> {
-    let bytes = pins::read_config(dir, std::mem::size_of::<types::rodata>())?;
-    // SAFETY: the map value is the .rodata section this build laid out as types::rodata.
-    let c: types::rodata = unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast()) };
+    let c: types::rodata = pins::read_config(dir)?;
     Ok(LockPolicy {
         profile: Profile::from_raw(c.bpfrestrict_profile).unwrap_or(Profile::Restricted),
         allow: OpSet(0),

@@ -6,8 +6,6 @@
 
 use std::{mem::MaybeUninit, path::Path};
 
-use libbpf_rs::skel::SkelBuilder;
-
 use crate::{
     error::Result,
     kernel::KernelBtf,
@@ -107,12 +105,7 @@ pub fn unavailable(btf: &KernelBtf) -> Vec<&'static str> {
 /// Loads, configures, attaches and pins kimglock into `dir`.
 pub fn setup(policy: &LockPolicy, dir: &Path) -> Result<()> {
     let mut object = MaybeUninit::uninit();
-    let mut open = KimglockSkelBuilder::default()
-        .open(&mut object)
-        .map_err(|source| crate::error::Error::UnableToLoad {
-            protection: NAME,
-            source,
-        })?;
+    let mut open = pins::open(NAME, KimglockSkelBuilder::default(), &mut object)?;
     let config = open
         .maps
         .rodata_data
@@ -131,9 +124,7 @@ pub fn setup(policy: &LockPolicy, dir: &Path) -> Result<()> {
 
 /// The policy recorded in a pinned kimglock's config map.
 pub fn pinned_policy(dir: &Path) -> Result<LockPolicy> {
-    let bytes = pins::read_config(dir, std::mem::size_of::<types::rodata>())?;
-    // SAFETY: the map value is the .rodata section this build laid out as types::rodata.
-    let c: types::rodata = unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast()) };
+    let c: types::rodata = pins::read_config(dir)?;
     Ok(LockPolicy {
         profile: Profile::from_raw(c.kimglock_profile).unwrap_or(Profile::Restricted),
         allow: OpSet(c.kimglock_allow_mask),

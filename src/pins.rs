@@ -15,7 +15,7 @@ use std::{
 };
 
 use libbpf_rs::{
-    skel::{OpenSkel, Skel},
+    skel::{OpenSkel, Skel, SkelBuilder},
     MapCore, MapFlags, MapHandle,
 };
 
@@ -27,9 +27,12 @@ const BPFFS_MOUNTPOINT: &str = "/sys/fs/bpf";
 /// bpffs refuses names with dots, so staging directories cannot be hidden ones.
 pub const STAGING_PREFIX: &str = "staging-";
 
+const BPF_FS_MAGIC: u32 = 0xcafe_4a11;
+
 fn is_bpffs(path: &Path) -> io::Result<bool> {
     let st = nix::sys::statfs::statfs(path)?;
-    Ok(st.filesystem_type().0 as i64 == libc::BPF_FS_MAGIC as i64)
+    // f_type's width differs between architectures; the magic fits in 32 bits.
+    Ok(st.filesystem_type().0 as u32 == BPF_FS_MAGIC)
 }
 
 /// The nearest existing ancestor of `path` (itself included).
@@ -293,6 +296,17 @@ fn exchange(a: &Path, b: &Path) -> Result<()> {
         .map_err(|e| Error::io("cannot swap in the new pins at", b)(e.into()))
 }
 
+/// Opens a skeleton, naming the protection in the error.
+pub fn open<'o, B: SkelBuilder<'o>>(
+    protection: &'static str,
+    builder: B,
+    object: &'o mut std::mem::MaybeUninit<libbpf_rs::OpenObject>,
+) -> Result<B::Output> {
+    builder
+        .open(object)
+        .map_err(|source| Error::UnableToLoad { protection, source })
+}
+
 /// Loads an opened skeleton, naming the protection in the error.
 pub fn load<'o, S: OpenSkel<'o>>(protection: &'static str, open: S) -> Result<S::Output>
 where
@@ -326,8 +340,10 @@ pub fn attach_and_pin(
         .map_err(|source| Error::UnableToPinLink { path, source })
 }
 
-/// The value of a pinned one-entry config map (a frozen .rodata).
-pub fn read_config(dir: &Path, size: usize) -> Result<Vec<u8>> {
+/// The value of a pinned one-entry config map: a frozen .rodata, read back as the
+/// skeleton's `types::rodata`.
+pub fn read_config<T: Copy>(dir: &Path) -> Result<T> {
+    let size = std::mem::size_of::<T>();
     let path = dir.join("config");
     let map = MapHandle::from_pinned_path(&path)
         .map_err(|e| Error::io("cannot open pinned map", &path)(io::Error::other(e)))?;
@@ -340,5 +356,7 @@ pub fn read_config(dir: &Path, size: usize) -> Result<Vec<u8>> {
             format!("{} bytes, this bpflock expects {size}", value.len()),
         )));
     }
-    Ok(value)
+    // SAFETY: T is the skeleton's plain-data layout of this very map's value, and the
+    // buffer holds at least size_of::<T>() bytes.
+    Ok(unsafe { std::ptr::read_unaligned(value.as_ptr().cast()) })
 }
