@@ -8,6 +8,7 @@
  */
 #include "bpflock.bpf.h"
 #include "bpfrestrict.h"
+#include "events.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -40,30 +41,78 @@ static __always_inline bool is_loader(void)
 	return bpfrestrict_loader_start == start;
 }
 
-static __always_inline int bpfrestrict_decide(__u32 op)
+/*
+ * The forwarder (`bpflock forward`) must open bpflock's pinned event maps and install its
+ * perf buffers even under `restricted`. Only these commands, only from the initial pid
+ * namespace, and only from the bpflock executable that bootstrap recorded, identified by
+ * (device, inode) of its file: a copy elsewhere, or another program, gets nothing.
+ */
+const volatile __u32 bpfrestrict_forwarder_dev = 0; /* kernel encoding: MAJOR << 20 | MINOR */
+const volatile __u64 bpfrestrict_forwarder_ino = 0;
+
+static __always_inline bool is_forwarder_command(int cmd)
 {
+	switch (cmd) {
+	case BPF_OBJ_GET:
+	case BPF_OBJ_GET_INFO_BY_FD:
+	case BPF_MAP_LOOKUP_ELEM:
+	case BPF_MAP_UPDATE_ELEM:
+		return bpfrestrict_forwarder_ino != 0;
+	default:
+		return false;
+	}
+}
+
+static __always_inline bool is_forwarder(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct file *exe;
+
+	if (!task->mm || !in_initial_pidns())
+		return false;
+	exe = task->mm->exe_file;
+	if (!exe)
+		return false;
+	return exe->f_inode->i_ino == bpfrestrict_forwarder_ino &&
+	       exe->f_inode->i_sb->s_dev == bpfrestrict_forwarder_dev;
+}
+
+static __always_inline int bpfrestrict_decide(void *ctx, __u32 hook, __u32 cmd, bool blocked)
+{
+	int ret;
+
 	if (!bpfrestrict_armed || is_loader())
 		return 0;
-	return profile_decide(bpfrestrict_profile, bpfrestrict_block_mask & (1ULL << op), false);
+	if (hook == HOOK_BPF && is_forwarder_command(cmd) && is_forwarder())
+		return 0;
+	ret = profile_decide(bpfrestrict_profile, blocked, false);
+	report(ctx, PROT_BPFRESTRICT, hook, cmd, ret ? DECISION_DENY : DECISION_ALLOW, NULL);
+	return ret;
 }
+
+#define BLOCKED(op) (bpfrestrict_block_mask & (1ULL << (op)))
 
 /* Only the first argument is read: see kimglock_bpf for why `ret` is not. */
 SEC("lsm/bpf")
 int BPF_PROG(bpfrestrict_bpf, int cmd)
 {
+	bool blocked;
+
 	switch (cmd) {
 	case BPF_MAP_CREATE:
-		return bpfrestrict_decide(BPFR_MAP_CREATE);
+		blocked = BLOCKED(BPFR_MAP_CREATE);
+		break;
 	case BPF_PROG_LOAD:
-		return bpfrestrict_decide(BPFR_PROG_LOAD);
+		blocked = BLOCKED(BPFR_PROG_LOAD);
+		break;
 	case BPF_BTF_LOAD:
-		return bpfrestrict_decide(BPFR_BTF_LOAD);
+		blocked = BLOCKED(BPFR_BTF_LOAD);
+		break;
 	default:
 		/* Every other command: allowed in the initial pid namespace, never outside. */
-		if (!bpfrestrict_armed || is_loader())
-			return 0;
-		return profile_decide(bpfrestrict_profile, false, false);
+		blocked = false;
 	}
+	return bpfrestrict_decide(ctx, HOOK_BPF, cmd, blocked);
 }
 
 SEC("lsm/locked_down")
@@ -74,5 +123,6 @@ int BPF_PROG(bpfrestrict_locked_down, enum lockdown_reason what, int ret)
 	if (!bpf_core_enum_value_exists(enum lockdown_reason, LOCKDOWN_BPF_WRITE_USER) ||
 	    what != bpf_core_enum_value(enum lockdown_reason, LOCKDOWN_BPF_WRITE_USER))
 		return 0;
-	return bpfrestrict_decide(BPFR_BPF_WRITE);
+	/* Reported as operation BPFR_OP_BPF_WRITE: not a bpf() command. */
+	return bpfrestrict_decide(ctx, HOOK_LOCKED_DOWN, BPFR_OP_BPF_WRITE, BLOCKED(BPFR_BPF_WRITE));
 }

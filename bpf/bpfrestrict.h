@@ -10,4 +10,7 @@ enum bpfrestrict_op {
 	BPFR_PROG_LOAD,
 };
 
+/* The operation of a bpf_probe_write_user() event: bpf() commands are below it. */
+#define BPFR_OP_BPF_WRITE 0x10000
+
 #endif

@@ -8,6 +8,7 @@
  */
 #include "bpflock.bpf.h"
 #include "kimglock.h"
+#include "events.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -54,12 +55,14 @@ static __always_inline __u32 kimglock_op_of(enum lockdown_reason what)
 	return KIMG_UNKNOWN;
 }
 
-static __always_inline int kimglock_decide(__u32 op)
+static __always_inline int kimglock_decide(void *ctx, __u32 hook, __u32 op)
 {
 	__u64 bit = 1ULL << op;
+	int ret = profile_decide(kimglock_profile, kimglock_block_mask & bit,
+				 kimglock_allow_mask & bit);
 
-	return profile_decide(kimglock_profile, kimglock_block_mask & bit,
-			      kimglock_allow_mask & bit);
+	report(ctx, PROT_KIMGLOCK, hook, op, ret ? DECISION_DENY : DECISION_ALLOW, NULL);
+	return ret;
 }
 
 SEC("lsm/locked_down")
@@ -67,7 +70,7 @@ int BPF_PROG(kimglock_locked_down, enum lockdown_reason what, int ret)
 {
 	if (ret)
 		return ret;
-	return kimglock_decide(kimglock_op_of(what));
+	return kimglock_decide(ctx, HOOK_LOCKED_DOWN, kimglock_op_of(what));
 }
 
 /*
@@ -81,5 +84,5 @@ int BPF_PROG(kimglock_bpf, int cmd)
 {
 	if (cmd != BPF_BTF_LOAD)
 		return 0;
-	return kimglock_decide(KIMG_BTF_LOAD);
+	return kimglock_decide(ctx, HOOK_BPF, KIMG_BTF_LOAD);
 }

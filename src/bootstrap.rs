@@ -7,6 +7,7 @@ use libbpf_rs::ErrorKind;
 use crate::{
     bpfrestrict,
     error::{Error, NotSupported, Result},
+    events::Shared,
     kernel::{self, KernelBtf},
     kimglock,
     pins::PinRoot,
@@ -25,10 +26,10 @@ fn hooks(name: &str) -> &'static [&'static str] {
     }
 }
 
-fn setup(name: &'static str, policy: &LockPolicy, dir: &Path) -> Result<()> {
+fn setup(name: &'static str, policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
     match name {
-        kimglock::NAME => kimglock::setup(policy, dir),
-        bpfrestrict::NAME => bpfrestrict::setup(policy, dir),
+        kimglock::NAME => kimglock::setup(policy, dir, shared),
+        bpfrestrict::NAME => bpfrestrict::setup(policy, dir, shared),
         _ => unreachable!("PROTECTIONS lists only known protections"),
     }
 }
@@ -48,16 +49,11 @@ pub fn check_kernel(policy: &Policy, pin_root: &Path) -> Result<KernelBtf> {
         }
         return Err(problem.into());
     }
-    for name in PROTECTIONS
-        .iter()
-        .filter(|n| policy.lock(n).is_some_and(LockPolicy::enabled))
-    {
+    for name in PROTECTIONS.iter().filter(|n| policy.lock(n).is_some_and(LockPolicy::enabled)) {
         if let Some(hook) = hooks(name).iter().find(|h| !btf.has_lsm_hook(h)) {
             return Err(NotSupported {
                 what: (*name).into(),
-                why: format!(
-                    "this kernel has no LSM hook \"{hook}\" (no bpf_lsm_{hook} in its BTF)"
-                ),
+                why: format!("this kernel has no LSM hook \"{hook}\" (no bpf_lsm_{hook} in its BTF)"),
             }
             .into());
         }
@@ -66,20 +62,15 @@ pub fn check_kernel(policy: &Policy, pin_root: &Path) -> Result<KernelBtf> {
 }
 
 pub fn run(policy: &Policy, pin_root: &Path) -> Result<()> {
-    let enabled: Vec<&'static str> = PROTECTIONS
-        .iter()
-        .copied()
-        .filter(|n| policy.lock(n).is_some_and(LockPolicy::enabled))
-        .collect();
+    let enabled: Vec<&'static str> =
+        PROTECTIONS.iter().copied().filter(|n| policy.lock(n).is_some_and(LockPolicy::enabled)).collect();
     if !enabled.is_empty() {
         let btf = check_kernel(policy, pin_root)?;
         if policy.kimglock.enabled() {
             // Only what the policy names is worth a warning; the rest is never asked either way.
-            let named = OpSet(policy.kimglock.allow.0 | policy.kimglock.block.0)
-                .names(kimglock::OPERATIONS);
-            let (warn, quiet): (Vec<_>, Vec<_>) = kimglock::unavailable(&btf)
-                .into_iter()
-                .partition(|n| named.contains(n));
+            let named = OpSet(policy.kimglock.allow.0 | policy.kimglock.block.0).names(kimglock::OPERATIONS);
+            let (warn, quiet): (Vec<_>, Vec<_>) =
+                kimglock::unavailable(&btf).into_iter().partition(|n| named.contains(n));
             if !warn.is_empty() {
                 log::warn!(
                     target: kimglock::NAME,
@@ -94,15 +85,26 @@ pub fn run(policy: &Policy, pin_root: &Path) -> Result<()> {
     }
     let root = PinRoot::open_for_update(pin_root)?;
     let staging = root.staging()?;
-    for name in &enabled {
-        let lock = policy
-            .lock(name)
-            .expect("enabled protections have a policy");
-        let dir = staging.protection_dir(name)?;
-        setup(name, lock, &dir).map_err(|e| explain_denial(e, name, &root))?;
-        if std::env::var("BPFLOCK_TEST_FAIL_AFTER").is_ok_and(|v| v == *name) {
-            return Err(Error::InjectedFault((*name).into()));
+    let shared = Shared::new(&root.path, policy.rate_limit);
+    let shared_existed = shared.dir.exists();
+    let staged = (|| {
+        for name in &enabled {
+            let lock = policy.lock(name).expect("enabled protections have a policy");
+            let dir = staging.protection_dir(name)?;
+            setup(name, lock, &dir, &shared).map_err(|e| explain_denial(e, name, &root))?;
+            if std::env::var("BPFLOCK_TEST_FAIL_AFTER").is_ok_and(|v| v == *name) {
+                return Err(Error::InjectedFault((*name).into()));
+            }
         }
+        Ok(())
+    })();
+    if let Err(e) = staged {
+        // Nothing new stays behind: the staging directory goes with `staging`, and event
+        // maps this run created go too (ones that existed stay: live protections use them).
+        if !shared_existed {
+            let _ = crate::pins::remove_tree(&shared.dir);
+        }
+        return Err(e);
     }
     staging.commit(&enabled)?;
     for name in PROTECTIONS.iter().filter(|n| !enabled.contains(n)) {
@@ -126,11 +128,7 @@ fn explain_denial(e: Error, protection: &'static str, root: &PinRoot) -> Error {
         Error::UnableToLoad { source, .. } | Error::UnableToAttach { source, .. }
             if source.kind() == ErrorKind::PermissionDenied && pinned.exists() =>
         {
-            Error::DeniedByBpfrestrict {
-                protection,
-                pinned: pinned.display().to_string(),
-                source,
-            }
+            Error::DeniedByBpfrestrict { protection, pinned: pinned.display().to_string(), source }
         }
         e => e,
     }

@@ -9,8 +9,9 @@ use libbpf_rs::MapCore;
 
 use crate::{
     error::Result,
+    events::Shared,
     pins,
-    policy::{LockPolicy, OpSet, Operation, Profile},
+    policy::{EventsMode, LockPolicy, OpSet, Operation, Profile},
 };
 
 mod skel {
@@ -23,54 +24,96 @@ pub const HOOKS: &[&str] = &["bpf", "locked_down"];
 
 /// Policy names and bits (bpf/bpfrestrict.h), as bpflock (C/Go) named them.
 pub const OPERATIONS: &[Operation] = &[
-    Operation {
-        name: "bpf_write",
-        bit: 0,
-        about: "programs using bpf_probe_write_user()",
-    },
-    Operation {
-        name: "btf_load",
-        bit: 1,
-        about: "bpf(BPF_BTF_LOAD)",
-    },
-    Operation {
-        name: "map_create",
-        bit: 2,
-        about: "bpf(BPF_MAP_CREATE)",
-    },
-    Operation {
-        name: "prog_load",
-        bit: 3,
-        about: "bpf(BPF_PROG_LOAD)",
-    },
+    Operation { name: "bpf_write", bit: 0, about: "programs using bpf_probe_write_user()" },
+    Operation { name: "btf_load", bit: 1, about: "bpf(BPF_BTF_LOAD)" },
+    Operation { name: "map_create", bit: 2, about: "bpf(BPF_MAP_CREATE)" },
+    Operation { name: "prog_load", bit: 3, about: "bpf(BPF_PROG_LOAD)" },
 ];
 
+/// The name of a bpfrestrict event's operation: a bpf() command, or bpf_write.
+pub fn command_name(op: u32) -> String {
+    // include/uapi/linux/bpf.h, enum bpf_cmd: stable ABI numbers.
+    const COMMANDS: &[&str] = &[
+        "BPF_MAP_CREATE",
+        "BPF_MAP_LOOKUP_ELEM",
+        "BPF_MAP_UPDATE_ELEM",
+        "BPF_MAP_DELETE_ELEM",
+        "BPF_MAP_GET_NEXT_KEY",
+        "BPF_PROG_LOAD",
+        "BPF_OBJ_PIN",
+        "BPF_OBJ_GET",
+        "BPF_PROG_ATTACH",
+        "BPF_PROG_DETACH",
+        "BPF_PROG_TEST_RUN",
+        "BPF_PROG_GET_NEXT_ID",
+        "BPF_MAP_GET_NEXT_ID",
+        "BPF_PROG_GET_FD_BY_ID",
+        "BPF_MAP_GET_FD_BY_ID",
+        "BPF_OBJ_GET_INFO_BY_FD",
+        "BPF_PROG_QUERY",
+        "BPF_RAW_TRACEPOINT_OPEN",
+        "BPF_BTF_LOAD",
+        "BPF_BTF_GET_FD_BY_ID",
+        "BPF_TASK_FD_QUERY",
+        "BPF_MAP_LOOKUP_AND_DELETE_ELEM",
+        "BPF_MAP_FREEZE",
+        "BPF_BTF_GET_NEXT_ID",
+        "BPF_MAP_LOOKUP_BATCH",
+        "BPF_MAP_LOOKUP_AND_DELETE_BATCH",
+        "BPF_MAP_UPDATE_BATCH",
+        "BPF_MAP_DELETE_BATCH",
+        "BPF_LINK_CREATE",
+        "BPF_LINK_UPDATE",
+        "BPF_LINK_GET_FD_BY_ID",
+        "BPF_LINK_GET_NEXT_ID",
+        "BPF_ENABLE_STATS",
+        "BPF_ITER_CREATE",
+        "BPF_LINK_DETACH",
+        "BPF_PROG_BIND_MAP",
+        "BPF_TOKEN_CREATE",
+    ];
+    if op == BPF_WRITE_OPERATION {
+        return "bpf_write".into();
+    }
+    COMMANDS.get(op as usize).map_or_else(|| format!("bpf_cmd_{op}"), |c| c.to_string())
+}
+
+/// bpf/bpfrestrict.h BPFR_OP_BPF_WRITE.
+const BPF_WRITE_OPERATION: u32 = 0x10000;
+
+/// The executable `bpflock forward` runs from, as the kernel names files: (s_dev, i_ino).
+/// bpfrestrict lets that file, and no other, read bpflock's pinned events under `restricted`.
+pub fn forwarder_identity() -> Result<(u32, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let exe = std::fs::metadata("/proc/self/exe").map_err(crate::error::Error::io("cannot stat", "/proc/self/exe"))?;
+    let dev = exe.dev();
+    // Kernel s_dev is MAJOR << 20 | MINOR; userspace st_dev is glibc's encoding.
+    let kdev = (libc::major(dev) << 20) | libc::minor(dev);
+    Ok((kdev, exe.ino()))
+}
+
 /// Loads, configures, attaches and pins bpfrestrict into `dir`.
-pub fn setup(policy: &LockPolicy, dir: &Path) -> Result<()> {
+pub fn setup(policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
+    let (forwarder_dev, forwarder_ino) = forwarder_identity()?;
     let mut object = MaybeUninit::uninit();
     let mut open = pins::open(NAME, BpfrestrictSkelBuilder::default(), &mut object)?;
-    let config = open
-        .maps
-        .rodata_data
-        .as_deref_mut()
-        .expect("bpfrestrict has .rodata");
+    let config = open.maps.rodata_data.as_deref_mut().expect("bpfrestrict has .rodata");
     config.bpfrestrict_profile = policy.profile as u32;
     config.bpfrestrict_block_mask = policy.block.0;
+    config.bpfrestrict_forwarder_dev = forwarder_dev;
+    config.bpfrestrict_forwarder_ino = forwarder_ino;
+    config.bpflock_events_mode = policy.events as u32;
+    config.bpflock_rate_per_sec = shared.rate_limit;
+    let m = &mut open.maps;
+    shared.reuse([&mut m.bpflock_events, &mut m.bpflock_counters, &mut m.bpflock_ratelimit])?;
     let mut skel = pins::load(NAME, open)?;
+    let m = &mut skel.maps;
+    shared.pin([&mut m.bpflock_events, &mut m.bpflock_counters, &mut m.bpflock_ratelimit])?;
     pins::pin_map(&mut skel.maps.rodata, dir, "config")?;
-    pins::attach_and_pin(
-        NAME,
-        &skel.progs.bpfrestrict_locked_down,
-        dir,
-        "locked_down",
-    )?;
+    pins::attach_and_pin(NAME, &skel.progs.bpfrestrict_locked_down, dir, "locked_down")?;
     pins::attach_and_pin(NAME, &skel.progs.bpfrestrict_bpf, dir, "bpf")?;
     // Pinned: arm (bpf/bpfrestrict.bpf.c says why through the memory mapping).
-    let bss = skel
-        .maps
-        .bss_data
-        .as_deref_mut()
-        .expect("bpfrestrict has a mmapable .bss");
+    let bss = skel.maps.bss_data.as_deref_mut().expect("bpfrestrict has a mmapable .bss");
     // SAFETY: plain writes to the mapped .bss; the kernel reads it concurrently, so they
     // are volatile and ordered: the loader identity is in place before arming.
     unsafe {
@@ -79,10 +122,7 @@ pub fn setup(policy: &LockPolicy, dir: &Path) -> Result<()> {
         std::ptr::write_volatile(&mut bss.bpfrestrict_armed, 1);
     }
     // One bpf() call now, so the programs record this process's start time as the loader's.
-    let _ = skel
-        .maps
-        .rodata
-        .lookup(&0u32.to_ne_bytes(), libbpf_rs::MapFlags::ANY);
+    let _ = skel.maps.rodata.lookup(&0u32.to_ne_bytes(), libbpf_rs::MapFlags::ANY);
     Ok(())
 }
 
@@ -92,5 +132,6 @@ pub fn pinned_policy(dir: &Path) -> Result<LockPolicy> {
         profile: Profile::from_raw(c.bpfrestrict_profile).unwrap_or(Profile::Restricted),
         allow: OpSet(0),
         block: OpSet(c.bpfrestrict_block_mask),
+        events: EventsMode::from_raw(c.bpflock_events_mode),
     })
 }

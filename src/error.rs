@@ -26,29 +26,22 @@ pub enum Error {
     NotSupported(#[from] NotSupported),
 
     #[error("{protection}: cannot load its BPF programs: {source}")]
-    UnableToLoad {
-        protection: &'static str,
-        source: libbpf_rs::Error,
-    },
+    UnableToLoad { protection: &'static str, source: libbpf_rs::Error },
 
     #[error("{protection}: cannot attach {program}: {source}")]
-    UnableToAttach {
-        protection: &'static str,
-        program: String,
-        source: libbpf_rs::Error,
-    },
+    UnableToAttach { protection: &'static str, program: String, source: libbpf_rs::Error },
 
     #[error("cannot pin link {path}: {source}")]
-    UnableToPinLink {
-        path: PathBuf,
-        source: libbpf_rs::Error,
-    },
+    UnableToPinLink { path: PathBuf, source: libbpf_rs::Error },
+
+    #[error(
+        "cannot reuse the pinned map {path} ({source}); it was made by another bpflock version: \
+         `bpflock remove --all` (or a reboot) clears it"
+    )]
+    UnableToReuseMap { path: PathBuf, source: libbpf_rs::Error },
 
     #[error("cannot pin map {path}: {source}")]
-    UnableToPinMap {
-        path: PathBuf,
-        source: libbpf_rs::Error,
-    },
+    UnableToPinMap { path: PathBuf, source: libbpf_rs::Error },
 
     #[error(
         "{path} is not on a BPF filesystem (bpffs): pins there would not outlive bpflock; \
@@ -66,18 +59,10 @@ pub enum Error {
         "{protection}: the kernel denied bpf() to bpflock itself ({source}); a pinned bpfrestrict \
          ({pinned}) forbids loading programs. Remove it first (`bpflock remove bpfrestrict`) or reboot"
     )]
-    DeniedByBpfrestrict {
-        protection: &'static str,
-        pinned: String,
-        source: libbpf_rs::Error,
-    },
+    DeniedByBpfrestrict { protection: &'static str, pinned: String, source: libbpf_rs::Error },
 
     #[error("{what} {path}: {source}")]
-    Io {
-        what: &'static str,
-        path: PathBuf,
-        source: io::Error,
-    },
+    Io { what: &'static str, path: PathBuf, source: io::Error },
 
     #[error("unknown protection \"{0}\" (known: kimglock, bpfrestrict)")]
     UnknownProtection(String),

@@ -31,17 +31,14 @@ impl KernelBtf {
                 why: format!("{VMLINUX_BTF} is missing (the kernel needs CONFIG_DEBUG_INFO_BTF=y)"),
             });
         }
-        Btf::from_vmlinux().map(Self).map_err(|e| NotSupported {
-            what: "kernel BTF".into(),
-            why: format!("cannot parse {VMLINUX_BTF}: {e}"),
-        })
+        Btf::from_vmlinux()
+            .map(Self)
+            .map_err(|e| NotSupported { what: "kernel BTF".into(), why: format!("cannot parse {VMLINUX_BTF}: {e}") })
     }
 
     /// Whether the kernel has the BPF LSM hook `name` (a `bpf_lsm_<name>` function).
     pub fn has_lsm_hook(&self, name: &str) -> bool {
-        self.0
-            .type_by_name::<types::Func<'_>>(&format!("bpf_lsm_{name}"))
-            .is_some()
+        self.0.type_by_name::<types::Func<'_>>(&format!("bpf_lsm_{name}")).is_some()
     }
 
     pub fn has_enumerator(&self, enum_name: &str, value: &str) -> bool {
@@ -61,17 +58,13 @@ pub fn active_lsms() -> Option<String> {
         Some("securityfs"),
         SECURITYFS,
         Some("securityfs"),
-        nix::mount::MsFlags::MS_NOSUID
-            | nix::mount::MsFlags::MS_NODEV
-            | nix::mount::MsFlags::MS_NOEXEC,
+        nix::mount::MsFlags::MS_NOSUID | nix::mount::MsFlags::MS_NODEV | nix::mount::MsFlags::MS_NOEXEC,
         None::<&str>,
     );
     if mounted.is_ok() {
         log::debug!(target: "probe", "mounted securityfs on {SECURITYFS}");
     }
-    fs::read_to_string(LSM_LIST)
-        .ok()
-        .map(|l| l.trim().to_string())
+    fs::read_to_string(LSM_LIST).ok().map(|l| l.trim().to_string())
 }
 
 /// Loads and attaches the smallest LSM program (bpf/probe.bpf.c), then drops it. The
@@ -84,10 +77,7 @@ pub fn probe_bpf_lsm() -> Option<NotSupported> {
         (_, Err((stage, e))) => {
             let listed_note = match listed {
                 Some(true) => format!("listed in {LSM_LIST}, but "),
-                Some(false) => format!(
-                    "not active ({LSM_LIST}: {}); ",
-                    lsms.as_deref().unwrap_or("")
-                ),
+                Some(false) => format!("not active ({LSM_LIST}: {}); ", lsms.as_deref().unwrap_or("")),
                 None => String::new(),
             };
             let why = if e.kind() == ErrorKind::PermissionDenied {
@@ -95,10 +85,7 @@ pub fn probe_bpf_lsm() -> Option<NotSupported> {
             } else {
                 format!("{listed_note}{stage}ing a minimal BPF LSM program failed ({e})")
             };
-            Some(NotSupported {
-                what: "BPF LSM".into(),
-                why,
-            })
+            Some(NotSupported { what: "BPF LSM".into(), why })
         }
         // Loads and attaches, but never runs: the BPF LSM is not in the lsm= list.
         (Some(false), Ok(())) => Some(NotSupported {
@@ -115,14 +102,8 @@ pub fn probe_bpf_lsm() -> Option<NotSupported> {
 
 fn load_and_attach_probe() -> Result<(), (&'static str, libbpf_rs::Error)> {
     let mut object = MaybeUninit::uninit();
-    let open = skel::ProbeSkelBuilder::default()
-        .open(&mut object)
-        .map_err(|e| ("open", e))?;
+    let open = skel::ProbeSkelBuilder::default().open(&mut object).map_err(|e| ("open", e))?;
     let skel = open.load().map_err(|e| ("load", e))?;
-    let _link = skel
-        .progs
-        .probe_locked_down
-        .attach_lsm()
-        .map_err(|e| ("attach", e))?;
+    let _link = skel.progs.probe_locked_down.attach_lsm().map_err(|e| ("attach", e))?;
     Ok(())
 }

@@ -8,9 +8,10 @@ use std::{mem::MaybeUninit, path::Path};
 
 use crate::{
     error::Result,
+    events::Shared,
     kernel::KernelBtf,
     pins,
-    policy::{LockPolicy, OpSet, Operation, Profile},
+    policy::{EventsMode, LockPolicy, OpSet, Operation, Profile},
 };
 
 mod skel {
@@ -40,43 +41,23 @@ pub const OPERATIONS: &[Operation] = &[
     op("device_tree", 9, "modifying the device tree"),
     op("pcmcia_cis", 10, "direct PCMCIA CIS storage"),
     op("tiocsserial", 11, "reconfiguring serial port I/O"),
-    op(
-        "unsafe_module_parameters",
-        12,
-        "module parameters that set hardware addresses",
-    ),
+    op("unsafe_module_parameters", 12, "module parameters that set hardware addresses"),
     op("mmiotrace", 13, "tracing memory-mapped I/O"),
     op("debugfs", 14, "debugfs"),
     op("xmon_wr", 15, "xmon write access"),
-    op(
-        "bpf_write",
-        16,
-        "bpf_probe_write_user(): BPF writes to user memory",
-    ),
-    op(
-        "dbg_write_kernel",
-        17,
-        "debugger writes to kernel memory (kdb)",
-    ),
+    op("bpf_write", 16, "bpf_probe_write_user(): BPF writes to user memory"),
+    op("dbg_write_kernel", 17, "debugger writes to kernel memory (kdb)"),
     op("rtas_error_injection", 18, "RTAS error injection"),
     op("xen_user_actions", 19, "Xen guest user actions"),
     op("kcore", 20, "/proc/kcore"),
     op("kprobes", 21, "kprobes"),
     op("bpf_read_kernel", 22, "BPF reads of kernel memory"),
-    op(
-        "dbg_read_kernel",
-        23,
-        "debugger reads of kernel memory (kdb)",
-    ),
+    op("dbg_read_kernel", 23, "debugger reads of kernel memory (kdb)"),
     op("perf", 24, "perf access to kernel data"),
     op("tracefs", 25, "tracefs"),
     op("xmon_rw", 26, "xmon read-write access"),
     op("xfrm", 27, "reading xfrm SA secrets"),
-    op(
-        "btf_load",
-        28,
-        "loading BTF into the kernel (bpf(BPF_BTF_LOAD))",
-    ),
+    op("btf_load", 28, "loading BTF into the kernel (bpf(BPF_BTF_LOAD))"),
 ];
 
 /// The kernel's enum lockdown_reason name of each operation (btf_load has none).
@@ -102,19 +83,25 @@ pub fn unavailable(btf: &KernelBtf) -> Vec<&'static str> {
         .collect()
 }
 
+/// Size of struct bpflock_event as this build's BPF objects lay it out (events.rs checks its mirror).
+#[cfg(test)]
+pub const EVENT_SIZE: usize = std::mem::size_of::<types::bpflock_event>();
+
 /// Loads, configures, attaches and pins kimglock into `dir`.
-pub fn setup(policy: &LockPolicy, dir: &Path) -> Result<()> {
+pub fn setup(policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
     let mut object = MaybeUninit::uninit();
     let mut open = pins::open(NAME, KimglockSkelBuilder::default(), &mut object)?;
-    let config = open
-        .maps
-        .rodata_data
-        .as_deref_mut()
-        .expect("kimglock has .rodata");
+    let config = open.maps.rodata_data.as_deref_mut().expect("kimglock has .rodata");
     config.kimglock_profile = policy.profile as u32;
     config.kimglock_allow_mask = policy.allow.0;
     config.kimglock_block_mask = policy.block.0;
+    config.bpflock_events_mode = policy.events as u32;
+    config.bpflock_rate_per_sec = shared.rate_limit;
+    let m = &mut open.maps;
+    shared.reuse([&mut m.bpflock_events, &mut m.bpflock_counters, &mut m.bpflock_ratelimit])?;
     let mut skel = pins::load(NAME, open)?;
+    let m = &mut skel.maps;
+    shared.pin([&mut m.bpflock_events, &mut m.bpflock_counters, &mut m.bpflock_ratelimit])?;
     // .rodata is frozen by libbpf at load: the pinned copy is a read-only record of the policy.
     pins::pin_map(&mut skel.maps.rodata, dir, "config")?;
     pins::attach_and_pin(NAME, &skel.progs.kimglock_locked_down, dir, "locked_down")?;
@@ -129,6 +116,7 @@ pub fn pinned_policy(dir: &Path) -> Result<LockPolicy> {
         profile: Profile::from_raw(c.kimglock_profile).unwrap_or(Profile::Restricted),
         allow: OpSet(c.kimglock_allow_mask),
         block: OpSet(c.kimglock_block_mask),
+        events: EventsMode::from_raw(c.bpflock_events_mode),
     })
 }
 
@@ -150,10 +138,7 @@ mod tests {
     fn kernel_reason_names() {
         let reason = |n: &str| kernel_reason(OPERATIONS.iter().find(|o| o.name == n).unwrap());
         assert_eq!(reason("debugfs").as_deref(), Some("LOCKDOWN_DEBUGFS"));
-        assert_eq!(
-            reason("unsigned_module").as_deref(),
-            Some("LOCKDOWN_MODULE_SIGNATURE")
-        );
+        assert_eq!(reason("unsigned_module").as_deref(), Some("LOCKDOWN_MODULE_SIGNATURE"));
         assert_eq!(reason("btf_load"), None);
     }
 
@@ -163,10 +148,7 @@ mod tests {
         let header = include_str!("../include/vmlinux.h");
         for op in OPERATIONS {
             if let Some(reason) = kernel_reason(op) {
-                assert!(
-                    header.contains(&format!("\t{reason} = ")),
-                    "{reason} not in vmlinux.h"
-                );
+                assert!(header.contains(&format!("\t{reason} = ")), "{reason} not in vmlinux.h");
             }
         }
     }

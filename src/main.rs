@@ -3,6 +3,8 @@
 mod bootstrap;
 mod bpfrestrict;
 mod error;
+mod events;
+mod forward;
 mod kernel;
 mod kimglock;
 mod pins;
@@ -90,6 +92,12 @@ enum Command {
         #[command(flatten)]
         pin_root: PinRootArg,
     },
+    /// Forward bpflock's events from the pinned perf buffer to journald (stderr without
+    /// one), until SIGTERM. Run it as a service; enforcement does not depend on it.
+    Forward {
+        #[command(flatten)]
+        pin_root: PinRootArg,
+    },
     /// List the operations each protection's allow and block lists accept.
     Operations,
     /// Check that this kernel can enforce the policy: load and attach a minimal BPF LSM
@@ -121,11 +129,7 @@ impl log::Log for StderrLogger {
             _ => "",
         };
         let target = r.target();
-        let subsystem = if target.starts_with("bpflock") {
-            String::new()
-        } else {
-            format!("{target}: ")
-        };
+        let subsystem = if target.starts_with("bpflock") { String::new() } else { format!("{target}: ") };
         let _ = writeln!(std::io::stderr(), "bpflock: {subsystem}{level}{}", r.args());
     }
     fn flush(&self) {}
@@ -167,11 +171,7 @@ fn load_policy(path: Option<&Path>, overrides: &Overrides) -> Result<Policy> {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Bootstrap {
-            policy,
-            pin_root,
-            overrides,
-        } => {
+        Command::Bootstrap { policy, pin_root, overrides } => {
             let policy = load_policy(policy.as_deref(), &overrides)?;
             log::info!(target: "bootstrap", "policy: {}", policy.origin);
             bootstrap::run(&policy, &pin_root.pin_root)
@@ -188,20 +188,13 @@ fn run(cli: Cli) -> Result<()> {
         Command::Status { json, pin_root } => {
             let st = status::collect(&pin_root.pin_root);
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&st).expect("status serializes")
-                );
+                println!("{}", serde_json::to_string_pretty(&st).expect("status serializes"));
             } else {
                 status::print_human(&st);
             }
             Ok(())
         }
-        Command::Remove {
-            protections,
-            all,
-            pin_root,
-        } => {
+        Command::Remove { protections, all, pin_root } => {
             let root = pin_root.pin_root;
             if all && !root.exists() {
                 log::info!(target: "remove", "nothing pinned under {}", root.display());
@@ -229,11 +222,10 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Forward { pin_root } => forward::run(&pin_root.pin_root),
         Command::Operations => {
-            for (name, table) in [
-                (kimglock::NAME, kimglock::OPERATIONS),
-                (bpfrestrict::NAME, bpfrestrict::OPERATIONS),
-            ] {
+            for (name, table) in [(kimglock::NAME, kimglock::OPERATIONS), (bpfrestrict::NAME, bpfrestrict::OPERATIONS)]
+            {
                 println!("{name}:");
                 for op in table {
                     println!("  {:<26} {}", op.name, op.about);
@@ -244,29 +236,16 @@ fn run(cli: Cli) -> Result<()> {
         Command::Probe { policy, pin_root } => {
             let policy = load_policy(policy.as_deref(), &Overrides::default())?;
             let lsms = kernel::active_lsms();
-            println!(
-                "active LSMs: {}",
-                lsms.as_deref().unwrap_or("unknown (securityfs unreadable)")
-            );
+            println!("active LSMs: {}", lsms.as_deref().unwrap_or("unknown (securityfs unreadable)"));
             let btf = bootstrap::check_kernel(&policy, &pin_root.pin_root)?;
             println!("BPF LSM: programs load and attach");
             for name in bootstrap::PROTECTIONS {
                 let enabled = policy.lock(name).is_some_and(|l| l.enabled());
-                println!(
-                    "{name}: hooks present{}",
-                    if enabled {
-                        ""
-                    } else {
-                        " (not enabled by the policy)"
-                    }
-                );
+                println!("{name}: hooks present{}", if enabled { "" } else { " (not enabled by the policy)" });
             }
             let missing = kimglock::unavailable(&btf);
             if !missing.is_empty() {
-                println!(
-                    "kimglock: no lockdown reason in this kernel for: {}",
-                    missing.join(", ")
-                );
+                println!("kimglock: no lockdown reason in this kernel for: {}", missing.join(", "));
             }
             Ok(())
         }

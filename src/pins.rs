@@ -37,9 +37,7 @@ fn is_bpffs(path: &Path) -> io::Result<bool> {
 
 /// The nearest existing ancestor of `path` (itself included).
 fn existing_ancestor(path: &Path) -> &Path {
-    path.ancestors()
-        .find(|p| p.exists())
-        .unwrap_or(Path::new("/"))
+    path.ancestors().find(|p| p.exists()).unwrap_or(Path::new("/"))
 }
 
 /// Makes sure `root` can hold pins: on a BPF filesystem (mounting one on /sys/fs/bpf for
@@ -50,34 +48,28 @@ fn ensure_bpffs(root: &Path) -> Result<()> {
         return Ok(());
     }
     let mountpoint = Path::new(BPFFS_MOUNTPOINT);
-    if root.starts_with(mountpoint) && mountpoint.is_dir() && !is_bpffs(mountpoint).unwrap_or(false)
-    {
+    if root.starts_with(mountpoint) && mountpoint.is_dir() && !is_bpffs(mountpoint).unwrap_or(false) {
         log::info!(target: "pins", "no BPF filesystem on {BPFFS_MOUNTPOINT}: mounting one");
         nix::mount::mount(
             Some("bpf"),
             mountpoint,
             Some("bpf"),
-            nix::mount::MsFlags::MS_NOSUID
-                | nix::mount::MsFlags::MS_NODEV
-                | nix::mount::MsFlags::MS_NOEXEC,
+            nix::mount::MsFlags::MS_NOSUID | nix::mount::MsFlags::MS_NODEV | nix::mount::MsFlags::MS_NOEXEC,
             Some("mode=0700"),
         )
         .map_err(|e| Error::io("cannot mount a BPF filesystem on", mountpoint)(e.into()))?;
         return Ok(());
     }
-    Err(Error::NotBpffs {
-        path: root.to_path_buf(),
-    })
+    Err(Error::NotBpffs { path: root.to_path_buf() })
 }
 
-fn mkdir(path: &Path) -> Result<()> {
+pub fn mkdir(path: &Path) -> Result<()> {
     match fs::DirBuilder::new().mode(0o700).create(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) if e.raw_os_error() == Some(libc::EROFS) => Err(Error::ReadOnlyBpffs {
-            path: path.to_path_buf(),
-            source: e,
-        }),
+        Err(e) if e.raw_os_error() == Some(libc::EROFS) => {
+            Err(Error::ReadOnlyBpffs { path: path.to_path_buf(), source: e })
+        }
         Err(e) => Err(Error::io("cannot create", path)(e)),
     }
 }
@@ -93,13 +85,7 @@ impl PinRoot {
     /// lock, and removes staging directories a crashed run left behind.
     pub fn open_for_update(path: &Path) -> Result<Self> {
         ensure_bpffs(path)?;
-        for dir in path
-            .ancestors()
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .skip(1)
-        {
+        for dir in path.ancestors().collect::<Vec<_>>().into_iter().rev().skip(1) {
             if !dir.exists() {
                 mkdir(dir)?;
             }
@@ -108,23 +94,11 @@ impl PinRoot {
         let lock = File::open(path).map_err(Error::io("cannot open", path))?;
         // SAFETY: flock on a file descriptor we own.
         if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            return Err(Error::Busy {
-                path: path.to_path_buf(),
-            });
+            return Err(Error::Busy { path: path.to_path_buf() });
         }
-        let root = Self {
-            path: path.to_path_buf(),
-            _lock: lock,
-        };
-        for entry in fs::read_dir(path)
-            .map_err(Error::io("cannot read", path))?
-            .flatten()
-        {
-            if entry
-                .file_name()
-                .to_string_lossy()
-                .starts_with(STAGING_PREFIX)
-            {
+        let root = Self { path: path.to_path_buf(), _lock: lock };
+        for entry in fs::read_dir(path).map_err(Error::io("cannot read", path))?.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(STAGING_PREFIX) {
                 log::warn!(target: "pins", "removing {} left by an interrupted run", entry.path().display());
                 remove_tree(&entry.path())?;
             }
@@ -133,15 +107,9 @@ impl PinRoot {
     }
 
     pub fn staging(&self) -> Result<Staging> {
-        let dir = self
-            .path
-            .join(format!("{STAGING_PREFIX}{}", std::process::id()));
+        let dir = self.path.join(format!("{STAGING_PREFIX}{}", std::process::id()));
         mkdir(&dir)?;
-        Ok(Staging {
-            dir,
-            root: self.path.clone(),
-            done: false,
-        })
+        Ok(Staging { dir, root: self.path.clone(), done: false })
     }
 
     pub fn protection_dir(&self, name: &str) -> PathBuf {
@@ -302,9 +270,7 @@ pub fn open<'o, B: SkelBuilder<'o>>(
     builder: B,
     object: &'o mut std::mem::MaybeUninit<libbpf_rs::OpenObject>,
 ) -> Result<B::Output> {
-    builder
-        .open(object)
-        .map_err(|source| Error::UnableToLoad { protection, source })
+    builder.open(object).map_err(|source| Error::UnableToLoad { protection, source })
 }
 
 /// Loads an opened skeleton, naming the protection in the error.
@@ -312,14 +278,12 @@ pub fn load<'o, S: OpenSkel<'o>>(protection: &'static str, open: S) -> Result<S:
 where
     S::Output: Skel<'o>,
 {
-    open.load()
-        .map_err(|source| Error::UnableToLoad { protection, source })
+    open.load().map_err(|source| Error::UnableToLoad { protection, source })
 }
 
 pub fn pin_map(map: &mut libbpf_rs::MapMut<'_>, dir: &Path, name: &str) -> Result<()> {
     let path = dir.join(name);
-    map.pin(&path)
-        .map_err(|source| Error::UnableToPinMap { path, source })
+    map.pin(&path).map_err(|source| Error::UnableToPinMap { path, source })
 }
 
 /// Attaches an LSM program and pins its link as `dir/<name>`: from here the program
@@ -336,8 +300,7 @@ pub fn attach_and_pin(
         source,
     })?;
     let path = dir.join(name);
-    link.pin(&path)
-        .map_err(|source| Error::UnableToPinLink { path, source })
+    link.pin(&path).map_err(|source| Error::UnableToPinLink { path, source })
 }
 
 /// The value of a pinned one-entry config map: a frozen .rodata, read back as the
@@ -352,9 +315,10 @@ pub fn read_config<T: Copy>(dir: &Path) -> Result<T> {
         .map_err(|e| Error::io("cannot read pinned map", &path)(io::Error::other(e)))?
         .unwrap_or_default();
     if value.len() < size {
-        return Err(Error::io("unexpected layout of", &path)(io::Error::other(
-            format!("{} bytes, this bpflock expects {size}", value.len()),
-        )));
+        return Err(Error::io("unexpected layout of", &path)(io::Error::other(format!(
+            "{} bytes, this bpflock expects {size}",
+            value.len()
+        ))));
     }
     // SAFETY: T is the skeleton's plain-data layout of this very map's value, and the
     // buffer holds at least size_of::<T>() bytes.

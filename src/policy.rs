@@ -36,9 +36,7 @@ impl Profile {
     }
 
     pub fn from_raw(value: u32) -> Option<Self> {
-        [Self::Allow, Self::Baseline, Self::Restricted]
-            .into_iter()
-            .find(|p| *p as u32 == value)
+        [Self::Allow, Self::Baseline, Self::Restricted].into_iter().find(|p| *p as u32 == value)
     }
 
     pub fn name(self) -> &'static str {
@@ -55,6 +53,42 @@ impl fmt::Display for Profile {
         f.write_str(self.name())
     }
 }
+
+/// What a protection reports as events (bpf/events.h: enum bpflock_events_mode).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventsMode {
+    None = 0,
+    /// Denials (and would-denials): the default.
+    Deny = 1,
+    /// Every decision, allowed ones included.
+    All = 2,
+}
+
+impl EventsMode {
+    fn parse(name: &str) -> Option<Self> {
+        match name {
+            "none" => Some(Self::None),
+            "deny" => Some(Self::Deny),
+            "all" => Some(Self::All),
+            _ => None,
+        }
+    }
+
+    pub fn from_raw(value: u32) -> Self {
+        [Self::None, Self::Deny, Self::All].into_iter().find(|m| *m as u32 == value).unwrap_or(Self::Deny)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Deny => "deny",
+            Self::All => "all",
+        }
+    }
+}
+
+/// Events per second per (protection, process) before the kernel suppresses (and counts) them.
+pub const DEFAULT_RATE_LIMIT: u64 = 100;
 
 /// One named operation of a lock: its policy name and its bit in the masks.
 pub struct Operation {
@@ -74,11 +108,7 @@ impl OpSet {
     }
 
     pub fn names(self, table: &'static [Operation]) -> Vec<&'static str> {
-        table
-            .iter()
-            .filter(|op| self.contains(op.bit))
-            .map(|op| op.name)
-            .collect()
+        table.iter().filter(|op| self.contains(op.bit)).map(|op| op.name).collect()
     }
 }
 
@@ -90,14 +120,13 @@ pub struct LockPolicy {
     pub allow: OpSet,
     /// baseline only: denied to every process.
     pub block: OpSet,
+    /// What this protection reports ([bpflock] events, or the section's own `events`).
+    pub events: EventsMode,
 }
 
 impl LockPolicy {
-    pub const ALLOW: Self = Self {
-        profile: Profile::Allow,
-        allow: OpSet(0),
-        block: OpSet(0),
-    };
+    pub const ALLOW: Self =
+        Self { profile: Profile::Allow, allow: OpSet(0), block: OpSet(0), events: EventsMode::Deny };
 
     pub fn enabled(&self) -> bool {
         self.profile != Profile::Allow
@@ -110,6 +139,8 @@ pub struct Policy {
     pub origin: String,
     pub kimglock: LockPolicy,
     pub bpfrestrict: LockPolicy,
+    /// Events per second per (protection, process); 0: unlimited.
+    pub rate_limit: u64,
 }
 
 /// A policy error located in its source: printed as `FILE:LINE:COL: message`.
@@ -123,11 +154,7 @@ pub struct PolicyError {
 
 impl fmt::Display for PolicyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.origin, self.line, self.col, self.message
-        )
+        write!(f, "{}:{}:{}: {}", self.origin, self.line, self.col, self.message)
     }
 }
 
@@ -145,8 +172,17 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPolicy {
+    bpflock: Option<RawGlobal>,
     kimglock: Option<RawKimglock>,
     bpfrestrict: Option<RawBpfrestrict>,
+}
+
+/// Settings of bpflock itself, for every protection.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGlobal {
+    events: Option<Spanned<String>>,
+    rate_limit: Option<Spanned<i64>>,
 }
 
 type RawList = Spanned<Vec<Spanned<String>>>;
@@ -157,6 +193,7 @@ struct RawKimglock {
     profile: Spanned<String>,
     allow: Option<RawList>,
     block: Option<RawList>,
+    events: Option<Spanned<String>>,
 }
 
 /// bpfrestrict has no `allow`: outside the initial pid namespace, bpf() is never needed
@@ -166,6 +203,7 @@ struct RawKimglock {
 struct RawBpfrestrict {
     profile: Spanned<String>,
     block: Option<RawList>,
+    events: Option<Spanned<String>>,
 }
 
 /// Collects errors of one source, located by span.
@@ -177,12 +215,16 @@ struct Checker<'a> {
 impl Checker<'_> {
     fn error(&self, span: Range<usize>, message: String) -> PolicyError {
         let (line, col) = line_col(self.text, span.start);
-        PolicyError {
-            origin: self.origin.to_string(),
-            line,
-            col,
-            message,
-        }
+        PolicyError { origin: self.origin.to_string(), line, col, message }
+    }
+
+    fn events(&self, key: &str, value: &Spanned<String>) -> Result<EventsMode, PolicyError> {
+        EventsMode::parse(value.get_ref()).ok_or_else(|| {
+            self.error(
+                value.span(),
+                format!("{key}: unknown value \"{}\" (expected deny, all or none)", value.get_ref()),
+            )
+        })
     }
 
     fn lock(
@@ -202,28 +244,18 @@ impl Checker<'_> {
                 ),
             )
         })?;
-        let mut policy = LockPolicy {
-            profile: parsed,
-            allow: OpSet(0),
-            block: OpSet(0),
-        };
-        for (key, list, set) in [
-            ("allow", allow, &mut policy.allow),
-            ("block", block, &mut policy.block),
-        ] {
+        let mut policy = LockPolicy { profile: parsed, ..LockPolicy::ALLOW };
+        for (key, list, set) in [("allow", allow, &mut policy.allow), ("block", block, &mut policy.block)] {
             let Some(list) = list else { continue };
             if parsed != Profile::Baseline && !list.get_ref().is_empty() {
                 return Err(self.error(
                     list.span(),
-                    format!(
-                        "{section}.{key}: only valid with profile = \"baseline\" (profile is \"{parsed}\")"
-                    ),
+                    format!("{section}.{key}: only valid with profile = \"baseline\" (profile is \"{parsed}\")"),
                 ));
             }
             for item in list.get_ref() {
-                let bit = lookup(table, item.get_ref()).ok_or_else(|| {
-                    self.error(item.span(), unknown_op(section, key, item.get_ref(), table))
-                })?;
+                let bit = lookup(table, item.get_ref())
+                    .ok_or_else(|| self.error(item.span(), unknown_op(section, key, item.get_ref(), table)))?;
                 set.0 |= 1 << bit;
             }
         }
@@ -251,10 +283,7 @@ fn lookup(table: &[Operation], name: &str) -> Option<u32> {
 
 fn unknown_op(section: &str, key: &str, name: &str, table: &[Operation]) -> String {
     let known: Vec<_> = table.iter().map(|op| op.name).collect();
-    format!(
-        "{section}.{key}: unknown operation \"{name}\" (known: {})",
-        known.join(", ")
-    )
+    format!("{section}.{key}: unknown operation \"{name}\" (known: {})", known.join(", "))
 }
 
 impl Policy {
@@ -267,38 +296,37 @@ impl Policy {
                 Some(span) => return checker.error(span, message),
                 None => message,
             };
-            PolicyError {
-                origin: origin.to_string(),
-                line: 1,
-                col: 1,
-                message,
-            }
+            PolicyError { origin: origin.to_string(), line: 1, col: 1, message }
         })?;
+        let global = raw.bpflock.as_ref();
+        let default_events = match global.and_then(|g| g.events.as_ref()) {
+            Some(v) => checker.events("bpflock.events", v)?,
+            None => EventsMode::Deny,
+        };
+        let rate_limit = match global.and_then(|g| g.rate_limit.as_ref()) {
+            Some(v) => u64::try_from(*v.get_ref())
+                .map_err(|_| checker.error(v.span(), "bpflock.rate_limit: must be 0 (unlimited) or more".into()))?,
+            None => DEFAULT_RATE_LIMIT,
+        };
+        let section_events = |key: &str, v: Option<&Spanned<String>>| match v {
+            Some(v) => checker.events(key, v),
+            None => Ok(default_events),
+        };
         let kimglock = match &raw.kimglock {
-            None => LockPolicy::ALLOW,
-            Some(s) => checker.lock(
-                "kimglock",
-                kimglock::OPERATIONS,
-                &s.profile,
-                s.allow.as_ref(),
-                s.block.as_ref(),
-            )?,
+            None => LockPolicy { events: default_events, ..LockPolicy::ALLOW },
+            Some(s) => LockPolicy {
+                events: section_events("kimglock.events", s.events.as_ref())?,
+                ..checker.lock("kimglock", kimglock::OPERATIONS, &s.profile, s.allow.as_ref(), s.block.as_ref())?
+            },
         };
         let bpfrestrict = match &raw.bpfrestrict {
-            None => LockPolicy::ALLOW,
-            Some(s) => checker.lock(
-                "bpfrestrict",
-                bpfrestrict::OPERATIONS,
-                &s.profile,
-                None,
-                s.block.as_ref(),
-            )?,
+            None => LockPolicy { events: default_events, ..LockPolicy::ALLOW },
+            Some(s) => LockPolicy {
+                events: section_events("bpfrestrict.events", s.events.as_ref())?,
+                ..checker.lock("bpfrestrict", bpfrestrict::OPERATIONS, &s.profile, None, s.block.as_ref())?
+            },
         };
-        Ok(Self {
-            origin: origin.to_string(),
-            kimglock,
-            bpfrestrict,
-        })
+        Ok(Self { origin: origin.to_string(), kimglock, bpfrestrict, rate_limit })
     }
 
     /// Reads `path`; where it is the default path and does not exist, the built-in
@@ -316,10 +344,7 @@ impl Policy {
                 );
                 Ok(Self::parse("built-in default policy", DEFAULT_POLICY)?)
             }
-            Err(source) => Err(Error::ReadPolicy {
-                path: path.to_path_buf(),
-                source,
-            }),
+            Err(source) => Err(Error::ReadPolicy { path: path.to_path_buf(), source }),
         }
     }
 
@@ -395,42 +420,22 @@ fn override_lock(
     allow: Option<&[String]>,
     block: Option<&[String]>,
 ) -> Result<(), Error> {
-    let bad = |flag: &str, message: String| Error::Override {
-        flag: format!("--{section}-{flag}"),
-        message,
-    };
+    let bad = |flag: &str, message: String| Error::Override { flag: format!("--{section}-{flag}"), message };
     if let Some(name) = profile {
         let profile = Profile::parse(name).ok_or_else(|| {
-            bad(
-                "profile",
-                format!("unknown profile \"{name}\" (expected allow, baseline or restricted)"),
-            )
+            bad("profile", format!("unknown profile \"{name}\" (expected allow, baseline or restricted)"))
         })?;
-        *lock = LockPolicy {
-            profile,
-            allow: OpSet(0),
-            block: OpSet(0),
-        };
+        *lock = LockPolicy { profile, allow: OpSet(0), block: OpSet(0), events: lock.events };
     }
-    for (key, list, set) in [
-        ("allow", allow, &mut lock.allow),
-        ("block", block, &mut lock.block),
-    ] {
+    for (key, list, set) in [("allow", allow, &mut lock.allow), ("block", block, &mut lock.block)] {
         let Some(list) = list else { continue };
         *set = OpSet(0);
         for name in list.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
-            let bit = lookup(table, name)
-                .ok_or_else(|| bad(key, unknown_op(section, key, name, table)))?;
+            let bit = lookup(table, name).ok_or_else(|| bad(key, unknown_op(section, key, name, table)))?;
             set.0 |= 1 << bit;
         }
         if lock.profile != Profile::Baseline && set.0 != 0 {
-            return Err(bad(
-                key,
-                format!(
-                    "only valid with the baseline profile (profile is \"{}\")",
-                    lock.profile
-                ),
-            ));
+            return Err(bad(key, format!("only valid with the baseline profile (profile is \"{}\")", lock.profile)));
         }
     }
     let both = OpSet(lock.allow.0 & lock.block.0);
@@ -464,12 +469,23 @@ mod tests {
             "[kimglock]\nprofile = \"baseline\"\nallow = [\"debugfs\", \"ioport\"]\nblock = [\"kcore\"]\n",
         )
         .unwrap();
-        assert_eq!(
-            p.kimglock.allow.names(kimglock::OPERATIONS),
-            ["ioport", "debugfs"]
-        );
+        assert_eq!(p.kimglock.allow.names(kimglock::OPERATIONS), ["ioport", "debugfs"]);
         assert_eq!(p.kimglock.block.names(kimglock::OPERATIONS), ["kcore"]);
-        assert_eq!(p.bpfrestrict, LockPolicy::ALLOW);
+        assert_eq!(p.bpfrestrict.profile, Profile::Allow);
+        assert_eq!(p.kimglock.events, EventsMode::Deny);
+        assert_eq!(p.rate_limit, DEFAULT_RATE_LIMIT);
+    }
+
+    #[test]
+    fn events_default_and_override() {
+        let p = Policy::parse(
+            "p",
+            "[bpflock]\nevents = \"none\"\nrate_limit = 0\n[kimglock]\nprofile = \"baseline\"\nevents = \"all\"\n[bpfrestrict]\nprofile = \"baseline\"\n",
+        )
+        .unwrap();
+        assert_eq!(p.kimglock.events, EventsMode::All);
+        assert_eq!(p.bpfrestrict.events, EventsMode::None);
+        assert_eq!(p.rate_limit, 0);
     }
 
     #[test]
@@ -482,11 +498,8 @@ mod tests {
 
     #[test]
     fn errors_point_at_the_offending_item() {
-        let e = Policy::parse(
-            "p.toml",
-            "[kimglock]\nprofile = \"baseline\"\nallow = [\"debugfs\", \"nope\"]\n",
-        )
-        .unwrap_err();
+        let e = Policy::parse("p.toml", "[kimglock]\nprofile = \"baseline\"\nallow = [\"debugfs\", \"nope\"]\n")
+            .unwrap_err();
         assert_eq!((e.line, e.col), (3, 21), "{e}");
         assert!(e.message.contains("unknown operation \"nope\""), "{e}");
     }
@@ -508,22 +521,14 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
-        assert_eq!(
-            p.kimglock.allow.names(kimglock::OPERATIONS),
-            ["ioport", "debugfs"]
-        );
+        assert_eq!(p.kimglock.allow.names(kimglock::OPERATIONS), ["ioport", "debugfs"]);
         assert_eq!(p.bpfrestrict.profile, Profile::Restricted);
     }
 
     #[test]
     fn bad_overrides_name_the_flag() {
         let mut p = Policy::parse("p", DEFAULT_POLICY).unwrap();
-        let e = p
-            .apply(&Overrides {
-                kimglock_allow: Some(vec!["debugf".into()]),
-                ..Default::default()
-            })
-            .unwrap_err();
+        let e = p.apply(&Overrides { kimglock_allow: Some(vec!["debugf".into()]), ..Default::default() }).unwrap_err();
         assert!(e.to_string().starts_with("--kimglock-allow: "), "{e}");
         let e = p
             .apply(&Overrides {
@@ -532,11 +537,7 @@ mod tests {
                 ..Default::default()
             })
             .unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("only valid with the baseline profile"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("only valid with the baseline profile"), "{e}");
         let e = p
             .apply(&Overrides {
                 kimglock_allow: Some(vec!["kcore".into()]),

@@ -14,6 +14,9 @@ use crate::{bootstrap, bpfrestrict, kimglock, policy::LockPolicy};
 pub struct Status {
     pub pin_root: String,
     pub protections: Vec<ProtectionStatus>,
+    /// Decision and event counters (None where nothing is pinned or they are unreadable).
+    pub counters: Option<crate::events::Counters>,
+    pub counters_unreadable: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -21,6 +24,8 @@ pub struct ProtectionStatus {
     pub name: String,
     pub pin_dir: String,
     pub profile: Option<String>,
+    /// What it reports: deny, all or none.
+    pub events: Option<&'static str>,
     pub allow: Vec<&'static str>,
     pub block: Vec<&'static str>,
     pub links: Vec<LinkStatus>,
@@ -43,6 +48,7 @@ fn protection(root: &Path, name: &str) -> ProtectionStatus {
         name: name.into(),
         pin_dir: dir.display().to_string(),
         profile: None,
+        events: None,
         allow: vec![],
         block: vec![],
         links: vec![],
@@ -52,10 +58,7 @@ fn protection(root: &Path, name: &str) -> ProtectionStatus {
     };
     match fs::read_dir(&dir) {
         Ok(entries) => {
-            st.pins = entries
-                .flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect();
+            st.pins = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
             st.pins.sort();
         }
         Err(e) => st.unreadable.push(format!("{}: {e}", dir.display())),
@@ -67,46 +70,29 @@ fn protection(root: &Path, name: &str) -> ProtectionStatus {
     };
     match policy {
         Some(Ok(lock)) => {
-            let table = if name == kimglock::NAME {
-                kimglock::OPERATIONS
-            } else {
-                bpfrestrict::OPERATIONS
-            };
+            let table = if name == kimglock::NAME { kimglock::OPERATIONS } else { bpfrestrict::OPERATIONS };
             st.profile = Some(lock.profile.to_string());
+            st.events = Some(lock.events.name());
             st.allow = lock.allow.names(table);
             st.block = lock.block.names(table);
             if name == kimglock::NAME {
                 // Needs only the kernel's BTF file, not bpf().
                 if let Ok(btf) = crate::kernel::KernelBtf::load() {
                     let missing = kimglock::unavailable(&btf);
-                    st.not_in_this_kernel = st
-                        .allow
-                        .iter()
-                        .chain(&st.block)
-                        .copied()
-                        .filter(|n| missing.contains(n))
-                        .collect();
+                    st.not_in_this_kernel =
+                        st.allow.iter().chain(&st.block).copied().filter(|n| missing.contains(n)).collect();
                 }
             }
         }
         Some(Err(e)) => st.unreadable.push(format!("policy: {e}")),
-        None => st
-            .unreadable
-            .push("not a protection this bpflock knows".into()),
+        None => st.unreadable.push("not a protection this bpflock knows".into()),
     }
     for pin in st.pins.iter().filter(|p| *p != "config") {
         match crate::pins::link_prog_id(&dir.join(pin)) {
-            Ok(id) => st.links.push(LinkStatus {
-                hook: pin.clone(),
-                prog_id: Some(id),
-            }),
+            Ok(id) => st.links.push(LinkStatus { hook: pin.clone(), prog_id: Some(id) }),
             Err(e) => {
-                st.links.push(LinkStatus {
-                    hook: pin.clone(),
-                    prog_id: None,
-                });
-                st.unreadable
-                    .push(format!("program id of {pin}: bpf(BPF_OBJ_GET): {e}"));
+                st.links.push(LinkStatus { hook: pin.clone(), prog_id: None });
+                st.unreadable.push(format!("program id of {pin}: bpf(BPF_OBJ_GET): {e}"));
             }
         }
     }
@@ -118,28 +104,27 @@ pub fn collect(root: &Path) -> Status {
         Ok(entries) => entries
             .flatten()
             .filter(|e| e.path().is_dir())
-            .filter(|e| {
-                !e.file_name()
-                    .to_string_lossy()
-                    .starts_with(crate::pins::STAGING_PREFIX)
-            })
+            .filter(|e| !e.file_name().to_string_lossy().starts_with(crate::pins::STAGING_PREFIX))
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect(),
         Err(_) => vec![],
     };
     // Known protections in setup order, then anything else found there.
-    names.sort_by_key(|n| {
-        (
-            bootstrap::PROTECTIONS
-                .iter()
-                .position(|p| p == n)
-                .unwrap_or(usize::MAX),
-            n.clone(),
-        )
-    });
+    names.sort_by_key(|n| (bootstrap::PROTECTIONS.iter().position(|p| p == n).unwrap_or(usize::MAX), n.clone()));
+    names.retain(|n| n != crate::events::EVENTS_DIR);
+    let (counters, counters_unreadable) = if root.join(crate::events::EVENTS_DIR).exists() {
+        match crate::events::Counters::read(root) {
+            Ok(c) => (Some(c), None),
+            Err(e) => (None, Some(format!("event counters: {e}"))),
+        }
+    } else {
+        (None, None)
+    };
     Status {
         pin_root: root.display().to_string(),
         protections: names.iter().map(|n| protection(root, n)).collect(),
+        counters,
+        counters_unreadable,
     }
 }
 
@@ -155,6 +140,9 @@ pub fn print_human(st: &Status) {
         }
         if !p.block.is_empty() {
             policy += &format!("; block: {}", p.block.join(", "));
+        }
+        if let Some(events) = p.events {
+            policy += &format!("; events: {events}");
         }
         println!("{}: {} [{}]", p.name, policy, p.pin_dir);
         for l in &p.links {
@@ -172,5 +160,17 @@ pub fn print_human(st: &Status) {
         for u in &p.unreadable {
             println!("  unreadable: {u}");
         }
+    }
+    if let Some(c) = &st.counters {
+        let decisions: Vec<String> =
+            c.decisions.iter().map(|d| format!("{} {} {}", d.protection, d.decision, d.count)).collect();
+        println!("decisions: {}", if decisions.is_empty() { "none yet".into() } else { decisions.join(", ") });
+        println!(
+            "events: {} to report = {} written + {} suppressed by the rate limit + {} with no forwarder + {} ring full",
+            c.wanted, c.output, c.suppressed, c.no_reader, c.ring_full
+        );
+    }
+    if let Some(u) = &st.counters_unreadable {
+        println!("unreadable: {u}");
     }
 }

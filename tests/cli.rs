@@ -4,10 +4,7 @@
 use std::{fs, path::Path, process::Command};
 
 fn bpflock(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_bpflock"))
-        .args(args)
-        .output()
-        .expect("bpflock runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_bpflock")).args(args).output().expect("bpflock runs");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -28,26 +25,15 @@ fn bad_policies_are_refused_at_their_location() {
             continue;
         }
         let text = fs::read_to_string(&path).unwrap();
-        let expect = text
-            .lines()
-            .next()
-            .unwrap()
-            .strip_prefix("# expect: ")
-            .expect("expect line");
+        let expect = text.lines().next().unwrap().strip_prefix("# expect: ").expect("expect line");
         let (location, message) = expect.split_once(' ').unwrap();
         let p = path.to_str().unwrap();
         let (code, _, stderr) = bpflock(&["check", p]);
         assert_eq!(code, 2, "{name}: exit code; stderr: {stderr}");
         let first = stderr.lines().next().unwrap_or("");
         let want = format!("{p}:{location}: error: ");
-        assert!(
-            first.starts_with(&want),
-            "{name}: want '{want}...', got '{first}'"
-        );
-        assert!(
-            first.contains(message),
-            "{name}: want '{message}' in '{first}'"
-        );
+        assert!(first.starts_with(&want), "{name}: want '{want}...', got '{first}'");
+        assert!(first.contains(message), "{name}: want '{message}' in '{first}'");
         checked += 1;
     }
     assert!(checked >= 10, "only {checked} bad policies found");
@@ -56,11 +42,7 @@ fn bad_policies_are_refused_at_their_location() {
 #[test]
 fn good_policies_are_accepted() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for p in [
-        "policy/default.toml",
-        "tests/policies/status.toml",
-        "tests/policies/kimglock-block-kcore.toml",
-    ] {
+    for p in ["policy/default.toml", "tests/policies/status.toml", "tests/policies/kimglock-block-kcore.toml"] {
         let (code, stdout, stderr) = bpflock(&["check", root.join(p).to_str().unwrap()]);
         assert_eq!(code, 0, "{p}: {stderr}");
         assert!(stdout.contains(": valid"), "{p}: {stdout}");
@@ -70,17 +52,10 @@ fn good_policies_are_accepted() {
 #[test]
 fn check_shows_overrides() {
     let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/policy/default.toml");
-    let (code, stdout, _) = bpflock(&[
-        "check",
-        policy,
-        "--kimglock-allow=debugfs,ioport",
-        "--bpfrestrict-profile=restricted",
-    ]);
+    let (code, stdout, _) =
+        bpflock(&["check", policy, "--kimglock-allow=debugfs,ioport", "--bpfrestrict-profile=restricted"]);
     assert_eq!(code, 0);
-    assert!(
-        stdout.contains("kimglock: baseline (allow: ioport, debugfs)"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("kimglock: baseline (allow: ioport, debugfs)"), "{stdout}");
     assert!(stdout.contains("bpfrestrict: restricted"), "{stdout}");
 }
 
@@ -90,12 +65,7 @@ fn bad_command_lines_exit_2() {
     for args in [
         vec!["check", policy, "--kimglock-profile=strict"],
         vec!["check", policy, "--kimglock-block=nosuch"],
-        vec![
-            "check",
-            policy,
-            "--bpfrestrict-profile=restricted",
-            "--bpfrestrict-block=map_create",
-        ],
+        vec!["check", policy, "--bpfrestrict-profile=restricted", "--bpfrestrict-block=map_create"],
         vec!["remove", "nosuch", "--pin-root", "/nonexistent"],
         vec!["frobnicate"],
     ] {
@@ -105,10 +75,7 @@ fn bad_command_lines_exit_2() {
     }
     let (code, _, stderr) = bpflock(&["check", "/nonexistent/policy.toml"]);
     assert_eq!(code, 1, "{stderr}");
-    assert!(
-        stderr.contains("cannot read policy /nonexistent/policy.toml"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("cannot read policy /nonexistent/policy.toml"), "{stderr}");
 }
 
 fn is_root() -> bool {
@@ -125,17 +92,9 @@ fn host_kernel_probe_is_truthful() {
         return;
     }
     let bpffs = tempdir("bpflock-host-test");
-    let mounted = nix::mount::mount(
-        Some("bpf"),
-        bpffs.as_path(),
-        Some("bpf"),
-        nix::mount::MsFlags::empty(),
-        None::<&str>,
-    );
-    assert!(
-        mounted.is_ok(),
-        "cannot mount a bpffs for the test: {mounted:?}"
-    );
+    let mounted =
+        nix::mount::mount(Some("bpf"), bpffs.as_path(), Some("bpf"), nix::mount::MsFlags::empty(), None::<&str>);
+    assert!(mounted.is_ok(), "cannot mount a bpffs for the test: {mounted:?}");
     let root = bpffs.join("bpflock");
     let (code, _, stderr) = bpflock(&["bootstrap", "--pin-root", root.to_str().unwrap()]);
     let (probe_code, probe_out, probe_err) = bpflock(&["probe"]);
@@ -144,22 +103,13 @@ fn host_kernel_probe_is_truthful() {
     let _ = nix::mount::umount(bpffs.as_path());
     let _ = fs::remove_dir(&bpffs);
     if code == 3 {
-        assert!(
-            stderr.contains("not supported by this kernel: BPF LSM"),
-            "{stderr}"
-        );
+        assert!(stderr.contains("not supported by this kernel: BPF LSM"), "{stderr}");
         assert!(stderr.contains("nothing was pinned"), "{stderr}");
         assert!(!pinned, "bootstrap exited 3 but pinned something");
-        assert_eq!(
-            probe_code, 3,
-            "probe disagrees with bootstrap: {probe_out}{probe_err}"
-        );
+        assert_eq!(probe_code, 3, "probe disagrees with bootstrap: {probe_out}{probe_err}");
         let listed = fs::read_to_string("/sys/kernel/security/lsm").unwrap_or_default();
         if listed.split(',').any(|m| m.trim() == "bpf") {
-            assert!(
-                stderr.contains("listed in /sys/kernel/security/lsm, but this kernel refuses"),
-                "{stderr}"
-            );
+            assert!(stderr.contains("listed in /sys/kernel/security/lsm, but this kernel refuses"), "{stderr}");
         }
     } else {
         assert_eq!(code, 0, "bootstrap failed: {stderr}");

@@ -22,11 +22,7 @@ const BOOT_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Case names in the order cases.sh runs them (`begin NAME` lines).
 fn case_names() -> Vec<String> {
-    CASES
-        .lines()
-        .filter_map(|l| l.strip_prefix("begin "))
-        .map(|n| n.trim().to_string())
-        .collect()
+    CASES.lines().filter_map(|l| l.strip_prefix("begin ")).map(|n| n.trim().to_string()).collect()
 }
 
 struct Boot {
@@ -42,23 +38,8 @@ fn boot(guest_dir: &Path, kernel: &str) -> Boot {
     let log = guest_dir.join(format!("console-{kernel}.log"));
     let start = Instant::now();
     let mut child = Command::new("qemu-system-x86_64")
-        .args([
-            "-accel",
-            "tcg",
-            "-m",
-            "1024",
-            "-smp",
-            "1",
-            "-no-reboot",
-            "-display",
-            "none",
-        ])
-        .args([
-            "-monitor",
-            "none",
-            "-serial",
-            &format!("file:{}", log.display()),
-        ])
+        .args(["-accel", "tcg", "-m", "1024", "-smp", "1", "-no-reboot", "-display", "none"])
+        .args(["-monitor", "none", "-serial", &format!("file:{}", log.display())])
         .arg("-kernel")
         .arg(kdir.join("vmlinuz"))
         .arg("-initrd")
@@ -90,17 +71,8 @@ fn boot(guest_dir: &Path, kernel: &str) -> Boot {
     let finished = console.contains("BPFLOCK-GUEST-END");
     let lines: Vec<&str> = console.lines().collect();
     let tail = lines[lines.len().saturating_sub(15)..].join("\n");
-    eprintln!(
-        "guest {kernel}: {:.1} s, console in {}",
-        start.elapsed().as_secs_f64(),
-        log.display()
-    );
-    Boot {
-        results,
-        finished,
-        log,
-        tail,
-    }
+    eprintln!("guest {kernel}: {:.1} s, console in {}", start.elapsed().as_secs_f64(), log.display());
+    Boot { results, finished, log, tail }
 }
 
 fn main() {
@@ -112,15 +84,11 @@ fn main() {
         .map(String::from)
         .collect();
     let Some(guest_dir) = env::var_os("BPFLOCK_GUEST_DIR").map(PathBuf::from) else {
-        eprintln!(
-            "BPFLOCK_GUEST_DIR is not set: guest cases ignored; run them with `make test-guest`"
-        );
+        eprintln!("BPFLOCK_GUEST_DIR is not set: guest cases ignored; run them with `make test-guest`");
         let trials = kernels
             .iter()
             .flat_map(|k| {
-                cases.iter().map(move |c| {
-                    Trial::test(format!("{k}::{c}"), || Ok(())).with_ignored_flag(true)
-                })
+                cases.iter().map(move |c| Trial::test(format!("{k}::{c}"), || Ok(())).with_ignored_flag(true))
             })
             .collect();
         libtest_mimic::run(&args, trials).exit();
@@ -134,10 +102,7 @@ fn main() {
                 (k.clone(), s.spawn(move || boot(&dir, k)))
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|(k, h)| (k, h.join().expect("boot thread")))
-            .collect()
+        handles.into_iter().map(|(k, h)| (k, h.join().expect("boot thread"))).collect()
     });
     let mut trials = Vec::new();
     for (kernel, boot) in boots {
@@ -157,17 +122,11 @@ fn main() {
         for case in &cases {
             let outcome = boot.results.get(case).cloned();
             let log = boot.log.clone();
-            trials.push(Trial::test(
-                format!("{kernel}::{case}"),
-                move || match outcome {
-                    Some(None) => Ok(()),
-                    Some(Some(detail)) => Err(Failed::from(detail)),
-                    None => Err(Failed::from(format!(
-                        "the guest never reported this case (see {})",
-                        log.display()
-                    ))),
-                },
-            ));
+            trials.push(Trial::test(format!("{kernel}::{case}"), move || match outcome {
+                Some(None) => Ok(()),
+                Some(Some(detail)) => Err(Failed::from(detail)),
+                None => Err(Failed::from(format!("the guest never reported this case (see {})", log.display()))),
+            }));
         }
     }
     libtest_mimic::run(&args, trials).exit();

@@ -132,9 +132,14 @@ end
 begin bpfrestrict_restricted
 run 0 bpflock bootstrap --kimglock-profile=baseline --bpfrestrict-profile=restricted
 for op in $BPF_OPS; do expect host $op EPERM; done
-# status still says what is pinned, and what it could not read.
+# The recorded bpflock executable may still read its own pins (the forwarder needs it)...
 run 0 bpflock status
+contains "bpfrestrict: restricted"; contains "program id [0-9]"
+# ...any other program may not; status then says what is pinned and what it could not read.
+cp /bin/bpflock /tmp/bpflock-copy
+run 0 /tmp/bpflock-copy status
 contains "kimglock"; contains "bpfrestrict"; contains "unreadable"
+rm -f /tmp/bpflock-copy
 # re-applying is refused with the reason; what is pinned stays.
 run 1 bpflock bootstrap
 contains "bpfrestrict"; contains "remove"
@@ -241,4 +246,164 @@ contains "programs load and attach"
 # Both test kernels know every lockdown reason bpflock names (Debian's 6.1 has the
 # later ones backported): nothing may be reported missing.
 echo "$OUT" | grep -q "no lockdown reason" && fail "reasons reported missing on $(uname -r): $OUT"
+end
+
+# ---- audit: events to journald through `bpflock forward`, every one accounted for ----
+
+FWD=""
+start_forwarder() {
+	bpflock forward 2>>/tmp/forward.err &
+	FWD=$!
+	# Ready once it has logged that it forwards.
+	i=0
+	while ! journal_json | grep -q "forwarding events"; do
+		sleep 0.1; i=$((i + 1))
+		[ $i -lt 100 ] || { fail "the forwarder did not start: $(cat /tmp/forward.err)"; return; }
+	done
+}
+stop_forwarder() {
+	kill -0 $FWD 2>/dev/null || fail "the forwarder died: $(tail -3 /tmp/forward.err)"
+	kill -TERM $FWD; wait $FWD; rc=$?
+	[ $rc = 0 ] || fail "the forwarder exited $rc on SIGTERM"
+}
+# journal_mark: starts a case's journal view (entries are told apart by the forwarder's pid).
+journal_mark() {
+	FWD=0
+	: >/tmp/forward.err
+}
+# journal_json [FIELD=VALUE...]: what this case's forwarder logged, one JSON object a line.
+journal_json() { journalctl -q -o json --no-pager -t bpflock _PID="$FWD" "$@" 2>/dev/null; }
+# The forwarder's own accounting at stop: forwarded FIELD.
+forwarded() { journal_json | grep BPFLOCK_DELIVERED | tail -1 | grep -o "\"$1\":\"[0-9]*\"" | grep -o '[0-9]*'; }
+# A kernel counter from `bpflock status --json`: counter NAME.
+counter() { bpflock status --json | grep -o "\"$1\": [0-9]*" | head -1 | grep -o '[0-9]*$'; }
+denied() { bpflock status --json | tr -d ' \n' | grep -o "\"protection\":\"$1\",\"decision\":\"denied\",\"count\":[0-9]*" | grep -o '[0-9]*$'; }
+has_journald() { [ -S /run/systemd/journal/socket ] && command -v journalctl >/dev/null; }
+
+begin audit_denials_reach_journald_once
+has_journald || fail "no journald in the guest"
+journal_mark
+run 0 bpflock bootstrap
+start_forwarder
+expect container devmem EPERM
+expect container map_create EPERM
+sleep 1
+stop_forwarder
+n=$(journal_json BPFLOCK_PROTECTION=kimglock BPFLOCK_OPERATION=dev_mem | grep -c .)
+[ "$n" = 1 ] || fail "kimglock dev_mem denial logged $n times, want 1"
+OUT=$(journal_json BPFLOCK_PROTECTION=kimglock BPFLOCK_OPERATION=dev_mem)
+for f in '"BPFLOCK_DECISION":"denied"' '"BPFLOCK_COMM":"testops"' '"BPFLOCK_HOOK":"locked_down"' \
+	'"BPFLOCK_PIDNS_LEVEL":"1"' '"BPFLOCK_UID":"0"' '"PRIORITY":"4"' '"SYSLOG_IDENTIFIER":"bpflock"' \
+	'"BPFLOCK_CGROUP_ID":"[0-9]' '"BPFLOCK_PID":"[0-9]' '"BPFLOCK_PPID":"[0-9]' '"BPFLOCK_PIDNS":"[0-9]' \
+	'"MESSAGE":"kimglock: denied dev_mem to testops'; do
+	contains "$f"
+done
+n=$(journal_json BPFLOCK_PROTECTION=bpfrestrict BPFLOCK_OPERATION=BPF_MAP_CREATE | grep -c .)
+[ "$n" = 1 ] || fail "bpfrestrict map create denial logged $n times, want 1"
+end
+
+begin audit_flood_is_counted_exactly
+journal_mark
+run 0 bpflock bootstrap
+start_forwarder
+OUT=$(unshare --pid --fork testops times 3000 devmem)
+contains "attempts 3000 ok 0"
+sleep 2
+[ "$(denied kimglock)" = 3000 ] || fail "kimglock denied counter $(denied kimglock), want 3000"
+wanted=$(counter wanted); output=$(counter output); suppressed=$(counter suppressed)
+no_reader=$(counter no_reader); ring_full=$(counter ring_full)
+[ $((output + suppressed + no_reader + ring_full)) = "$wanted" ] ||
+	fail "wanted $wanted != output $output + suppressed $suppressed + no_reader $no_reader + ring_full $ring_full"
+[ "$suppressed" -gt 0 ] || fail "the rate limit suppressed nothing of a 3000-denial flood"
+stop_forwarder
+delivered=$(forwarded BPFLOCK_DELIVERED); lost=$(forwarded BPFLOCK_LOST)
+[ "$delivered" = "$output" ] || fail "forwarder delivered $delivered, the kernel output $output"
+[ "$lost" = "$ring_full" ] || fail "forwarder saw $lost lost, the kernel counted $ring_full ring full"
+n=$(journal_json BPFLOCK_OPERATION=dev_mem | grep -c .)
+[ "$n" = "$delivered" ] || fail "$n journal entries for $delivered delivered events"
+end
+
+begin audit_unlimited_flood_loses_nothing_uncounted
+journal_mark
+cat > /tmp/unlimited.toml <<'TOML'
+[bpflock]
+rate_limit = 0
+[kimglock]
+profile = "baseline"
+TOML
+run 0 bpflock bootstrap --policy /tmp/unlimited.toml
+start_forwarder
+OUT=$(unshare --pid --fork testops times 4000 devmem)
+contains "attempts 4000 ok 0"
+sleep 3
+[ "$(denied kimglock)" = 4000 ] || fail "kimglock denied counter $(denied kimglock), want 4000"
+wanted=$(counter wanted); output=$(counter output); suppressed=$(counter suppressed)
+no_reader=$(counter no_reader); ring_full=$(counter ring_full)
+[ "$suppressed" = 0 ] || fail "suppressed $suppressed with rate_limit = 0"
+[ $((output + ring_full)) = "$wanted" ] && [ "$wanted" = 4000 ] ||
+	fail "wanted $wanted (want 4000) != output $output + ring_full $ring_full (no_reader $no_reader)"
+stop_forwarder
+delivered=$(forwarded BPFLOCK_DELIVERED); lost=$(forwarded BPFLOCK_LOST)
+[ "$delivered" = "$output" ] || fail "forwarder delivered $delivered, the kernel output $output"
+[ "$lost" = "$ring_full" ] || fail "forwarder saw $lost lost, the kernel counted $ring_full ring full"
+if [ "$lost" -gt 0 ]; then
+	n=$(journal_json | grep -c '"BPFLOCK_CPU"')
+	[ "$n" -gt 0 ] || fail "$lost events lost but no loss entry in the journal"
+fi
+end
+
+begin audit_events_without_forwarder_are_reported
+journal_mark
+run 0 bpflock bootstrap
+OUT=$(unshare --pid --fork testops times 5 devmem)
+[ "$(counter no_reader)" = 5 ] || fail "no_reader counter $(counter no_reader), want 5"
+start_forwarder
+stop_forwarder
+OUT=$(journal_json BPFLOCK_DROPPED_NO_READER=5)
+contains "5 events were dropped while no forwarder was running"
+end
+
+begin audit_events_none_and_all
+journal_mark
+cat > /tmp/events.toml <<'TOML'
+[bpflock]
+events = "none"
+[kimglock]
+profile = "baseline"
+events = "all"
+[bpfrestrict]
+profile = "baseline"
+TOML
+run 0 bpflock bootstrap --policy /tmp/events.toml
+start_forwarder
+expect host devmem ok
+expect container map_create EPERM
+sleep 1
+stop_forwarder
+OUT=$(journal_json BPFLOCK_OPERATION=dev_mem BPFLOCK_DECISION=allowed)
+contains '"PRIORITY":"6"'
+n=$(journal_json BPFLOCK_PROTECTION=bpfrestrict | grep -c .)
+[ "$n" = 0 ] || fail "bpfrestrict has events = none but logged $n entries"
+[ "$(denied bpfrestrict)" = 1 ] || fail "bpfrestrict denial not counted: $(denied bpfrestrict)"
+end
+
+begin audit_forwarder_under_bpfrestrict_restricted
+journal_mark
+run 0 bpflock bootstrap --bpfrestrict-profile=restricted
+expect host map_create EPERM
+start_forwarder
+expect container devmem EPERM
+expect host prog_load EPERM
+sleep 1
+# Only the recorded bpflock executable may open the events: a copy may not.
+cp /bin/bpflock /tmp/bpflock-copy
+run 1 /tmp/bpflock-copy forward
+run 0 bpflock status
+contains "kimglock denied 1"
+stop_forwarder
+n=$(journal_json BPFLOCK_OPERATION=dev_mem | grep -c .)
+[ "$n" = 1 ] || fail "dev_mem denial logged $n times under bpfrestrict restricted, want 1"
+n=$(journal_json BPFLOCK_OPERATION=BPF_PROG_LOAD BPFLOCK_PIDNS_LEVEL=0 | grep -c .)
+[ "$n" -ge 1 ] || fail "the host's refused prog load was not logged"
+rm -f /tmp/bpflock-copy
 end

@@ -21,6 +21,27 @@ cp "${BPFLOCK_INIT:-$here/init}" "$work/init"
 cp "$here/cases.sh" "$work/cases/cases.sh"
 cp "$here"/../policies/*.toml "$work/cases/policies/"
 chmod 755 "$work/init" "$work/bin/"*
+
+# A real systemd-journald for the audit cases: the host's, with the libraries ldd lists
+# (the guest runs it alone: no systemd). Only where the host has it.
+copy_with_libs() {
+    local f=$1
+    mkdir -p "$work$(dirname "$f")"
+    cp -L "$f" "$work$f"
+    ldd "$f" | grep -oE '/[^ ]+' | while read -r lib; do
+        [[ -e "$work$lib" ]] && continue
+        mkdir -p "$work$(dirname "$lib")"
+        cp -L "$lib" "$work$lib"
+    done
+}
+if [[ -x /lib/systemd/systemd-journald && -x /bin/journalctl ]]; then
+    copy_with_libs /lib/systemd/systemd-journald
+    copy_with_libs /bin/journalctl
+    mkdir -p "$work/etc" "$work/var/log" "$work/run"
+    echo "0123456789abcdef0123456789abcdef" > "$work/etc/machine-id"
+    echo "root:x:0:0:root:/root:/bin/sh" > "$work/etc/passwd"
+    echo "root:x:0:" > "$work/etc/group"
+fi
 (cd "$work" && find . | cpio -o -H newc --quiet | gzip -1) > "$output.tmp"
 mv "$output.tmp" "$output"
 echo "mkinitramfs: $output"

@@ -6,6 +6,7 @@
  *
  *   testops OP            prints "ok" (exit 0) or the errno name (exit 1)
  *   testops repeat OP F   repeats OP until file F exists; prints "attempts N ok M"
+ *   testops times N OP    performs OP N times; prints "attempts N ok M"
  *
  * Every operation is harmless when allowed: reads, an ioperm() that is undone, a kexec
  * unload with nothing loaded, BPF objects that are closed at once.
@@ -17,6 +18,7 @@
 #include <linux/btf.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/io.h>
 #include <sys/syscall.h>
@@ -182,6 +184,17 @@ int main(int argc, char **argv)
 				break;
 		}
 		printf("attempts %lu ok %lu\n", attempts, ok);
+		return 0;
+	}
+	if (argc == 4 && !strcmp(argv[1], "times")) {
+		unsigned long n = strtoul(argv[2], NULL, 10), ok = 0;
+
+		for (unsigned long i = 0; i < n; i++) {
+			ok += run_op(argv[3], &known) == 0;
+			if (!known)
+				return 2;
+		}
+		printf("attempts %lu ok %lu\n", n, ok);
 		return 0;
 	}
 	if (argc != 2) {

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The one event format of every protection, and the counters that account for each
+ * decision and each event. Mirrored by src/events.rs (struct Event, counter indexes).
+ */
+#ifndef BPFLOCK_EVENTS_H
+#define BPFLOCK_EVENTS_H
+
+#define BPFLOCK_COMM_LEN 16
+#define BPFLOCK_OBJECT_LEN 256
+
+enum bpflock_protection {
+	PROT_KIMGLOCK = 0,
+	PROT_BPFRESTRICT = 1,
+	PROT_KMODLOCK = 2,
+	PROT_FILELESSLOCK = 3,
+	PROT_MAX = 8,
+};
+
+enum bpflock_hook {
+	HOOK_LOCKED_DOWN = 0,
+	HOOK_BPF = 1,
+	HOOK_KERNEL_MODULE_REQUEST = 2,
+	HOOK_KERNEL_READ_FILE = 3,
+	HOOK_KERNEL_LOAD_DATA = 4,
+	HOOK_BPRM_CHECK = 5,
+	HOOK_MMAP_FILE = 6,
+};
+
+enum bpflock_decision {
+	DECISION_DENY = 0,       /* refused */
+	DECISION_ALLOW = 1,      /* allowed, reported because events = "all" */
+	DECISION_WOULD_DENY = 2, /* complain mode: allowed, would have been refused */
+	DECISION_MAX = 4,
+};
+
+/* What a protection reports: its `events` setting. */
+enum bpflock_events_mode {
+	EVENTS_NONE = 0,
+	EVENTS_DENY = 1, /* denials and would-denials */
+	EVENTS_ALL = 2,  /* every decision */
+};
+
+/*
+ * Indexes of the per-CPU counter array. For every event the kernel wants to report:
+ *   wanted = suppressed + output + no_reader + ring_full
+ * and every decision, reported or not, is counted at DECISIONS + protection * DECISION_MAX + decision.
+ */
+enum bpflock_counter {
+	COUNTER_WANTED = 0,
+	COUNTER_SUPPRESSED = 1, /* over the per-task rate limit */
+	COUNTER_OUTPUT = 2,     /* written to the perf buffer */
+	COUNTER_NO_READER = 3,  /* no forwarder had the buffer open */
+	COUNTER_RING_FULL = 4,  /* the forwarder's ring was full */
+	COUNTER_DECISIONS = 8,
+	COUNTER_MAX = COUNTER_DECISIONS + PROT_MAX * DECISION_MAX,
+};
+
+struct bpflock_event {
+	__u64 boot_ns;   /* bpf_ktime_get_boot_ns() */
+	__u64 cgroup_id;
+	__u32 protection; /* enum bpflock_protection */
+	__u32 hook;       /* enum bpflock_hook */
+	__u32 operation;  /* protection-specific: kimglock op, bpf command, ... */
+	__u32 decision;   /* enum bpflock_decision */
+	__u32 pid;        /* thread id, as seen from the initial pid namespace */
+	__u32 tgid;
+	__u32 ppid;
+	__u32 uid;
+	__u32 gid;
+	__u32 pidns_inum; /* the task's active pid namespace */
+	__u32 pidns_level;
+	__u32 object_len;
+	char comm[BPFLOCK_COMM_LEN];
+	char object[BPFLOCK_OBJECT_LEN]; /* file path, module name...; empty where none */
+};
+
+#endif

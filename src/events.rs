@@ -1,0 +1,202 @@
+//! Events and counters shared by every protection (bpf/events.h, bpf/events.bpf.h).
+//!
+//! The perf buffer, the per-CPU counters and the rate-limit table are pinned once under
+//! `<pin-root>/events/` and reused by every protection's object, across re-applies, so a
+//! forwarder keeps reading the same buffer for as long as bpflock is in force.
+
+use std::{
+    io,
+    path::{Path, PathBuf},
+};
+
+use libbpf_rs::{MapCore, MapFlags, MapHandle, MapMut, OpenMapMut};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+pub const EVENTS_DIR: &str = "events";
+/// Pin names of the shared maps, in the order `reuse` and `pin` take them.
+pub const SHARED_MAPS: [&str; 3] = ["events", "counters", "ratelimit"];
+
+// bpf/events.h
+pub const PROT_NAMES: [&str; 4] = ["kimglock", "bpfrestrict", "kmodlock", "filelesslock"];
+pub const HOOK_NAMES: [&str; 7] = [
+    "locked_down",
+    "bpf",
+    "kernel_module_request",
+    "kernel_read_file",
+    "kernel_load_data",
+    "bprm_check_security",
+    "mmap_file",
+];
+pub const DECISION_NAMES: [&str; 3] = ["denied", "allowed", "would-deny"];
+const COUNTER_WANTED: u32 = 0;
+const COUNTER_SUPPRESSED: u32 = 1;
+const COUNTER_OUTPUT: u32 = 2;
+const COUNTER_NO_READER: u32 = 3;
+const COUNTER_RING_FULL: u32 = 4;
+const COUNTER_DECISIONS: u32 = 8;
+const PROT_MAX: u32 = 8;
+const DECISION_MAX: u32 = 4;
+pub const DECISION_DENY: u32 = 0;
+
+/// struct bpflock_event, as the BPF side writes it.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Event {
+    pub boot_ns: u64,
+    pub cgroup_id: u64,
+    pub protection: u32,
+    pub hook: u32,
+    pub operation: u32,
+    pub decision: u32,
+    pub pid: u32,
+    pub tgid: u32,
+    pub ppid: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub pidns_inum: u32,
+    pub pidns_level: u32,
+    pub object_len: u32,
+    pub comm: [u8; 16],
+    pub object: [u8; 256],
+}
+
+impl Event {
+    /// Parses a perf sample; None when it is too short to be an event.
+    pub fn from_bytes(data: &[u8]) -> Option<Self> {
+        (data.len() >= std::mem::size_of::<Self>())
+            // SAFETY: Event is plain data and the buffer is long enough.
+            .then(|| unsafe { std::ptr::read_unaligned(data.as_ptr().cast()) })
+    }
+
+    pub fn comm(&self) -> String {
+        let end = self.comm.iter().position(|&b| b == 0).unwrap_or(self.comm.len());
+        String::from_utf8_lossy(&self.comm[..end]).into_owned()
+    }
+
+    pub fn object(&self) -> String {
+        let len = (self.object_len as usize).min(self.object.len());
+        String::from_utf8_lossy(&self.object[..len]).into_owned()
+    }
+}
+
+/// Where the shared maps are pinned, and how each protection's object gets them.
+pub struct Shared {
+    pub dir: PathBuf,
+    /// Events per second per (protection, process); 0: unlimited.
+    pub rate_limit: u64,
+}
+
+impl Shared {
+    pub fn new(pin_root: &Path, rate_limit: u64) -> Self {
+        Self { dir: pin_root.join(EVENTS_DIR), rate_limit }
+    }
+
+    /// Before load: points the object's shared maps at the pinned ones, where they exist.
+    pub fn reuse(&self, maps: [&mut OpenMapMut<'_>; 3]) -> Result<()> {
+        for (name, map) in SHARED_MAPS.iter().zip(maps) {
+            let path = self.dir.join(name);
+            if path.exists() {
+                map.reuse_pinned_map(&path).map_err(|source| Error::UnableToReuseMap { path, source })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// After load: pins the shared maps this object created (the first protection's).
+    pub fn pin(&self, maps: [&mut MapMut<'_>; 3]) -> Result<()> {
+        crate::pins::mkdir(&self.dir)?;
+        for (name, map) in SHARED_MAPS.iter().zip(maps) {
+            // Already pinned: `reuse` made this object use it.
+            if !self.dir.join(name).exists() {
+                crate::pins::pin_map(map, &self.dir, name)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Sums of the per-CPU counters.
+#[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
+pub struct Counters {
+    /// Events the kernel wanted to report: suppressed + output + no_reader + ring_full.
+    pub wanted: u64,
+    /// Over the per-process rate limit, not written.
+    pub suppressed: u64,
+    /// Written to the perf buffer.
+    pub output: u64,
+    /// Not written: no forwarder had the buffer open.
+    pub no_reader: u64,
+    /// Not written: the forwarder's ring was full.
+    pub ring_full: u64,
+    /// Every decision, per protection and decision ("kimglock denied": n).
+    pub decisions: Vec<DecisionCount>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DecisionCount {
+    pub protection: &'static str,
+    pub decision: &'static str,
+    pub count: u64,
+}
+
+impl Counters {
+    pub fn read(pin_root: &Path) -> io::Result<Self> {
+        let path = pin_root.join(EVENTS_DIR).join("counters");
+        let map = MapHandle::from_pinned_path(&path).map_err(io::Error::other)?;
+        let sum = |index: u32| -> io::Result<u64> {
+            let values =
+                map.lookup_percpu(&index.to_ne_bytes(), MapFlags::ANY).map_err(io::Error::other)?.unwrap_or_default();
+            Ok(values
+                .iter()
+                .map(|v| v.get(..8).map_or(0, |b| u64::from_ne_bytes(b.try_into().expect("8 bytes"))))
+                .sum())
+        };
+        let mut decisions = Vec::new();
+        for (p, protection) in PROT_NAMES.iter().enumerate() {
+            for (d, decision) in DECISION_NAMES.iter().enumerate() {
+                let count = sum(COUNTER_DECISIONS + p as u32 * DECISION_MAX + d as u32)?;
+                if count > 0 {
+                    decisions.push(DecisionCount { protection, decision, count });
+                }
+            }
+        }
+        debug_assert!(PROT_NAMES.len() as u32 <= PROT_MAX);
+        Ok(Self {
+            wanted: sum(COUNTER_WANTED)?,
+            suppressed: sum(COUNTER_SUPPRESSED)?,
+            output: sum(COUNTER_OUTPUT)?,
+            no_reader: sum(COUNTER_NO_READER)?,
+            ring_full: sum(COUNTER_RING_FULL)?,
+            decisions,
+        })
+    }
+}
+
+/// The name of an event's operation, as the policy and the docs call it.
+pub fn operation_name(e: &Event) -> String {
+    match PROT_NAMES.get(e.protection as usize).copied() {
+        Some("kimglock") => crate::kimglock::OPERATIONS
+            .iter()
+            .find(|op| op.bit == e.operation)
+            .map_or_else(|| format!("lockdown_reason_{}", e.operation), |op| op.name.to_string()),
+        Some("bpfrestrict") => crate::bpfrestrict::command_name(e.operation),
+        _ => e.operation.to_string(),
+    }
+}
+
+pub fn name_of(table: &[&'static str], index: u32) -> String {
+    table.get(index as usize).map_or_else(|| index.to_string(), |s| s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Rust mirror has the layout of the C struct the skeleton was generated from.
+    #[test]
+    fn event_layout_matches_bpf() {
+        assert_eq!(std::mem::size_of::<Event>(), crate::kimglock::EVENT_SIZE);
+    }
+}
