@@ -9,13 +9,13 @@ KERNELS ?= bookworm trixie
 PREFIX ?= /usr
 DESTDIR ?=
 
-.PHONY: all build deps test test-unit test-guest guest-kernels demo vmlinux clean
+.PHONY: all build deps test test-unit test-guest guest-kernels demo bench vmlinux clean
 
 all: build
 
 # Debian packages and nothing else: clang/llvm for the BPF C, libelf/zlib static archives,
 # QEMU and busybox-static for the guests. Skipped when everything is there.
-DEB_PACKAGES := clang llvm libelf-dev zlib1g-dev bpftool qemu-system-x86 busybox-static cpio kmod gcc libc6-dev make
+DEB_PACKAGES := clang llvm libelf-dev zlib1g-dev libbpf-dev bpftool qemu-system-x86 busybox-static cpio kmod gcc libc6-dev make strace bc
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -32,11 +32,19 @@ $(GUEST)/testops: tests/guest/testops.c
 	@mkdir -p $(GUEST)
 	gcc -static -O2 -Wall -Werror -o $@ $<
 
+# A program that exits 0: static for exec cases, dynamic for the ld.so cases.
+$(GUEST)/nop: tests/guest/nop.c
+	@mkdir -p $(GUEST)
+	gcc -static -O2 -o $@ $<
+$(GUEST)/nop-dyn: tests/guest/nop.c
+	@mkdir -p $(GUEST)
+	gcc -O2 -o $@ $<
+
 guest-kernels: deps
 	@for k in $(KERNELS); do tests/guest/fetch-kernel.sh $$k || exit 1; done
 
-$(GUEST)/initramfs.cpio.gz: build $(GUEST)/testops tests/guest/init tests/guest/cases.sh tests/guest/mkinitramfs.sh $(wildcard tests/policies/*.toml)
-	tests/guest/mkinitramfs.sh $(BIN) $(GUEST)/testops $@
+$(GUEST)/initramfs.cpio.gz: build $(GUEST)/testops $(GUEST)/nop $(GUEST)/nop-dyn tests/guest/init tests/guest/cases.sh tests/guest/mkinitramfs.sh $(wildcard tests/policies/*.toml)
+	BPFLOCK_EXTRA="$(GUEST)/nop:/bin/nop $(GUEST)/nop-dyn:/bin/nop-dyn" tests/guest/mkinitramfs.sh $(BIN) $(GUEST)/testops $@
 
 # Unit and host tests, then the enforcement cases in a guest of each kernel.
 test: test-unit test-guest
@@ -54,6 +62,11 @@ demo: guest-kernels $(GUEST)/initramfs-demo.cpio.gz
 
 $(GUEST)/initramfs-demo.cpio.gz: build $(GUEST)/testops tests/guest/demo-init tests/guest/mkinitramfs.sh
 	BPFLOCK_INIT=tests/guest/demo-init tests/guest/mkinitramfs.sh $(BIN) $(GUEST)/testops $@
+
+# Benchmarks (docs/performance.md): hook costs under QEMU -icount, verifier cost, the
+# forwarder, binary size and bootstrap time. Report in target/bench/report.md.
+bench: guest-kernels build $(GUEST)/testops
+	tests/bench/run.sh $(BIN) $(GUEST) $(KERNELS)
 
 # Regenerates include/vmlinux.h from the running kernel's BTF (CO-RE: any recent kernel will do).
 vmlinux:

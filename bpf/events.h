@@ -25,6 +25,7 @@ enum bpflock_hook {
 	HOOK_KERNEL_LOAD_DATA = 4,
 	HOOK_BPRM_CHECK = 5,
 	HOOK_MMAP_FILE = 6,
+	HOOK_FILE_MPROTECT = 7,
 };
 
 enum bpflock_decision {

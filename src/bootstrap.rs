@@ -8,6 +8,7 @@ use crate::{
     bpfrestrict,
     error::{Error, NotSupported, Result},
     events::Shared,
+    filelesslock,
     kernel::{self, KernelBtf},
     kimglock,
     pins::PinRoot,
@@ -16,12 +17,22 @@ use crate::{
 
 /// The protections in the order they are set up; bpfrestrict last, so that the others
 /// are loaded before bpf() is restricted.
-pub const PROTECTIONS: &[&str] = &[kimglock::NAME, bpfrestrict::NAME];
+pub const PROTECTIONS: &[&str] = &[kimglock::NAME, filelesslock::NAME, bpfrestrict::NAME];
+
+/// Whether the policy loads this protection.
+pub fn wanted(policy: &Policy, name: &str) -> bool {
+    match name {
+        // allow still loads filelesslock (it reports); a policy without the section does not.
+        filelesslock::NAME => policy.filelesslock.present,
+        _ => policy.lock(name).is_some_and(LockPolicy::enabled),
+    }
+}
 
 fn hooks(name: &str) -> &'static [&'static str] {
     match name {
         kimglock::NAME => kimglock::HOOKS,
         bpfrestrict::NAME => bpfrestrict::HOOKS,
+        filelesslock::NAME => filelesslock::HOOKS,
         _ => &[],
     }
 }
@@ -30,6 +41,7 @@ fn setup(name: &'static str, policy: &LockPolicy, dir: &Path, shared: &Shared) -
     match name {
         kimglock::NAME => kimglock::setup(policy, dir, shared),
         bpfrestrict::NAME => bpfrestrict::setup(policy, dir, shared),
+        filelesslock::NAME => filelesslock::setup(policy, dir, shared),
         _ => unreachable!("PROTECTIONS lists only known protections"),
     }
 }
@@ -49,7 +61,7 @@ pub fn check_kernel(policy: &Policy, pin_root: &Path) -> Result<KernelBtf> {
         }
         return Err(problem.into());
     }
-    for name in PROTECTIONS.iter().filter(|n| policy.lock(n).is_some_and(LockPolicy::enabled)) {
+    for name in PROTECTIONS.iter().filter(|n| wanted(policy, n)) {
         if let Some(hook) = hooks(name).iter().find(|h| !btf.has_lsm_hook(h)) {
             return Err(NotSupported {
                 what: (*name).into(),
@@ -62,8 +74,7 @@ pub fn check_kernel(policy: &Policy, pin_root: &Path) -> Result<KernelBtf> {
 }
 
 pub fn run(policy: &Policy, pin_root: &Path) -> Result<()> {
-    let enabled: Vec<&'static str> =
-        PROTECTIONS.iter().copied().filter(|n| policy.lock(n).is_some_and(LockPolicy::enabled)).collect();
+    let enabled: Vec<&'static str> = PROTECTIONS.iter().copied().filter(|n| wanted(policy, n)).collect();
     if !enabled.is_empty() {
         let btf = check_kernel(policy, pin_root)?;
         if policy.kimglock.enabled() {
@@ -108,7 +119,7 @@ pub fn run(policy: &Policy, pin_root: &Path) -> Result<()> {
     }
     staging.commit(&enabled)?;
     for name in PROTECTIONS.iter().filter(|n| !enabled.contains(n)) {
-        // profile = "allow": that protection is not wanted; drop an earlier one.
+        // Not wanted by this policy: drop an earlier one.
         root.remove(name)?;
     }
     for name in &enabled {
@@ -138,7 +149,8 @@ fn explain_denial(e: Error, protection: &'static str, root: &PinRoot) -> Error {
 pub fn describe(name: &str, lock: &LockPolicy) -> String {
     let table = match name {
         kimglock::NAME => kimglock::OPERATIONS,
-        _ => bpfrestrict::OPERATIONS,
+        bpfrestrict::NAME => bpfrestrict::OPERATIONS,
+        _ => &[],
     };
     let mut parts = Vec::new();
     for (key, set) in [("allow", lock.allow), ("block", lock.block)] {

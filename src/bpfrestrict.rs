@@ -133,5 +133,6 @@ pub fn pinned_policy(dir: &Path) -> Result<LockPolicy> {
         allow: OpSet(0),
         block: OpSet(c.bpfrestrict_block_mask),
         events: EventsMode::from_raw(c.bpflock_events_mode),
+        present: true,
     })
 }

@@ -20,7 +20,7 @@ pub const SHARED_MAPS: [&str; 3] = ["events", "counters", "ratelimit"];
 
 // bpf/events.h
 pub const PROT_NAMES: [&str; 4] = ["kimglock", "bpfrestrict", "kmodlock", "filelesslock"];
-pub const HOOK_NAMES: [&str; 7] = [
+pub const HOOK_NAMES: [&str; 8] = [
     "locked_down",
     "bpf",
     "kernel_module_request",
@@ -28,6 +28,7 @@ pub const HOOK_NAMES: [&str; 7] = [
     "kernel_load_data",
     "bprm_check_security",
     "mmap_file",
+    "file_mprotect",
 ];
 pub const DECISION_NAMES: [&str; 3] = ["denied", "allowed", "would-deny"];
 const COUNTER_WANTED: u32 = 0;
@@ -182,6 +183,7 @@ pub fn operation_name(e: &Event) -> String {
             .find(|op| op.bit == e.operation)
             .map_or_else(|| format!("lockdown_reason_{}", e.operation), |op| op.name.to_string()),
         Some("bpfrestrict") => crate::bpfrestrict::command_name(e.operation),
+        Some("filelesslock") => name_of(&crate::filelesslock::OPERATION_NAMES, e.operation),
         _ => e.operation.to_string(),
     }
 }

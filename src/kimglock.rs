@@ -117,6 +117,7 @@ pub fn pinned_policy(dir: &Path) -> Result<LockPolicy> {
         allow: OpSet(c.kimglock_allow_mask),
         block: OpSet(c.kimglock_block_mask),
         events: EventsMode::from_raw(c.bpflock_events_mode),
+        present: true,
     })
 }
 

@@ -4,6 +4,7 @@ mod bootstrap;
 mod bpfrestrict;
 mod error;
 mod events;
+mod filelesslock;
 mod forward;
 mod kernel;
 mod kimglock;

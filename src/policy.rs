@@ -122,11 +122,13 @@ pub struct LockPolicy {
     pub block: OpSet,
     /// What this protection reports ([bpflock] events, or the section's own `events`).
     pub events: EventsMode,
+    /// The policy has a section for it (or a --X-profile): filelesslock loads even under allow.
+    pub present: bool,
 }
 
 impl LockPolicy {
     pub const ALLOW: Self =
-        Self { profile: Profile::Allow, allow: OpSet(0), block: OpSet(0), events: EventsMode::Deny };
+        Self { profile: Profile::Allow, allow: OpSet(0), block: OpSet(0), events: EventsMode::Deny, present: false };
 
     pub fn enabled(&self) -> bool {
         self.profile != Profile::Allow
@@ -139,6 +141,7 @@ pub struct Policy {
     pub origin: String,
     pub kimglock: LockPolicy,
     pub bpfrestrict: LockPolicy,
+    pub filelesslock: LockPolicy,
     /// Events per second per (protection, process); 0: unlimited.
     pub rate_limit: u64,
 }
@@ -175,6 +178,15 @@ struct RawPolicy {
     bpflock: Option<RawGlobal>,
     kimglock: Option<RawKimglock>,
     bpfrestrict: Option<RawBpfrestrict>,
+    filelesslock: Option<RawProfileOnly>,
+}
+
+/// A protection with a profile and nothing to list (filelesslock).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProfileOnly {
+    profile: Spanned<String>,
+    events: Option<Spanned<String>>,
 }
 
 /// Settings of bpflock itself, for every protection.
@@ -244,7 +256,7 @@ impl Checker<'_> {
                 ),
             )
         })?;
-        let mut policy = LockPolicy { profile: parsed, ..LockPolicy::ALLOW };
+        let mut policy = LockPolicy { profile: parsed, present: true, ..LockPolicy::ALLOW };
         for (key, list, set) in [("allow", allow, &mut policy.allow), ("block", block, &mut policy.block)] {
             let Some(list) = list else { continue };
             if parsed != Profile::Baseline && !list.get_ref().is_empty() {
@@ -326,7 +338,14 @@ impl Policy {
                 ..checker.lock("bpfrestrict", bpfrestrict::OPERATIONS, &s.profile, None, s.block.as_ref())?
             },
         };
-        Ok(Self { origin: origin.to_string(), kimglock, bpfrestrict, rate_limit })
+        let filelesslock = match &raw.filelesslock {
+            None => LockPolicy { events: default_events, ..LockPolicy::ALLOW },
+            Some(s) => LockPolicy {
+                events: section_events("filelesslock.events", s.events.as_ref())?,
+                ..checker.lock("filelesslock", &[], &s.profile, None, None)?
+            },
+        };
+        Ok(Self { origin: origin.to_string(), kimglock, bpfrestrict, filelesslock, rate_limit })
     }
 
     /// Reads `path`; where it is the default path and does not exist, the built-in
@@ -367,6 +386,13 @@ impl Policy {
             None,
             o.bpfrestrict_block.as_deref(),
         )?;
+        if let Some(name) = o.filelesslock_profile.as_deref() {
+            let profile = Profile::parse(name).ok_or_else(|| Error::Override {
+                flag: "--filelesslock-profile".into(),
+                message: format!("unknown profile \"{name}\" (expected allow, baseline or restricted)"),
+            })?;
+            self.filelesslock = LockPolicy { profile, present: true, ..self.filelesslock };
+        }
         if o.any() {
             self.origin = format!("{} with command-line overrides", self.origin);
         }
@@ -377,6 +403,7 @@ impl Policy {
         match name {
             kimglock::NAME => Some(&self.kimglock),
             bpfrestrict::NAME => Some(&self.bpfrestrict),
+            crate::filelesslock::NAME => Some(&self.filelesslock),
             _ => None,
         }
     }
@@ -400,6 +427,9 @@ pub struct Overrides {
     /// baseline only: bpf operations denied to every process: bpf_write, btf_load, map_create, prog_load.
     #[arg(long, value_name = "OP,...", value_delimiter = ',')]
     pub bpfrestrict_block: Option<Vec<String>>,
+    /// filelesslock profile: allow (report only), baseline or restricted.
+    #[arg(long, value_name = "PROFILE")]
+    pub filelesslock_profile: Option<String>,
 }
 
 impl Overrides {
@@ -409,6 +439,7 @@ impl Overrides {
             || self.kimglock_block.is_some()
             || self.bpfrestrict_profile.is_some()
             || self.bpfrestrict_block.is_some()
+            || self.filelesslock_profile.is_some()
     }
 }
 
@@ -425,7 +456,7 @@ fn override_lock(
         let profile = Profile::parse(name).ok_or_else(|| {
             bad("profile", format!("unknown profile \"{name}\" (expected allow, baseline or restricted)"))
         })?;
-        *lock = LockPolicy { profile, allow: OpSet(0), block: OpSet(0), events: lock.events };
+        *lock = LockPolicy { profile, allow: OpSet(0), block: OpSet(0), events: lock.events, present: true };
     }
     for (key, list, set) in [("allow", allow, &mut lock.allow), ("block", block, &mut lock.block)] {
         let Some(list) = list else { continue };

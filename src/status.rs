@@ -40,6 +40,23 @@ pub struct ProtectionStatus {
 pub struct LinkStatus {
     pub hook: String,
     pub prog_id: Option<u32>,
+    /// Instructions the verifier processed to accept the program (its load-time cost).
+    pub verified_insns: Option<u32>,
+}
+
+fn verified_insns(prog_id: u32) -> Option<u32> {
+    // SAFETY: plain syscall wrappers; the fd is closed before returning.
+    unsafe {
+        let fd = libbpf_sys::bpf_prog_get_fd_by_id(prog_id);
+        if fd < 0 {
+            return None;
+        }
+        let mut info = libbpf_sys::bpf_prog_info::default();
+        let mut len = std::mem::size_of_val(&info) as u32;
+        let ret = libbpf_sys::bpf_prog_get_info_by_fd(fd, &mut info, &mut len);
+        libc::close(fd);
+        (ret == 0).then_some(info.verified_insns)
+    }
 }
 
 fn protection(root: &Path, name: &str) -> ProtectionStatus {
@@ -66,11 +83,16 @@ fn protection(root: &Path, name: &str) -> ProtectionStatus {
     let policy: Option<Result<LockPolicy, _>> = match name {
         kimglock::NAME => Some(kimglock::pinned_policy(&dir)),
         bpfrestrict::NAME => Some(bpfrestrict::pinned_policy(&dir)),
+        crate::filelesslock::NAME => Some(crate::filelesslock::pinned_policy(&dir)),
         _ => None,
     };
     match policy {
         Some(Ok(lock)) => {
-            let table = if name == kimglock::NAME { kimglock::OPERATIONS } else { bpfrestrict::OPERATIONS };
+            let table = match name {
+                kimglock::NAME => kimglock::OPERATIONS,
+                bpfrestrict::NAME => bpfrestrict::OPERATIONS,
+                _ => &[],
+            };
             st.profile = Some(lock.profile.to_string());
             st.events = Some(lock.events.name());
             st.allow = lock.allow.names(table);
@@ -89,9 +111,11 @@ fn protection(root: &Path, name: &str) -> ProtectionStatus {
     }
     for pin in st.pins.iter().filter(|p| *p != "config") {
         match crate::pins::link_prog_id(&dir.join(pin)) {
-            Ok(id) => st.links.push(LinkStatus { hook: pin.clone(), prog_id: Some(id) }),
+            Ok(id) => {
+                st.links.push(LinkStatus { hook: pin.clone(), prog_id: Some(id), verified_insns: verified_insns(id) })
+            }
             Err(e) => {
-                st.links.push(LinkStatus { hook: pin.clone(), prog_id: None });
+                st.links.push(LinkStatus { hook: pin.clone(), prog_id: None, verified_insns: None });
                 st.unreadable.push(format!("program id of {pin}: bpf(BPF_OBJ_GET): {e}"));
             }
         }

@@ -53,9 +53,15 @@ prog_ids() { bpflock status --json | grep -o '"prog_id": [0-9]*' | tr '\n' ' '; 
 
 KIMG_OPS="tracefs debugfs devmem kcore ioperm kexec"
 BPF_OPS="map_create prog_load btf_load"
+# Code from files with no name: exec of a memfd, of a memfd script, of an unlinked O_TMPFILE,
+# of a deleted-but-open file, execveat(AT_EMPTY_PATH) for all; ld.so mapping a memfd; mprotect.
+FILELESS_EXEC_OPS="memfd_exec memfd_script tmpfile_exec deleted_exec"
+FILELESS_OPS="$FILELESS_EXEC_OPS ldso_memfd mprotect_memfd"
 
 begin controls_without_bpflock
-for op in $KIMG_OPS $BPF_OPS bpf_write; do expect host $op ok; expect container $op ok; done
+for op in $KIMG_OPS $BPF_OPS bpf_write exec_file ldso_file $FILELESS_OPS; do
+	expect host $op ok; expect container $op ok
+done
 end
 
 begin kimglock_baseline_denies_containers_only
@@ -240,6 +246,39 @@ contains "not on a BPF filesystem"
 [ ! -e /tmp/notbpf/bpflock ] || fail "created a pin root on tmpfs"
 end
 
+begin filelesslock_baseline_denies_containers_only
+run 0 bpflock bootstrap --filelesslock-profile=baseline --kimglock-profile=allow --bpfrestrict-profile=allow
+pinned filelesslock/bprm_check_security; not_pinned kimglock
+for op in $FILELESS_OPS; do expect host $op ok; done
+for op in $FILELESS_EXEC_OPS; do expect container $op EPERM; done
+# ld.so cannot map the memfd: it exits 127 ("failed to map segment").
+expect container ldso_memfd EXIT127
+expect container mprotect_memfd EPERM
+# Files with a name still run, directly and through ld.so.
+expect container exec_file ok; expect container ldso_file ok
+end
+
+begin filelesslock_restricted_denies_everyone
+run 0 bpflock bootstrap --filelesslock-profile=restricted --kimglock-profile=allow --bpfrestrict-profile=allow
+for op in $FILELESS_EXEC_OPS mprotect_memfd; do expect host $op EPERM; done
+expect host ldso_memfd EXIT127
+expect host exec_file ok; expect host ldso_file ok
+end
+
+begin filelesslock_runc_pattern_in_initial_namespace
+# runc re-executes itself from a memfd before it enters the container's pid namespace:
+# under baseline that keeps working, as a memfd exec from the initial namespace.
+run 0 bpflock bootstrap --policy $P/fileless-baseline.toml
+expect host memfd_exec ok
+expect container memfd_exec EPERM
+end
+
+begin filelesslock_remove_restores
+run 0 bpflock bootstrap --filelesslock-profile=restricted --kimglock-profile=allow --bpfrestrict-profile=allow
+run 0 bpflock remove filelesslock
+for op in $FILELESS_OPS; do expect host $op ok; done
+end
+
 begin probe_reports_support
 run 0 bpflock probe
 contains "programs load and attach"
@@ -385,6 +424,25 @@ contains '"PRIORITY":"6"'
 n=$(journal_json BPFLOCK_PROTECTION=bpfrestrict | grep -c .)
 [ "$n" = 0 ] || fail "bpfrestrict has events = none but logged $n entries"
 [ "$(denied bpfrestrict)" = 1 ] || fail "bpfrestrict denial not counted: $(denied bpfrestrict)"
+end
+
+begin audit_filelesslock_allow_reports
+journal_mark
+run 0 bpflock bootstrap --filelesslock-profile=allow --kimglock-profile=allow --bpfrestrict-profile=allow
+start_forwarder
+expect container memfd_exec ok
+expect container exec_file ok
+sleep 1
+stop_forwarder
+n=$(journal_json BPFLOCK_PROTECTION=filelesslock BPFLOCK_OPERATION=exec BPFLOCK_DECISION=allowed | grep -c .)
+[ "$n" = 1 ] || fail "an allowed fileless exec logged $n times, want 1"
+run 0 bpflock bootstrap --filelesslock-profile=baseline --kimglock-profile=allow --bpfrestrict-profile=allow
+start_forwarder
+expect container memfd_exec EPERM
+sleep 1
+stop_forwarder
+n=$(journal_json BPFLOCK_PROTECTION=filelesslock BPFLOCK_DECISION=denied BPFLOCK_HOOK=bprm_check_security | grep -c .)
+[ "$n" = 1 ] || fail "a denied fileless exec logged $n times, want 1"
 end
 
 begin audit_forwarder_under_bpfrestrict_restricted

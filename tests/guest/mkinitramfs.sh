@@ -24,16 +24,27 @@ chmod 755 "$work/init" "$work/bin/"*
 
 # A real systemd-journald for the audit cases: the host's, with the libraries ldd lists
 # (the guest runs it alone: no systemd). Only where the host has it.
-copy_with_libs() {
-    local f=$1
-    mkdir -p "$work$(dirname "$f")"
-    cp -L "$f" "$work$f"
-    ldd "$f" | grep -oE '/[^ ]+' | while read -r lib; do
+copy_libs() {
+    { ldd "$1" 2>/dev/null || true; } | { grep -oE '/[^ ]+' || true; } | while read -r lib; do
         [[ -e "$work$lib" ]] && continue
         mkdir -p "$work$(dirname "$lib")"
         cp -L "$lib" "$work$lib"
     done
 }
+copy_with_libs() {
+    mkdir -p "$work$(dirname "$1")"
+    cp -L "$1" "$work$1"
+    copy_libs "$1"
+}
+
+# BPFLOCK_EXTRA="SRC:DEST ...": more files (programs the cases exec, the benchmarks'), with
+# the shared libraries of dynamic ones.
+for pair in ${BPFLOCK_EXTRA:-}; do
+    mkdir -p "$work$(dirname "${pair#*:}")"
+    cp "${pair%%:*}" "$work${pair#*:}"
+    chmod 755 "$work${pair#*:}"
+    copy_libs "${pair%%:*}"
+done
 if [[ -x /lib/systemd/systemd-journald && -x /bin/journalctl ]]; then
     copy_with_libs /lib/systemd/systemd-journald
     copy_with_libs /bin/journalctl

@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/io.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -139,6 +141,180 @@ static int op_kexec(void)
 	return 0;
 }
 
+/*
+ * Exec tests run in a child: 0 when the program ran and exited 0, the errno of a failed
+ * exec, or 1000 + the exit status of a program that ran and failed (ld.so refusing).
+ */
+static int in_child(void (*child)(void *), void *arg)
+{
+	int status, err = 0, pipefd[2];
+	pid_t pid;
+
+	/* The exec's errno comes back through a pipe that a successful exec closes. */
+	if (pipe2(pipefd, O_CLOEXEC))
+		return errno;
+	pid = fork();
+	if (pid == 0) {
+		close(pipefd[0]);
+		child(arg);
+		err = errno;
+		if (write(pipefd[1], &err, sizeof(err)) < 0)
+			_exit(126);
+		_exit(126);
+	}
+	close(pipefd[1]);
+	if (read(pipefd[0], &err, sizeof(err)) != sizeof(err))
+		err = 0;
+	close(pipefd[0]);
+	waitpid(pid, &status, 0);
+	if (err)
+		return err;
+	if (!WIFEXITED(status))
+		return 1000 + 128;
+	return WEXITSTATUS(status) ? 1000 + WEXITSTATUS(status) : 0;
+}
+
+static char *const nop_argv[] = { "nop", NULL };
+static char *const no_env[] = { NULL };
+
+/* A file descriptor holding a copy of `src`, made by `make` (memfd, O_TMPFILE...). */
+static int copy_into(int fd, const char *src)
+{
+	char buf[65536];
+	int in = open(src, O_RDONLY);
+	ssize_t n;
+
+	if (in < 0)
+		return -1;
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(fd, buf, n) != n)
+			return -1;
+	close(in);
+	return fd;
+}
+
+static void exec_path(void *path)
+{
+	execve(path, nop_argv, no_env);
+}
+
+static void exec_fd(void *fdp)
+{
+	syscall(SYS_execveat, *(int *)fdp, "", nop_argv, no_env, AT_EMPTY_PATH);
+}
+
+static int op_exec_file(void)
+{
+	return in_child(exec_path, "/bin/nop");
+}
+
+static int exec_new_fd(int fd, const char *src)
+{
+	int ret;
+
+	if (fd < 0 || copy_into(fd, src) < 0)
+		return errno;
+	ret = in_child(exec_fd, &fd);
+	close(fd);
+	return ret;
+}
+
+static int op_memfd_exec(void)
+{
+	return exec_new_fd(memfd_create("payload", 0), "/bin/nop");
+}
+
+static int op_memfd_script(void)
+{
+	int fd = memfd_create("script", 0);
+	const char script[] = "#!/bin/sh\nexit 0\n";
+
+	if (fd < 0 || write(fd, script, sizeof(script) - 1) < 0)
+		return errno;
+	return in_child(exec_fd, &fd);
+}
+
+static int op_tmpfile_exec(void)
+{
+	int fd = open("/tmp", O_TMPFILE | O_RDWR, 0755);
+	int ret;
+
+	if (fd < 0 || copy_into(fd, "/bin/nop") < 0)
+		return errno;
+	/* Reopen read-only: exec refuses a file open for writing (ETXTBSY). */
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	int ro = open(path, O_RDONLY);
+	close(fd);
+	if (ro < 0)
+		return errno;
+	ret = in_child(exec_fd, &ro);
+	close(ro);
+	return ret;
+}
+
+static int op_deleted_exec(void)
+{
+	int fd, out = open("/tmp/deleted-nop", O_CREAT | O_TRUNC | O_WRONLY, 0755), ret;
+
+	if (out < 0 || copy_into(out, "/bin/nop") < 0)
+		return errno;
+	close(out);
+	fd = open("/tmp/deleted-nop", O_RDONLY);
+	unlink("/tmp/deleted-nop");
+	if (fd < 0)
+		return errno;
+	ret = in_child(exec_fd, &fd);
+	close(fd);
+	return ret;
+}
+
+/* ld.so maps the program itself: no execve of it, only mmap(PROT_EXEC). */
+static void exec_ldso(void *target)
+{
+	char *const argv[] = { "ld.so", target, NULL };
+	int null = open("/dev/null", O_WRONLY);
+
+	/* ld.so explains its refusal on stderr; the exit status says it. */
+	dup2(null, 2);
+	execve("/lib64/ld-linux-x86-64.so.2", argv, no_env);
+}
+
+static int op_ldso_file(void)
+{
+	return in_child(exec_ldso, "/bin/nop-dyn");
+}
+
+static int op_ldso_memfd(void)
+{
+	int fd = memfd_create("payload", 0), ret;
+	char path[64];
+
+	if (fd < 0 || copy_into(fd, "/bin/nop-dyn") < 0)
+		return errno;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ret = in_child(exec_ldso, path);
+	close(fd);
+	return ret;
+}
+
+static int op_mprotect_memfd(void)
+{
+	int fd = memfd_create("code", 0);
+	void *p;
+
+	if (fd < 0 || ftruncate(fd, 4096))
+		return errno;
+	p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		return errno;
+	if (mprotect(p, 4096, PROT_READ | PROT_EXEC))
+		return errno;
+	munmap(p, 4096);
+	close(fd);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*run)(void);
@@ -156,6 +332,14 @@ static const struct {
 	{ "prog_load", op_prog_load },
 	{ "btf_load", op_btf_load },
 	{ "bpf_write", op_bpf_write },
+	{ "exec_file", op_exec_file },
+	{ "memfd_exec", op_memfd_exec },
+	{ "memfd_script", op_memfd_script },
+	{ "tmpfile_exec", op_tmpfile_exec },
+	{ "deleted_exec", op_deleted_exec },
+	{ "ldso_file", op_ldso_file },
+	{ "ldso_memfd", op_ldso_memfd },
+	{ "mprotect_memfd", op_mprotect_memfd },
 };
 
 static int run_op(const char *name, int *known)
@@ -210,6 +394,9 @@ int main(int argc, char **argv)
 		puts("ok");
 		return 0;
 	}
-	puts(strerrorname_np(err) ? strerrorname_np(err) : "E?");
+	if (err >= 1000)
+		printf("EXIT%d\n", err - 1000);
+	else
+		puts(strerrorname_np(err) ? strerrorname_np(err) : "E?");
 	return 1;
 }

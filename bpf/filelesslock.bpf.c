@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * filelesslock: executing code from a file that has no name on any filesystem (a memfd,
+ * an unlinked O_TMPFILE, a deleted-but-open file): the usual way to run a payload that
+ * never touches the disk.
+ *
+ * A file has no name when its link count is 0 (memfd_create() clears it; unlink drops it).
+ * Every way such a file can become code is covered: execve/execveat (the script itself, not
+ * only its interpreter: bprm_check_security sees each file of the chain), and mappings made
+ * executable, which is how `ld.so /proc/self/fd/N` runs a program without execve of it.
+ */
+#include "bpflock.bpf.h"
+#include "filelesslock.h"
+#include "events.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define PROT_EXEC 0x4
+
+const volatile __u32 filelesslock_profile = PROFILE_ALLOW;
+
+static __always_inline bool is_fileless(struct file *file)
+{
+	return file && file->f_inode->i_nlink == 0;
+}
+
+/* allow: reported, allowed. baseline: denied outside the initial pid namespace. restricted: denied. */
+static __always_inline int filelesslock_decide(void *ctx, __u32 hook, __u32 op, struct file *file)
+{
+	int ret;
+
+	if (!is_fileless(file))
+		return 0;
+	ret = profile_decide(filelesslock_profile, false, false);
+	report(ctx, PROT_FILELESSLOCK, hook, op, ret ? DECISION_DENY : DECISION_ALLOW, NULL);
+	return ret;
+}
+
+SEC("lsm/bprm_check_security")
+int BPF_PROG(filelesslock_bprm_check, struct linux_binprm *bprm, int ret)
+{
+	if (ret)
+		return ret;
+	return filelesslock_decide(ctx, HOOK_BPRM_CHECK, FILELESS_EXEC, bprm->file);
+}
+
+SEC("lsm/mmap_file")
+int BPF_PROG(filelesslock_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot,
+	     unsigned long flags, int ret)
+{
+	if (ret)
+		return ret;
+	if (!(prot & PROT_EXEC))
+		return 0;
+	return filelesslock_decide(ctx, HOOK_MMAP_FILE, FILELESS_MMAP_EXEC, file);
+}
+
+SEC("lsm/file_mprotect")
+int BPF_PROG(filelesslock_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot,
+	     unsigned long prot, int ret)
+{
+	if (ret)
+		return ret;
+	if (!(prot & PROT_EXEC))
+		return 0;
+	return filelesslock_decide(ctx, HOOK_FILE_MPROTECT, FILELESS_MPROTECT_EXEC, vma->vm_file);
+}

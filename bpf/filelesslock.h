@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* filelesslock's operations (event `operation`). Mirrored by src/filelesslock.rs. */
+#ifndef BPFLOCK_FILELESSLOCK_H
+#define BPFLOCK_FILELESSLOCK_H
+
+enum filelesslock_op {
+	FILELESS_EXEC = 0,          /* execve/execveat of the file, scripts included */
+	FILELESS_MMAP_EXEC = 1,     /* mmap(PROT_EXEC) of the file: ld.so /proc/self/fd/N */
+	FILELESS_MPROTECT_EXEC = 2, /* mprotect(PROT_EXEC) of a mapping of the file */
+};
+
+#endif

@@ -1,0 +1,59 @@
+//! filelesslock: no code from files that have no name (bpf/filelesslock.bpf.c).
+//!
+//! Lifecycle as kimglock.rs. Unlike the other locks, profile `allow` loads it too: it then
+//! reports every fileless execution and denies none.
+
+use std::{mem::MaybeUninit, path::Path};
+
+use crate::{
+    error::Result,
+    events::Shared,
+    pins,
+    policy::{EventsMode, LockPolicy, OpSet, Profile},
+};
+
+mod skel {
+    include!(concat!(env!("OUT_DIR"), "/filelesslock.skel.rs"));
+}
+use skel::{types, FilelesslockSkelBuilder};
+
+pub const NAME: &str = "filelesslock";
+pub const HOOKS: &[&str] = &["bprm_check_security", "mmap_file", "file_mprotect"];
+
+/// Event operations (bpf/filelesslock.h).
+pub const OPERATION_NAMES: [&str; 3] = ["exec", "mmap_exec", "mprotect_exec"];
+
+pub fn setup(policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
+    let mut object = MaybeUninit::uninit();
+    let mut open = pins::open(NAME, FilelesslockSkelBuilder::default(), &mut object)?;
+    let config = open.maps.rodata_data.as_deref_mut().expect("filelesslock has .rodata");
+    config.filelesslock_profile = policy.profile as u32;
+    // Under allow, reporting is all it does: fileless executions are reported as allowed.
+    let events = match (policy.profile, policy.events) {
+        (Profile::Allow, EventsMode::Deny) => EventsMode::All,
+        (_, events) => events,
+    };
+    config.bpflock_events_mode = events as u32;
+    config.bpflock_rate_per_sec = shared.rate_limit;
+    let m = &mut open.maps;
+    shared.reuse([&mut m.bpflock_events, &mut m.bpflock_counters, &mut m.bpflock_ratelimit])?;
+    let mut skel = pins::load(NAME, open)?;
+    let m = &mut skel.maps;
+    shared.pin([&mut m.bpflock_events, &mut m.bpflock_counters, &mut m.bpflock_ratelimit])?;
+    pins::pin_map(&mut skel.maps.rodata, dir, "config")?;
+    pins::attach_and_pin(NAME, &skel.progs.filelesslock_bprm_check, dir, "bprm_check_security")?;
+    pins::attach_and_pin(NAME, &skel.progs.filelesslock_mmap_file, dir, "mmap_file")?;
+    pins::attach_and_pin(NAME, &skel.progs.filelesslock_file_mprotect, dir, "file_mprotect")?;
+    Ok(())
+}
+
+pub fn pinned_policy(dir: &Path) -> Result<LockPolicy> {
+    let c: types::rodata = pins::read_config(dir)?;
+    Ok(LockPolicy {
+        profile: Profile::from_raw(c.filelesslock_profile).unwrap_or(Profile::Restricted),
+        allow: OpSet(0),
+        block: OpSet(0),
+        events: EventsMode::from_raw(c.bpflock_events_mode),
+        present: true,
+    })
+}

@@ -1,0 +1,86 @@
+#!/bin/bash
+# `make bench`: hook costs in QEMU guests under -icount (instructions, not seconds), the
+# verifier's cost, the forwarder's memory and throughput, the binary's size and the
+# bootstrap's userspace time on this host. Writes target/bench/report.md and prints it.
+#   run.sh BPFLOCK GUEST_DIR KERNEL...
+set -euo pipefail
+bin=${1:?usage: run.sh BPFLOCK GUEST_DIR KERNEL...}; guest=${2:?}; shift 2
+root=$(cd "$(dirname "$0")/../.." && pwd)
+out="$root/target/bench"; mkdir -p "$out"
+cc="gcc -static -O2 -Wall"
+$cc -o "$out/bench" "$root/tests/bench/bench.c"
+$cc -o "$out/nop" "$root/tests/guest/nop.c"
+$cc -o "$out/attach" "$root/tests/bench/attach.c" -lbpf -lelf -lz
+clang -O2 -g -target bpf -D__TARGET_ARCH_x86 -I"$root/include" -c "$root/tests/bench/empty.bpf.c" -o "$out/empty.bpf.o"
+BPFLOCK_INIT="$root/tests/bench/bench-init" \
+BPFLOCK_EXTRA="$out/bench:/bin/bench $out/nop:/bin/nop $out/attach:/bin/attach $out/empty.bpf.o:/bench/empty.bpf.o" \
+    "$root/tests/guest/mkinitramfs.sh" "$bin" "$guest/testops" "$out/initramfs.cpio.gz" >/dev/null
+
+report="$out/report.md"
+{
+echo "## Hook cost (instructions per operation, QEMU -icount shift=0: 1 guest ns = 1 instruction)"
+echo
+} > "$report"
+for kernel in "$@"; do
+    log="$out/console-$kernel.log"
+    timeout 900 qemu-system-x86_64 -accel tcg -icount shift=0,sleep=off -m 1024 -smp 1 -no-reboot -display none \
+        -monitor none -serial "file:$log" -kernel "$guest/kernel-$kernel/vmlinuz" \
+        -initrd "$out/initramfs.cpio.gz" -append "console=ttyS0 panic=-1 quiet" </dev/null
+    tr -d '\r' < "$log" > "$log.clean"
+    grep -q BENCH-END "$log.clean" || { echo "bench: the $kernel guest did not finish (see $log)" >&2; exit 1; }
+    {
+    echo "### $kernel ($(cat "$guest/kernel-$kernel/version"))"
+    echo
+    echo "| operation | none | empty LSM program | bpflock default | bpflock / none | bpflock / empty | spread over rounds |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
+    awk '/^BENCH [a-z]/ { v[$2" "$3] = v[$2" "$3] " " $4; ops[$3] = 1 }
+        function median(s,   a, n, i, j, t) { n = split(s, a, " "); for (i = 1; i <= n; i++) a[i] += 0; for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }; return a[int((n + 1) / 2)] }
+        function spread(s,   a, n, i, lo, hi) { n = split(s, a, " "); for (i = 1; i <= n; i++) a[i] += 0; lo = hi = a[1]; for (i = 2; i <= n; i++) { if (a[i] < lo) lo = a[i]; if (a[i] > hi) hi = a[i] }; return lo > 0 ? (hi - lo) / lo * 100 : 0 }
+        END {
+            split("open_close fork execve connect bpf_lookup ioperm", order, " ")
+            for (k = 1; k <= 6; k++) { op = order[k]; if (!(op in ops)) continue
+                n = median(v["none " op]); e = median(v["empty " op]); b = median(v["bpflock " op])
+                s = spread(v["none " op]); if (spread(v["empty " op]) > s) s = spread(v["empty " op]); if (spread(v["bpflock " op]) > s) s = spread(v["bpflock " op])
+                printf "| %s | %.0f | %.0f | %.0f | %.3f | %.3f | %.2f %% |\n", op, n, e, b, b / n, b / e, s }
+        }' "$log.clean"
+    echo
+    echo "Verifier (instructions processed to accept each program of the default policy):"
+    echo
+    grep '^VERIFIED' "$log.clean" | sed 's/VERIFIED //' | awk -F'[:,"]+' '/"name"/ { p = $3; next } { printf "- %s lsm/%s: %s\n", p, $3, $7; t += $7 } END { printf "- total: %d\n", t }'
+    echo
+    echo "Forwarder, a 20000-denial flood from a container, rate_limit = 0, into a real journald:"
+    echo
+    awk '/^FORWARD rss_kb/ { printf "- peak resident memory: %.2f MiB (target <= 3 MiB)\n", $3 / 1024 }
+         /^FORWARD cpu_ticks/ { ticks = $3; hz = $5 }
+         /^FORWARD stopping/ { delivered = $3 }
+         /^FORWARD "output"/ { }
+         { if ($2 ~ /"ring_full":/) { split($2, a, ":"); ring = a[2] } if ($2 ~ /"wanted":/) { split($2, a, ":"); wanted = a[2] } }
+         END { if (ticks > 0 && delivered > 0) {
+                 sec = ticks / hz
+                 printf "- events delivered: %d of %d wanted, %d lost in a full ring (all counted)\n", delivered, wanted, ring
+                 printf "- forwarder CPU: %.1f us per event (guest time = instructions: %.0f instructions per event)\n", sec / delivered * 1e6, sec / delivered * 1e9
+                 printf "- throughput with one full core: %.0f events/s at 1 instruction/ns (target >= 100k)\n", delivered / sec } }' "$log.clean"
+    echo
+    } >> "$report"
+done
+
+# On this host: size, and bootstrap's userspace time to its first program load.
+size=$(stat -c %s "$bin")
+{
+echo "## Host: $(uname -r)"
+echo
+printf -- "- static binary: %d bytes = %.2f MiB (target <= 2 MiB)\n" "$size" "$(echo "$size / 1048576" | bc -l)"
+} >> "$report"
+if command -v strace >/dev/null; then
+    times=()
+    for _ in 1 2 3 4 5 6 7; do
+        t=$(strace -f -ttt -e trace=execve,bpf "$bin" probe 2>&1 >/dev/null |
+            awk '/execve\(/ && !s { s = $1 + 0 } /BPF_PROG_LOAD/ && !done { print ($1 - s) * 1000; done = 1 }' | sed 's/^[^0-9]*//' || true)
+        times+=("${t#* }")
+    done
+    median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 4p)
+    printf -- "- bootstrap userspace, exec to first BPF_PROG_LOAD (strace, median of 7): %.2f ms (target <= 15 ms); runs: %s\n" \
+        "$median" "${times[*]}" >> "$report"
+fi
+echo >> "$report"
+cat "$report"
