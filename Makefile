@@ -9,13 +9,13 @@ KERNELS ?= bookworm trixie
 PREFIX ?= /usr
 DESTDIR ?=
 
-.PHONY: all build deps test test-unit test-guest guest-kernels demo bench vmlinux clean
+.PHONY: all build deps test test-unit test-guest guest-kernels guest-initrds demo bench vmlinux clean
 
 all: build
 
 # Debian packages and nothing else: clang/llvm for the BPF C, libelf/zlib static archives,
 # QEMU and busybox-static for the guests. Skipped when everything is there.
-DEB_PACKAGES := clang llvm libelf-dev zlib1g-dev libbpf-dev bpftool qemu-system-x86 busybox-static cpio kmod gcc libc6-dev make strace bc
+DEB_PACKAGES := clang llvm libelf-dev zlib1g-dev libbpf-dev bpftool qemu-system-x86 busybox-static cpio kmod xz-utils gcc libc6-dev make strace bc
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -52,7 +52,15 @@ test: test-unit test-guest
 test-unit: deps
 	cargo test --locked --bins --test cli
 
-test-guest: guest-kernels $(GUEST)/initramfs.cpio.gz
+# One initrd per kernel: the shared archive, then that kernel's modules (the kernel
+# unpacks concatenated archives in turn).
+guest-initrds: guest-kernels $(GUEST)/initramfs.cpio.gz
+	@for k in $(KERNELS); do \
+		tests/guest/mkmodules.sh $(GUEST)/kernel-$$k $(GUEST)/modules-$$k.cpio.gz && \
+		cat $(GUEST)/initramfs.cpio.gz $(GUEST)/modules-$$k.cpio.gz > $(GUEST)/initramfs-$$k.cpio.gz || exit 1; \
+	done
+
+test-guest: guest-initrds
 	BPFLOCK_GUEST_DIR=$(CURDIR)/$(GUEST) BPFLOCK_GUEST_KERNELS="$(KERNELS)" cargo test --locked --test guest
 
 # Boots a guest with the default policy and shows, side by side, the same operations

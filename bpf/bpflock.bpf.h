@@ -28,6 +28,28 @@ static __always_inline bool in_initial_pidns(void)
 }
 
 /*
+ * The bpflock executable that ran bootstrap, as the kernel names files: (s_dev, i_ino)
+ * of mm->exe_file. Set by bpflock before load; 0 matches nothing. What it may do that
+ * others may not is each protection's to say (bpfrestrict: read its pinned events;
+ * kimglock: load its programs that read kernel memory).
+ */
+const volatile __u32 bpflock_exe_dev = 0; /* kernel encoding: MAJOR << 20 | MINOR */
+const volatile __u64 bpflock_exe_ino = 0;
+
+static __always_inline bool is_bpflock_exe(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct file *exe;
+
+	if (!bpflock_exe_ino || !task->mm || !in_initial_pidns())
+		return false;
+	exe = task->mm->exe_file;
+	if (!exe)
+		return false;
+	return exe->f_inode->i_ino == bpflock_exe_ino && exe->f_inode->i_sb->s_dev == bpflock_exe_dev;
+}
+
+/*
  * The common decision of the system-wide locks: restricted denies everyone, baseline
  * denies what the policy blocks and anything outside the initial pid namespace that it
  * does not allow.

@@ -44,12 +44,9 @@ static __always_inline bool is_loader(void)
 /*
  * The forwarder (`bpflock forward`) must open bpflock's pinned event maps and install its
  * perf buffers even under `restricted`. Only these commands, only from the initial pid
- * namespace, and only from the bpflock executable that bootstrap recorded, identified by
- * (device, inode) of its file: a copy elsewhere, or another program, gets nothing.
+ * namespace, and only from the bpflock executable that bootstrap recorded (is_bpflock_exe):
+ * a copy elsewhere, or another program, gets nothing.
  */
-const volatile __u32 bpfrestrict_forwarder_dev = 0; /* kernel encoding: MAJOR << 20 | MINOR */
-const volatile __u64 bpfrestrict_forwarder_ino = 0;
-
 static __always_inline bool is_forwarder_command(int cmd)
 {
 	switch (cmd) {
@@ -57,24 +54,10 @@ static __always_inline bool is_forwarder_command(int cmd)
 	case BPF_OBJ_GET_INFO_BY_FD:
 	case BPF_MAP_LOOKUP_ELEM:
 	case BPF_MAP_UPDATE_ELEM:
-		return bpfrestrict_forwarder_ino != 0;
+		return true;
 	default:
 		return false;
 	}
-}
-
-static __always_inline bool is_forwarder(void)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct file *exe;
-
-	if (!task->mm || !in_initial_pidns())
-		return false;
-	exe = task->mm->exe_file;
-	if (!exe)
-		return false;
-	return exe->f_inode->i_ino == bpfrestrict_forwarder_ino &&
-	       exe->f_inode->i_sb->s_dev == bpfrestrict_forwarder_dev;
 }
 
 static __always_inline int bpfrestrict_decide(void *ctx, __u32 hook, __u32 cmd, bool blocked)
@@ -83,7 +66,7 @@ static __always_inline int bpfrestrict_decide(void *ctx, __u32 hook, __u32 cmd, 
 
 	if (!bpfrestrict_armed || is_loader())
 		return 0;
-	if (hook == HOOK_BPF && is_forwarder_command(cmd) && is_forwarder())
+	if (hook == HOOK_BPF && is_forwarder_command(cmd) && is_bpflock_exe())
 		return 0;
 	ret = profile_decide(bpfrestrict_profile, blocked, false);
 	report(ctx, PROT_BPFRESTRICT, hook, cmd, ret ? DECISION_DENY : DECISION_ALLOW, NULL);

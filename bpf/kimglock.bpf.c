@@ -68,9 +68,15 @@ static __always_inline int kimglock_decide(void *ctx, __u32 hook, __u32 op)
 SEC("lsm/locked_down")
 int BPF_PROG(kimglock_locked_down, enum lockdown_reason what, int ret)
 {
+	__u32 op = kimglock_op_of(what);
+
 	if (ret)
 		return ret;
-	return kimglock_decide(ctx, HOOK_LOCKED_DOWN, kimglock_op_of(what));
+	/* bpflock's own programs may read kernel memory (kmodlock reads module names), so
+	 * that bpflock can re-apply a policy under kimglock restricted. */
+	if (op == KIMG_BPF_READ_KERNEL && is_bpflock_exe())
+		return 0;
+	return kimglock_decide(ctx, HOOK_LOCKED_DOWN, op);
 }
 
 /*

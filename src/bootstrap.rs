@@ -10,20 +10,22 @@ use crate::{
     events::Shared,
     filelesslock,
     kernel::{self, KernelBtf},
-    kimglock,
+    kimglock, kmodlock,
     pins::PinRoot,
     policy::{LockPolicy, OpSet, Policy},
 };
 
 /// The protections in the order they are set up; bpfrestrict last, so that the others
 /// are loaded before bpf() is restricted.
-pub const PROTECTIONS: &[&str] = &[kimglock::NAME, filelesslock::NAME, bpfrestrict::NAME];
+pub const PROTECTIONS: &[&str] = &[kimglock::NAME, kmodlock::NAME, filelesslock::NAME, bpfrestrict::NAME];
 
 /// Whether the policy loads this protection.
 pub fn wanted(policy: &Policy, name: &str) -> bool {
     match name {
         // allow still loads filelesslock (it reports); a policy without the section does not.
         filelesslock::NAME => policy.filelesslock.present,
+        // Origin checks alone load it too, whatever the profile.
+        kmodlock::NAME => policy.kmodlock.enabled() || policy.kmodlock_origin.any(),
         _ => policy.lock(name).is_some_and(LockPolicy::enabled),
     }
 }
@@ -33,15 +35,18 @@ fn hooks(name: &str) -> &'static [&'static str] {
         kimglock::NAME => kimglock::HOOKS,
         bpfrestrict::NAME => bpfrestrict::HOOKS,
         filelesslock::NAME => filelesslock::HOOKS,
+        kmodlock::NAME => kmodlock::HOOKS,
         _ => &[],
     }
 }
 
-fn setup(name: &'static str, policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
+fn setup(name: &'static str, policy: &Policy, dir: &Path, shared: &Shared) -> Result<()> {
+    let lock = policy.lock(name).expect("PROTECTIONS lists only known protections");
     match name {
-        kimglock::NAME => kimglock::setup(policy, dir, shared),
-        bpfrestrict::NAME => bpfrestrict::setup(policy, dir, shared),
-        filelesslock::NAME => filelesslock::setup(policy, dir, shared),
+        kmodlock::NAME => kmodlock::setup(lock, &policy.kmodlock_origin, dir, shared),
+        kimglock::NAME => kimglock::setup(lock, dir, shared),
+        bpfrestrict::NAME => bpfrestrict::setup(lock, dir, shared),
+        filelesslock::NAME => filelesslock::setup(lock, dir, shared),
         _ => unreachable!("PROTECTIONS lists only known protections"),
     }
 }
@@ -100,9 +105,8 @@ pub fn run(policy: &Policy, pin_root: &Path) -> Result<()> {
     let shared_existed = shared.dir.exists();
     let staged = (|| {
         for name in &enabled {
-            let lock = policy.lock(name).expect("enabled protections have a policy");
             let dir = staging.protection_dir(name)?;
-            setup(name, lock, &dir, &shared).map_err(|e| explain_denial(e, name, &root))?;
+            setup(name, policy, &dir, &shared).map_err(|e| explain_denial(e, name, &root))?;
             if std::env::var("BPFLOCK_TEST_FAIL_AFTER").is_ok_and(|v| v == *name) {
                 return Err(Error::InjectedFault((*name).into()));
             }
@@ -150,6 +154,7 @@ pub fn describe(name: &str, lock: &LockPolicy) -> String {
     let table = match name {
         kimglock::NAME => kimglock::OPERATIONS,
         bpfrestrict::NAME => bpfrestrict::OPERATIONS,
+        kmodlock::NAME => kmodlock::OPERATIONS,
         _ => &[],
     };
     let mut parts = Vec::new();

@@ -83,7 +83,7 @@ const BPF_WRITE_OPERATION: u32 = 0x10000;
 
 /// The executable `bpflock forward` runs from, as the kernel names files: (s_dev, i_ino).
 /// bpfrestrict lets that file, and no other, read bpflock's pinned events under `restricted`.
-pub fn forwarder_identity() -> Result<(u32, u64)> {
+pub fn bpflock_exe_identity() -> Result<(u32, u64)> {
     use std::os::unix::fs::MetadataExt;
     let exe = std::fs::metadata("/proc/self/exe").map_err(crate::error::Error::io("cannot stat", "/proc/self/exe"))?;
     let dev = exe.dev();
@@ -94,14 +94,14 @@ pub fn forwarder_identity() -> Result<(u32, u64)> {
 
 /// Loads, configures, attaches and pins bpfrestrict into `dir`.
 pub fn setup(policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
-    let (forwarder_dev, forwarder_ino) = forwarder_identity()?;
+    let (forwarder_dev, forwarder_ino) = bpflock_exe_identity()?;
     let mut object = MaybeUninit::uninit();
     let mut open = pins::open(NAME, BpfrestrictSkelBuilder::default(), &mut object)?;
     let config = open.maps.rodata_data.as_deref_mut().expect("bpfrestrict has .rodata");
     config.bpfrestrict_profile = policy.profile as u32;
     config.bpfrestrict_block_mask = policy.block.0;
-    config.bpfrestrict_forwarder_dev = forwarder_dev;
-    config.bpfrestrict_forwarder_ino = forwarder_ino;
+    config.bpflock_exe_dev = forwarder_dev;
+    config.bpflock_exe_ino = forwarder_ino;
     config.bpflock_events_mode = policy.events as u32;
     config.bpflock_rate_per_sec = shared.rate_limit;
     let m = &mut open.maps;

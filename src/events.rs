@@ -183,6 +183,7 @@ pub fn operation_name(e: &Event) -> String {
             .find(|op| op.bit == e.operation)
             .map_or_else(|| format!("lockdown_reason_{}", e.operation), |op| op.name.to_string()),
         Some("bpfrestrict") => crate::bpfrestrict::command_name(e.operation),
+        Some("kmodlock") => crate::kmodlock::operation_name(e.operation),
         Some("filelesslock") => name_of(&crate::filelesslock::OPERATION_NAMES, e.operation),
         _ => e.operation.to_string(),
     }

@@ -95,6 +95,7 @@ pub fn setup(policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
     config.kimglock_profile = policy.profile as u32;
     config.kimglock_allow_mask = policy.allow.0;
     config.kimglock_block_mask = policy.block.0;
+    (config.bpflock_exe_dev, config.bpflock_exe_ino) = crate::bpfrestrict::bpflock_exe_identity()?;
     config.bpflock_events_mode = policy.events as u32;
     config.bpflock_rate_per_sec = shared.rate_limit;
     let m = &mut open.maps;

@@ -8,6 +8,7 @@ mod filelesslock;
 mod forward;
 mod kernel;
 mod kimglock;
+mod kmodlock;
 mod pins;
 mod policy;
 mod status;

@@ -98,6 +98,23 @@ pub struct Operation {
     pub about: &'static str,
 }
 
+/// kmodlock's origin checks (LoadPin-style): where modules and firmware may come from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ModuleOrigin {
+    /// Only from the root filesystem.
+    pub rootfs: bool,
+    /// Only from a filesystem mounted read-only.
+    pub ro: bool,
+    /// Only from a filesystem on a read-only block device.
+    pub ro_dev: bool,
+}
+
+impl ModuleOrigin {
+    pub fn any(&self) -> bool {
+        self.rootfs || self.ro || self.ro_dev
+    }
+}
+
 /// A set of operations, as the bit mask the BPF side reads.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct OpSet(pub u64);
@@ -142,6 +159,8 @@ pub struct Policy {
     pub kimglock: LockPolicy,
     pub bpfrestrict: LockPolicy,
     pub filelesslock: LockPolicy,
+    pub kmodlock: LockPolicy,
+    pub kmodlock_origin: ModuleOrigin,
     /// Events per second per (protection, process); 0: unlimited.
     pub rate_limit: u64,
 }
@@ -179,6 +198,21 @@ struct RawPolicy {
     kimglock: Option<RawKimglock>,
     bpfrestrict: Option<RawBpfrestrict>,
     filelesslock: Option<RawProfileOnly>,
+    kmodlock: Option<RawKmodlock>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKmodlock {
+    profile: Spanned<String>,
+    block: Option<RawList>,
+    #[serde(default)]
+    rootfs: bool,
+    #[serde(default)]
+    ro: bool,
+    #[serde(default)]
+    ro_dev: bool,
+    events: Option<Spanned<String>>,
 }
 
 /// A protection with a profile and nothing to list (filelesslock).
@@ -345,7 +379,25 @@ impl Policy {
                 ..checker.lock("filelesslock", &[], &s.profile, None, None)?
             },
         };
-        Ok(Self { origin: origin.to_string(), kimglock, bpfrestrict, filelesslock, rate_limit })
+        let (kmodlock, kmodlock_origin) = match &raw.kmodlock {
+            None => (LockPolicy { events: default_events, ..LockPolicy::ALLOW }, ModuleOrigin::default()),
+            Some(s) => (
+                LockPolicy {
+                    events: section_events("kmodlock.events", s.events.as_ref())?,
+                    ..checker.lock("kmodlock", crate::kmodlock::OPERATIONS, &s.profile, None, s.block.as_ref())?
+                },
+                ModuleOrigin { rootfs: s.rootfs, ro: s.ro, ro_dev: s.ro_dev },
+            ),
+        };
+        Ok(Self {
+            origin: origin.to_string(),
+            kimglock,
+            bpfrestrict,
+            filelesslock,
+            kmodlock,
+            kmodlock_origin,
+            rate_limit,
+        })
     }
 
     /// Reads `path`; where it is the default path and does not exist, the built-in
@@ -386,6 +438,17 @@ impl Policy {
             None,
             o.bpfrestrict_block.as_deref(),
         )?;
+        override_lock(
+            &mut self.kmodlock,
+            "kmodlock",
+            crate::kmodlock::OPERATIONS,
+            o.kmodlock_profile.as_deref(),
+            None,
+            o.kmodlock_block.as_deref(),
+        )?;
+        self.kmodlock_origin.rootfs |= o.kmodlock_rootfs;
+        self.kmodlock_origin.ro |= o.kmodlock_ro;
+        self.kmodlock_origin.ro_dev |= o.kmodlock_ro_dev;
         if let Some(name) = o.filelesslock_profile.as_deref() {
             let profile = Profile::parse(name).ok_or_else(|| Error::Override {
                 flag: "--filelesslock-profile".into(),
@@ -404,6 +467,7 @@ impl Policy {
             kimglock::NAME => Some(&self.kimglock),
             bpfrestrict::NAME => Some(&self.bpfrestrict),
             crate::filelesslock::NAME => Some(&self.filelesslock),
+            crate::kmodlock::NAME => Some(&self.kmodlock),
             _ => None,
         }
     }
@@ -427,6 +491,21 @@ pub struct Overrides {
     /// baseline only: bpf operations denied to every process: bpf_write, btf_load, map_create, prog_load.
     #[arg(long, value_name = "OP,...", value_delimiter = ',')]
     pub bpfrestrict_block: Option<Vec<String>>,
+    /// kmodlock profile: allow (= none = privileged), baseline or restricted.
+    #[arg(long, value_name = "PROFILE")]
+    pub kmodlock_profile: Option<String>,
+    /// baseline only: module operations denied to every process: load_module, autoload_module, unsigned_module, unsafe_module_parameters.
+    #[arg(long, value_name = "OP,...", value_delimiter = ',')]
+    pub kmodlock_block: Option<Vec<String>>,
+    /// Modules and firmware only from the root filesystem.
+    #[arg(long)]
+    pub kmodlock_rootfs: bool,
+    /// Modules and firmware only from a filesystem mounted read-only.
+    #[arg(long)]
+    pub kmodlock_ro: bool,
+    /// Modules and firmware only from a filesystem on a read-only block device.
+    #[arg(long)]
+    pub kmodlock_ro_dev: bool,
     /// filelesslock profile: allow (report only), baseline or restricted.
     #[arg(long, value_name = "PROFILE")]
     pub filelesslock_profile: Option<String>,
@@ -440,6 +519,11 @@ impl Overrides {
             || self.bpfrestrict_profile.is_some()
             || self.bpfrestrict_block.is_some()
             || self.filelesslock_profile.is_some()
+            || self.kmodlock_profile.is_some()
+            || self.kmodlock_block.is_some()
+            || self.kmodlock_rootfs
+            || self.kmodlock_ro
+            || self.kmodlock_ro_dev
     }
 }
 

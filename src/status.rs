@@ -28,6 +28,8 @@ pub struct ProtectionStatus {
     pub events: Option<&'static str>,
     pub allow: Vec<&'static str>,
     pub block: Vec<&'static str>,
+    /// kmodlock's origin checks in force: rootfs, ro, ro_dev.
+    pub origin: Vec<&'static str>,
     pub links: Vec<LinkStatus>,
     pub pins: Vec<String>,
     /// Operations of the policy this kernel never asks about (kimglock).
@@ -68,6 +70,7 @@ fn protection(root: &Path, name: &str) -> ProtectionStatus {
         events: None,
         allow: vec![],
         block: vec![],
+        origin: vec![],
         links: vec![],
         pins: vec![],
         not_in_this_kernel: vec![],
@@ -80,7 +83,12 @@ fn protection(root: &Path, name: &str) -> ProtectionStatus {
         }
         Err(e) => st.unreadable.push(format!("{}: {e}", dir.display())),
     }
+    let mut origin = None;
     let policy: Option<Result<LockPolicy, _>> = match name {
+        crate::kmodlock::NAME => Some(crate::kmodlock::pinned_policy(&dir).map(|(lock, o)| {
+            origin = Some(o);
+            lock
+        })),
         kimglock::NAME => Some(kimglock::pinned_policy(&dir)),
         bpfrestrict::NAME => Some(bpfrestrict::pinned_policy(&dir)),
         crate::filelesslock::NAME => Some(crate::filelesslock::pinned_policy(&dir)),
@@ -91,10 +99,18 @@ fn protection(root: &Path, name: &str) -> ProtectionStatus {
             let table = match name {
                 kimglock::NAME => kimglock::OPERATIONS,
                 bpfrestrict::NAME => bpfrestrict::OPERATIONS,
+                crate::kmodlock::NAME => crate::kmodlock::OPERATIONS,
                 _ => &[],
             };
             st.profile = Some(lock.profile.to_string());
             st.events = Some(lock.events.name());
+            if let Some(o) = origin {
+                st.origin = [("rootfs", o.rootfs), ("ro", o.ro), ("ro_dev", o.ro_dev)]
+                    .into_iter()
+                    .filter(|(_, on)| *on)
+                    .map(|(n, _)| n)
+                    .collect();
+            }
             st.allow = lock.allow.names(table);
             st.block = lock.block.names(table);
             if name == kimglock::NAME {
@@ -164,6 +180,9 @@ pub fn print_human(st: &Status) {
         }
         if !p.block.is_empty() {
             policy += &format!("; block: {}", p.block.join(", "));
+        }
+        if !p.origin.is_empty() {
+            policy += &format!("; only from: {}", p.origin.join(", "));
         }
         if let Some(events) = p.events {
             policy += &format!("; events: {events}");

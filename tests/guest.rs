@@ -33,6 +33,16 @@ struct Boot {
     tail: String,
 }
 
+/// The kernel's own initrd (shared archive + its modules) where `make` built one.
+fn initrd(guest_dir: &Path, kernel: &str) -> PathBuf {
+    let own = guest_dir.join(format!("initramfs-{kernel}.cpio.gz"));
+    if own.exists() {
+        own
+    } else {
+        guest_dir.join("initramfs.cpio.gz")
+    }
+}
+
 fn boot(guest_dir: &Path, kernel: &str) -> Boot {
     let kdir = guest_dir.join(format!("kernel-{kernel}"));
     let log = guest_dir.join(format!("console-{kernel}.log"));
@@ -43,7 +53,7 @@ fn boot(guest_dir: &Path, kernel: &str) -> Boot {
         .arg("-kernel")
         .arg(kdir.join("vmlinuz"))
         .arg("-initrd")
-        .arg(guest_dir.join("initramfs.cpio.gz"))
+        .arg(initrd(guest_dir, kernel))
         .args(["-append", "console=ttyS0 panic=-1 oops=panic quiet"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -22,7 +22,8 @@ end() {
 # expect WHERE OP WANT: WHERE is host (initial pid namespace) or container (new pid
 # namespace); WANT is ok or an errno name (EPERM...).
 expect() {
-	if [ "$1" = host ]; then got=$(testops "$2" 2>&1); else got=$(unshare --pid --fork testops "$2" 2>&1); fi
+	# $2 unquoted: "finit_module /modules/minix.ko" is an operation and its argument.
+	if [ "$1" = host ]; then got=$(testops $2 2>&1); else got=$(unshare --pid --fork testops $2 2>&1); fi
 	[ "$got" = "$3" ] || fail "$2 in $1: got $got, want $3"
 }
 
@@ -58,9 +59,17 @@ BPF_OPS="map_create prog_load btf_load"
 FILELESS_EXEC_OPS="memfd_exec memfd_script tmpfile_exec deleted_exec"
 FILELESS_OPS="$FILELESS_EXEC_OPS ldso_memfd mprotect_memfd"
 
+MOD=/modules/minix.ko
+# Module loading: finit_module (file), init_module (memory), autoload (mount -t minix).
+KMOD_OPS="finit_module:$MOD init_module:$MOD autoload"
+kmod() { echo "$1" | tr ':' ' '; }
+
 begin controls_without_bpflock
 for op in $KIMG_OPS $BPF_OPS bpf_write exec_file ldso_file $FILELESS_OPS; do
 	expect host $op ok; expect container $op ok
+done
+for op in $KMOD_OPS init_module_unsigned:$MOD; do
+	expect host "$(kmod $op)" ok; expect container "$(kmod $op)" ok
 done
 end
 
@@ -279,6 +288,69 @@ run 0 bpflock remove filelesslock
 for op in $FILELESS_OPS; do expect host $op ok; done
 end
 
+KMOD_ONLY="--kimglock-profile=allow --bpfrestrict-profile=allow"
+
+begin kmodlock_baseline_denies_containers_only
+run 0 bpflock bootstrap $KMOD_ONLY --kmodlock-profile=baseline
+pinned kmodlock/kernel_read_file
+for op in $KMOD_OPS; do expect host "$(kmod $op)" ok; done
+expect container "finit_module $MOD" EPERM
+expect container "init_module $MOD" EPERM
+# The kernel's request is refused in the container's context: the module stays unloaded.
+expect container autoload ENOPKG
+end
+
+begin kmodlock_block_autoload_is_not_load
+# bpflock (C/Go) matched load_module inside autoload_module; names are matched whole here.
+run 0 bpflock bootstrap $KMOD_ONLY --kmodlock-profile=baseline --kmodlock-block=autoload_module
+expect host autoload ENOPKG
+expect host "finit_module $MOD" ok; expect host "init_module $MOD" ok
+end
+
+begin kmodlock_block_load_module
+run 0 bpflock bootstrap $KMOD_ONLY --kmodlock-profile=baseline --kmodlock-block=load_module
+expect host "finit_module $MOD" EPERM; expect host "init_module $MOD" EPERM
+end
+
+begin kmodlock_restricted_denies_everyone
+run 0 bpflock bootstrap $KMOD_ONLY --kmodlock-profile=restricted
+for op in finit_module init_module; do expect host "$op $MOD" EPERM; done
+expect host autoload ENOPKG
+end
+
+begin kmodlock_block_unsigned_module
+run 0 bpflock bootstrap $KMOD_ONLY --kmodlock-profile=baseline --kmodlock-block=unsigned_module
+expect host "init_module_unsigned $MOD" EPERM
+expect host "init_module $MOD" ok
+end
+
+begin kmodlock_rootfs
+run 0 bpflock bootstrap $KMOD_ONLY --kmodlock-profile=baseline --kmodlock-rootfs
+cp $MOD /tmp/minix.ko
+expect host "finit_module $MOD" ok
+expect host "finit_module /tmp/minix.ko" EPERM
+# From memory, the origin cannot be checked.
+expect host "init_module $MOD" EPERM
+run 0 bpflock status
+contains "only from: rootfs"
+rm -f /tmp/minix.ko
+end
+
+begin kmodlock_ro
+run 0 bpflock bootstrap $KMOD_ONLY --kmodlock-ro
+expect host "finit_module $MOD" EPERM
+mount -o remount,ro / || fail "cannot remount / read-only"
+expect host "finit_module $MOD" ok
+mount -o remount,rw /
+expect host "finit_module $MOD" EPERM
+end
+
+begin kmodlock_remove_restores
+run 0 bpflock bootstrap $KMOD_ONLY --kmodlock-profile=restricted
+run 0 bpflock remove kmodlock
+expect host "finit_module $MOD" ok; expect container autoload ok
+end
+
 begin probe_reports_support
 run 0 bpflock probe
 contains "programs load and attach"
@@ -443,6 +515,20 @@ sleep 1
 stop_forwarder
 n=$(journal_json BPFLOCK_PROTECTION=filelesslock BPFLOCK_DECISION=denied BPFLOCK_HOOK=bprm_check_security | grep -c .)
 [ "$n" = 1 ] || fail "a denied fileless exec logged $n times, want 1"
+end
+
+begin audit_kmodlock_names_the_module
+journal_mark
+run 0 bpflock bootstrap $KMOD_ONLY --kmodlock-profile=baseline
+start_forwarder
+expect container autoload ENOPKG
+expect container "finit_module $MOD" EPERM
+sleep 1
+stop_forwarder
+n=$(journal_json BPFLOCK_PROTECTION=kmodlock BPFLOCK_OPERATION=autoload_module BPFLOCK_OBJECT=fs-minix | grep -c .)
+[ "$n" = 1 ] || fail "the refused autoload of fs-minix logged $n times, want 1"
+n=$(journal_json BPFLOCK_PROTECTION=kmodlock BPFLOCK_OPERATION=load_module BPFLOCK_HOOK=kernel_read_file | grep -c .)
+[ "$n" = 1 ] || fail "the refused finit_module logged $n times, want 1"
 end
 
 begin audit_forwarder_under_bpfrestrict_restricted

@@ -22,6 +22,8 @@
 #include <string.h>
 #include <sys/io.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -315,6 +317,94 @@ static int op_mprotect_memfd(void)
 	return 0;
 }
 
+/* Module operations take the module file; a module that loads is unloaded at once. */
+static void unload(void)
+{
+	syscall(SYS_delete_module, "minix", O_NONBLOCK);
+}
+
+static int op_finit_module(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return errno;
+	if (syscall(SYS_finit_module, fd, "", 0)) {
+		int err = errno;
+
+		close(fd);
+		return err;
+	}
+	close(fd);
+	unload();
+	return 0;
+}
+
+/* init_module from memory; `unsigned_copy` strips the appended signature first. */
+static int load_from_memory(const char *path, int unsigned_copy)
+{
+	static char buf[8 << 20];
+	const char marker[] = "~Module signature appended~\n";
+	size_t mlen = sizeof(marker) - 1;
+	int fd = open(path, O_RDONLY);
+	ssize_t len;
+
+	if (fd < 0)
+		return errno;
+	len = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (len < 0)
+		return errno;
+	if (unsigned_copy) {
+		unsigned char *sig;
+		unsigned int sig_len;
+
+		if ((size_t)len < mlen + 12 || memcmp(buf + len - mlen, marker, mlen))
+			return ENOMSG; /* not signed: nothing to strip */
+		sig = (unsigned char *)buf + len - mlen - 12; /* struct module_signature */
+		sig_len = (sig[8] << 24) | (sig[9] << 16) | (sig[10] << 8) | sig[11];
+		len -= mlen + 12 + sig_len;
+	}
+	if (syscall(SYS_init_module, buf, (unsigned long)len, ""))
+		return errno;
+	unload();
+	return 0;
+}
+
+/* Mounting a minix filesystem makes the kernel request "fs-minix": an autoload. */
+static int op_autoload(const char *unused)
+{
+	struct stat st;
+	int loaded;
+
+	(void)unused;
+	mkdir("/tmp/autoload", 0755);
+	mount("none", "/tmp/autoload", "minix", MS_RDONLY, NULL);
+	loaded = stat("/sys/module/minix", &st) == 0;
+	unload();
+	return loaded ? 0 : ENOPKG;
+}
+
+static int op_init_module(const char *path)
+{
+	return load_from_memory(path, 0);
+}
+
+static int op_init_module_unsigned(const char *path)
+{
+	return load_from_memory(path, 1);
+}
+
+static const struct {
+	const char *name;
+	int (*run)(const char *);
+} arg_ops[] = {
+	{ "finit_module", op_finit_module },
+	{ "init_module", op_init_module },
+	{ "init_module_unsigned", op_init_module_unsigned },
+	{ "autoload", op_autoload },
+};
+
 static const struct {
 	const char *name;
 	int (*run)(void);
@@ -356,7 +446,7 @@ static int run_op(const char *name, int *known)
 
 int main(int argc, char **argv)
 {
-	int known, err;
+	int known, err = 0;
 
 	if (argc == 4 && !strcmp(argv[1], "repeat")) {
 		unsigned long attempts = 0, ok = 0;
@@ -381,15 +471,30 @@ int main(int argc, char **argv)
 		printf("attempts %lu ok %lu\n", n, ok);
 		return 0;
 	}
-	if (argc != 2) {
-		fprintf(stderr, "usage: testops OP | testops repeat OP STOPFILE\n");
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: testops OP [ARG] | testops repeat OP STOPFILE | testops times N OP\n");
 		return 2;
+	}
+	if (argc == 3 || (argc == 2 && !strcmp(argv[1], "autoload"))) {
+		known = 0;
+		for (size_t i = 0; i < sizeof(arg_ops) / sizeof(arg_ops[0]); i++) {
+			if (!strcmp(arg_ops[i].name, argv[1])) {
+				err = arg_ops[i].run(argv[2]);
+				known = 1;
+			}
+		}
+		if (!known) {
+			fprintf(stderr, "testops: unknown operation %s\n", argv[1]);
+			return 2;
+		}
+		goto print;
 	}
 	err = run_op(argv[1], &known);
 	if (!known) {
 		fprintf(stderr, "testops: unknown operation %s\n", argv[1]);
 		return 2;
 	}
+print:
 	if (!err) {
 		puts("ok");
 		return 0;

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kmodlock: loading kernel modules, per pid namespace, by operation, and by origin.
+ *
+ * Explicit loads are covered on both paths (busybox insmod tries one, then the other):
+ * finit_module() asks kernel_read_file(READING_MODULE), init_module() asks
+ * kernel_load_data(LOADING_MODULE). Autoloading asks kernel_module_request() in the
+ * context of the task that triggered it. Module signatures and unsafe parameters are
+ * lockdown questions. Firmware and kexec images are left alone unless the policy asks for
+ * origin checks (rootfs/ro/ro_dev), which then cover modules and firmware, LoadPin-style.
+ */
+#include "bpflock.bpf.h"
+#include "kmodlock.h"
+#include "events.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile __u32 kmodlock_profile = PROFILE_ALLOW;
+const volatile __u64 kmodlock_block_mask = 0;
+/* Origin checks: from the root filesystem (its kernel dev), mounted read-only, on a read-only device. */
+const volatile __u32 kmodlock_rootfs = 0;
+const volatile __u32 kmodlock_root_dev = 0;
+const volatile __u32 kmodlock_ro = 0;
+const volatile __u32 kmodlock_ro_dev = 0;
+
+#define SB_RDONLY 1
+#define MNT_READONLY 0x40
+#define BD_READ_ONLY (1u << 8) /* 6.10+: in __bd_flags */
+
+/* Before 6.10 the read-only bit was a field of its own. */
+struct block_device___old {
+	bool bd_read_only;
+} __attribute__((preserve_access_index));
+
+static __always_inline bool origin_checks(void)
+{
+	return kmodlock_rootfs || kmodlock_ro || kmodlock_ro_dev;
+}
+
+static __always_inline bool bdev_read_only(struct block_device *bdev)
+{
+	if (!bdev)
+		return false;
+	if (bpf_core_field_exists(struct block_device___old, bd_read_only))
+		return ((struct block_device___old *)bdev)->bd_read_only;
+	return bdev->__bd_flags.counter & BD_READ_ONLY;
+}
+
+/* Whether `file` (NULL: loaded from memory, origin unknown) passes the origin checks. */
+static __always_inline bool origin_ok(struct file *file)
+{
+	struct super_block *sb;
+
+	if (!origin_checks())
+		return true;
+	if (!file)
+		return false;
+	sb = file->f_inode->i_sb;
+	if (kmodlock_rootfs && sb->s_dev != kmodlock_root_dev)
+		return false;
+	if (kmodlock_ro && !(sb->s_flags & SB_RDONLY) && !(file->f_path.mnt->mnt_flags & MNT_READONLY))
+		return false;
+	if (kmodlock_ro_dev && !bdev_read_only(sb->s_bdev))
+		return false;
+	return true;
+}
+
+static __always_inline int kmodlock_decide(void *ctx, __u32 hook, __u32 op, bool origin_fine,
+					   const char *object)
+{
+	int ret = origin_fine ? profile_decide(kmodlock_profile, kmodlock_block_mask & (1ULL << op), false)
+			      : -EPERM;
+
+	report(ctx, PROT_KMODLOCK, hook, op, ret ? DECISION_DENY : DECISION_ALLOW, object);
+	return ret;
+}
+
+SEC("lsm/kernel_module_request")
+int BPF_PROG(kmodlock_module_request, char *kmod_name, int ret)
+{
+	if (ret)
+		return ret;
+	return kmodlock_decide(ctx, HOOK_KERNEL_MODULE_REQUEST, KMOD_AUTOLOAD_MODULE, true, kmod_name);
+}
+
+SEC("lsm/kernel_read_file")
+int BPF_PROG(kmodlock_read_file, struct file *file, enum kernel_read_file_id id, bool contents, int ret)
+{
+	if (ret)
+		return ret;
+	if (id == bpf_core_enum_value(enum kernel_read_file_id, READING_MODULE))
+		return kmodlock_decide(ctx, HOOK_KERNEL_READ_FILE, KMOD_LOAD_MODULE, origin_ok(file), NULL);
+	if (id == bpf_core_enum_value(enum kernel_read_file_id, READING_FIRMWARE) && origin_checks() &&
+	    !origin_ok(file))
+		return kmodlock_decide(ctx, HOOK_KERNEL_READ_FILE, KMOD_FIRMWARE, false, NULL);
+	return 0;
+}
+
+SEC("lsm/kernel_load_data")
+int BPF_PROG(kmodlock_load_data, enum kernel_load_data_id id, bool contents, int ret)
+{
+	if (ret)
+		return ret;
+	if (id == bpf_core_enum_value(enum kernel_load_data_id, LOADING_MODULE))
+		return kmodlock_decide(ctx, HOOK_KERNEL_LOAD_DATA, KMOD_LOAD_MODULE, origin_ok(NULL), NULL);
+	/* Firmware handed over from memory: its origin cannot be checked. */
+	if (id == bpf_core_enum_value(enum kernel_load_data_id, LOADING_FIRMWARE) && origin_checks())
+		return kmodlock_decide(ctx, HOOK_KERNEL_LOAD_DATA, KMOD_FIRMWARE, false, NULL);
+	return 0;
+}
+
+SEC("lsm/locked_down")
+int BPF_PROG(kmodlock_locked_down, enum lockdown_reason what, int ret)
+{
+	if (ret)
+		return ret;
+	if (bpf_core_enum_value_exists(enum lockdown_reason, LOCKDOWN_MODULE_SIGNATURE) &&
+	    what == bpf_core_enum_value(enum lockdown_reason, LOCKDOWN_MODULE_SIGNATURE))
+		return kmodlock_decide(ctx, HOOK_LOCKED_DOWN, KMOD_UNSIGNED_MODULE, true, NULL);
+	if (bpf_core_enum_value_exists(enum lockdown_reason, LOCKDOWN_MODULE_PARAMETERS) &&
+	    what == bpf_core_enum_value(enum lockdown_reason, LOCKDOWN_MODULE_PARAMETERS))
+		return kmodlock_decide(ctx, HOOK_LOCKED_DOWN, KMOD_UNSAFE_MODULE_PARAMETERS, true, NULL);
+	return 0;
+}

@@ -1,0 +1,82 @@
+//! kmodlock: kernel module loading per pid namespace, per operation and by origin
+//! (bpf/kmodlock.bpf.c). Lifecycle as kimglock.rs.
+
+use std::{mem::MaybeUninit, path::Path};
+
+use crate::{
+    error::Result,
+    events::Shared,
+    pins,
+    policy::{EventsMode, LockPolicy, ModuleOrigin, OpSet, Operation, Profile},
+};
+
+mod skel {
+    include!(concat!(env!("OUT_DIR"), "/kmodlock.skel.rs"));
+}
+use skel::{types, KmodlockSkelBuilder};
+
+pub const NAME: &str = "kmodlock";
+pub const HOOKS: &[&str] = &["kernel_module_request", "kernel_read_file", "kernel_load_data", "locked_down"];
+
+/// `block` names (bpf/kmodlock.h), bpflock (C/Go)'s, matched whole (bpflock matched
+/// `load_module` inside `autoload_module`).
+pub const OPERATIONS: &[Operation] = &[
+    Operation { name: "load_module", bit: 0, about: "finit_module and init_module" },
+    Operation { name: "autoload_module", bit: 1, about: "the kernel loading a module on demand (request_module)" },
+    Operation { name: "unsigned_module", bit: 2, about: "loading a module without a valid signature" },
+    Operation { name: "unsafe_module_parameters", bit: 3, about: "module parameters that set hardware addresses" },
+];
+
+/// Event operation names (bpf/kmodlock.h), firmware included.
+pub fn operation_name(op: u32) -> String {
+    match op {
+        4 => "firmware".into(),
+        op => OPERATIONS.iter().find(|o| o.bit == op).map_or_else(|| op.to_string(), |o| o.name.to_string()),
+    }
+}
+
+/// The root filesystem's device, as the kernel names it (MAJOR << 20 | MINOR).
+fn root_dev() -> Result<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let dev = std::fs::metadata("/").map_err(crate::error::Error::io("cannot stat", "/"))?.dev();
+    Ok((libc::major(dev) << 20) | libc::minor(dev))
+}
+
+pub fn setup(policy: &LockPolicy, origin: &ModuleOrigin, dir: &Path, shared: &Shared) -> Result<()> {
+    let mut object = MaybeUninit::uninit();
+    let mut open = pins::open(NAME, KmodlockSkelBuilder::default(), &mut object)?;
+    let config = open.maps.rodata_data.as_deref_mut().expect("kmodlock has .rodata");
+    config.kmodlock_profile = policy.profile as u32;
+    config.kmodlock_block_mask = policy.block.0;
+    config.kmodlock_rootfs = origin.rootfs.into();
+    config.kmodlock_root_dev = root_dev()?;
+    config.kmodlock_ro = origin.ro.into();
+    config.kmodlock_ro_dev = origin.ro_dev.into();
+    config.bpflock_events_mode = policy.events as u32;
+    config.bpflock_rate_per_sec = shared.rate_limit;
+    let m = &mut open.maps;
+    shared.reuse([&mut m.bpflock_events, &mut m.bpflock_counters, &mut m.bpflock_ratelimit])?;
+    let mut skel = pins::load(NAME, open)?;
+    let m = &mut skel.maps;
+    shared.pin([&mut m.bpflock_events, &mut m.bpflock_counters, &mut m.bpflock_ratelimit])?;
+    pins::pin_map(&mut skel.maps.rodata, dir, "config")?;
+    pins::attach_and_pin(NAME, &skel.progs.kmodlock_module_request, dir, "kernel_module_request")?;
+    pins::attach_and_pin(NAME, &skel.progs.kmodlock_read_file, dir, "kernel_read_file")?;
+    pins::attach_and_pin(NAME, &skel.progs.kmodlock_load_data, dir, "kernel_load_data")?;
+    pins::attach_and_pin(NAME, &skel.progs.kmodlock_locked_down, dir, "locked_down")?;
+    Ok(())
+}
+
+pub fn pinned_policy(dir: &Path) -> Result<(LockPolicy, ModuleOrigin)> {
+    let c: types::rodata = pins::read_config(dir)?;
+    Ok((
+        LockPolicy {
+            profile: Profile::from_raw(c.kmodlock_profile).unwrap_or(Profile::Restricted),
+            allow: OpSet(0),
+            block: OpSet(c.kmodlock_block_mask),
+            events: EventsMode::from_raw(c.bpflock_events_mode),
+            present: true,
+        },
+        ModuleOrigin { rootfs: c.kmodlock_rootfs != 0, ro: c.kmodlock_ro != 0, ro_dev: c.kmodlock_ro_dev != 0 },
+    ))
+}
