@@ -16,7 +16,7 @@ use std::{
 };
 
 use libbpf_rs::{MapHandle, PerfBufferBuilder};
-use log::kv::{Key, Value, VisitSource};
+use std::os::unix::net::UnixDatagram;
 
 use crate::{
     error::{Error, Result},
@@ -29,42 +29,76 @@ extern "C" fn on_signal(_: libc::c_int) {
     STOP.store(true, Ordering::Relaxed);
 }
 
-/// Where entries go: journald with fields, or stderr as `KEY=value` lines.
+const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
+
+/// Where entries go: journald's native protocol over a connected datagram socket (one
+/// path lookup for the forwarder's life, one reused buffer, no allocation per event), or
+/// stderr as `KEY=value` lines where there is no journald.
 enum Sink {
-    Journal(systemd_journal_logger::JournalLog),
+    Journal { socket: UnixDatagram, buf: RefCell<Vec<u8>> },
     Stderr,
+}
+
+/// Appends one journal field. A value with a newline uses the protocol's binary form, so
+/// a task cannot forge fields through its comm or a path.
+fn put_field(buf: &mut Vec<u8>, key: &str, value: &[u8]) {
+    buf.extend_from_slice(key.as_bytes());
+    if value.contains(&b'\n') {
+        buf.push(b'\n');
+        buf.extend_from_slice(&(value.len() as u64).to_le_bytes());
+    } else {
+        buf.push(b'=');
+    }
+    buf.extend_from_slice(value);
+    buf.push(b'\n');
 }
 
 impl Sink {
     fn open() -> Self {
-        match systemd_journal_logger::JournalLog::new() {
-            Ok(j) => Sink::Journal(j.with_syslog_identifier("bpflock".into())),
+        let socket = UnixDatagram::unbound().and_then(|s| s.connect(JOURNAL_SOCKET).map(|()| s));
+        match socket {
+            Ok(socket) => Sink::Journal { socket, buf: RefCell::new(Vec::with_capacity(2048)) },
             Err(e) => {
-                eprintln!("bpflock: forward: no journald socket ({e}): writing events to stderr");
+                eprintln!("bpflock: forward: no journald socket at {JOURNAL_SOCKET} ({e}): writing events to stderr");
                 Sink::Stderr
             }
         }
     }
 
-    /// Sends one entry; Err when it could not be delivered.
-    fn send(&self, level: log::Level, message: &str, fields: &[(&str, String)]) -> std::io::Result<()> {
+    /// Sends one entry (`fill` appends its fields after MESSAGE); Err when it could not be delivered.
+    fn send(&self, priority: u8, message: &str, fill: impl FnOnce(&mut Vec<u8>)) -> std::io::Result<()> {
         match self {
-            Sink::Journal(j) => {
-                let kvs = Fields(fields);
-                let args = format_args!("{message}");
-                let record = log::Record::builder().args(args).level(level).target("bpflock").key_values(&kvs).build();
-                j.journal_send(&record)
+            Sink::Journal { socket, buf } => {
+                let mut buf = buf.borrow_mut();
+                buf.clear();
+                put_field(&mut buf, "PRIORITY", &[b'0' + priority]);
+                put_field(&mut buf, "SYSLOG_IDENTIFIER", b"bpflock");
+                put_field(&mut buf, "MESSAGE", message.as_bytes());
+                fill(&mut buf);
+                socket.send(&buf).map(|_| ())
             }
             Sink::Stderr => {
-                let mut line = format!("bpflock: {message}");
-                for (k, v) in fields {
-                    line.push_str(&format!(" {k}={v}"));
-                }
-                writeln!(std::io::stderr(), "{line}")
+                let mut fields = Vec::new();
+                fill(&mut fields);
+                // KEY=value lines become one line: " KEY=value" each.
+                let rendered = String::from_utf8_lossy(&fields).replace('\n', " ");
+                writeln!(std::io::stderr(), "bpflock: {message} {}", rendered.trim_end())
             }
         }
     }
 }
+
+/// Appends `KEY=value` for values that format without a newline (numbers, names).
+fn put_display(buf: &mut Vec<u8>, key: &str, value: impl std::fmt::Display) {
+    buf.extend_from_slice(key.as_bytes());
+    buf.push(b'=');
+    let _ = write!(buf, "{value}");
+    buf.push(b'\n');
+}
+
+const PRIORITY_WARNING: u8 = 4;
+const PRIORITY_NOTICE: u8 = 5;
+const PRIORITY_INFO: u8 = 6;
 
 #[derive(Default, Debug)]
 struct Stats {
@@ -74,43 +108,52 @@ struct Stats {
     malformed: u64,
 }
 
-fn event_entry(e: &Event) -> (log::Level, String, Vec<(&'static str, String)>) {
+/// Sends one event: a sentence, and every field of struct bpflock_event.
+fn send_event(sink: &Sink, e: &Event) -> std::io::Result<()> {
     let protection = events::name_of(&PROT_NAMES, e.protection);
     let decision = events::name_of(&DECISION_NAMES, e.decision);
     let operation = events::operation_name(e);
     let comm = e.comm();
     let object = e.object();
-    let where_ = if e.pidns_level == 0 {
-        "initial pid namespace".to_string()
+    let mut message = format!("{protection}: {decision} {operation} to {comm}[{}] (uid {}, ", e.tgid, e.uid);
+    if e.pidns_level == 0 {
+        message.push_str("initial pid namespace)");
     } else {
-        format!("pid namespace {}", e.pidns_inum)
-    };
-    let mut message = format!("{protection}: {decision} {operation} to {comm}[{}] (uid {}, {where_})", e.tgid, e.uid);
-    if !object.is_empty() {
-        message.push_str(&format!(": {object}"));
+        let _ = std::fmt::Write::write_fmt(&mut message, format_args!("pid namespace {})", e.pidns_inum));
     }
-    // systemd-journal-logger maps Warn to PRIORITY 4 (warning) and Debug to 6 (info).
-    let level = if e.decision == DECISION_DENY { log::Level::Warn } else { log::Level::Debug };
-    let mut fields = vec![
-        ("BPFLOCK_PROTECTION", protection),
-        ("BPFLOCK_DECISION", decision),
-        ("BPFLOCK_HOOK", events::name_of(&HOOK_NAMES, e.hook)),
-        ("BPFLOCK_OPERATION", operation),
-        ("BPFLOCK_PID", e.pid.to_string()),
-        ("BPFLOCK_TGID", e.tgid.to_string()),
-        ("BPFLOCK_PPID", e.ppid.to_string()),
-        ("BPFLOCK_UID", e.uid.to_string()),
-        ("BPFLOCK_GID", e.gid.to_string()),
-        ("BPFLOCK_COMM", comm),
-        ("BPFLOCK_CGROUP_ID", e.cgroup_id.to_string()),
-        ("BPFLOCK_PIDNS", e.pidns_inum.to_string()),
-        ("BPFLOCK_PIDNS_LEVEL", e.pidns_level.to_string()),
-        ("BPFLOCK_BOOT_NS", e.boot_ns.to_string()),
-    ];
     if !object.is_empty() {
-        fields.push(("BPFLOCK_OBJECT", object));
+        message.push_str(": ");
+        message.push_str(&object);
     }
-    (level, message, fields)
+    let priority = if e.decision == DECISION_DENY { PRIORITY_WARNING } else { PRIORITY_INFO };
+    sink.send(priority, &message, |buf| {
+        put_field(buf, "BPFLOCK_PROTECTION", protection.as_bytes());
+        put_field(buf, "BPFLOCK_DECISION", decision.as_bytes());
+        put_field(buf, "BPFLOCK_HOOK", events::name_of(&HOOK_NAMES, e.hook).as_bytes());
+        put_field(buf, "BPFLOCK_OPERATION", operation.as_bytes());
+        put_display(buf, "BPFLOCK_PID", e.pid);
+        put_display(buf, "BPFLOCK_TGID", e.tgid);
+        put_display(buf, "BPFLOCK_PPID", e.ppid);
+        put_display(buf, "BPFLOCK_UID", e.uid);
+        put_display(buf, "BPFLOCK_GID", e.gid);
+        put_field(buf, "BPFLOCK_COMM", comm.as_bytes());
+        put_display(buf, "BPFLOCK_CGROUP_ID", e.cgroup_id);
+        put_display(buf, "BPFLOCK_PIDNS", e.pidns_inum);
+        put_display(buf, "BPFLOCK_PIDNS_LEVEL", e.pidns_level);
+        put_display(buf, "BPFLOCK_BOOT_NS", e.boot_ns);
+        if !object.is_empty() {
+            put_field(buf, "BPFLOCK_OBJECT", object.as_bytes());
+        }
+    })
+}
+
+/// Fields of the forwarder's own entries.
+fn fields<'a>(pairs: &'a [(&'a str, String)]) -> impl FnOnce(&mut Vec<u8>) + 'a {
+    move |buf| {
+        for (k, v) in pairs {
+            put_field(buf, k, v.as_bytes());
+        }
+    }
 }
 
 pub fn run(pin_root: &Path) -> Result<()> {
@@ -126,12 +169,16 @@ pub fn run(pin_root: &Path) -> Result<()> {
             if c.no_reader > 0 {
                 let msg =
                     format!("{} events were dropped while no forwarder was running (since bootstrap)", c.no_reader);
-                let _ = sink.send(log::Level::Warn, &msg, &[("BPFLOCK_DROPPED_NO_READER", c.no_reader.to_string())]);
+                let _ = sink.send(
+                    PRIORITY_WARNING,
+                    &msg,
+                    fields(&[("BPFLOCK_DROPPED_NO_READER", c.no_reader.to_string())]),
+                );
             }
             Some(c)
         }
         Err(e) => {
-            let _ = sink.send(log::Level::Warn, &format!("cannot read the event counters: {e}"), &[]);
+            let _ = sink.send(PRIORITY_WARNING, &format!("cannot read the event counters: {e}"), |_| {});
             None
         }
     };
@@ -146,8 +193,7 @@ pub fn run(pin_root: &Path) -> Result<()> {
                 st.malformed += 1;
                 return;
             };
-            let (level, message, fields) = event_entry(&e);
-            match sample_sink.send(level, &message, &fields) {
+            match send_event(&sample_sink, &e) {
                 Ok(()) => st.delivered += 1,
                 Err(_) => st.undeliverable += 1,
             }
@@ -156,8 +202,8 @@ pub fn run(pin_root: &Path) -> Result<()> {
             let mut st = lost_stats.borrow_mut();
             st.lost_in_ring += count;
             let msg = format!("{count} events lost: the ring of CPU {cpu} was full");
-            let fields = [("BPFLOCK_LOST", count.to_string()), ("BPFLOCK_CPU", cpu.to_string())];
-            if lost_sink.send(log::Level::Warn, &msg, &fields).is_err() {
+            let pairs = [("BPFLOCK_LOST", count.to_string()), ("BPFLOCK_CPU", cpu.to_string())];
+            if lost_sink.send(PRIORITY_WARNING, &msg, fields(&pairs)).is_err() {
                 st.undeliverable += 1;
             }
         })
@@ -170,7 +216,7 @@ pub fn run(pin_root: &Path) -> Result<()> {
         // SAFETY: the handler only stores to an atomic.
         unsafe { sigaction(signal, &action) }.map_err(|e| Error::io("cannot handle signals for", &path)(e.into()))?;
     }
-    let _ = sink.send(log::Level::Info, &format!("forwarding events from {}", path.display()), &[]);
+    let _ = sink.send(PRIORITY_NOTICE, &format!("forwarding events from {}", path.display()), |_| {});
     while !STOP.load(Ordering::Relaxed) {
         if let Err(e) = perf.poll(Duration::from_millis(200)) {
             if e.kind() != libbpf_rs::ErrorKind::Interrupted {
@@ -189,10 +235,8 @@ pub fn run(pin_root: &Path) -> Result<()> {
             let msg = format!(
                 "{pending} events lost: the ring was full (counted by the kernel, not yet reported by the ring)"
             );
-            if sink
-                .send(log::Level::Warn, &msg, &[("BPFLOCK_LOST", pending.to_string()), ("BPFLOCK_CPU", "all".into())])
-                .is_err()
-            {
+            let pairs = [("BPFLOCK_LOST", pending.to_string()), ("BPFLOCK_CPU", "all".into())];
+            if sink.send(PRIORITY_WARNING, &msg, fields(&pairs)).is_err() {
                 st.undeliverable += 1;
             }
         }
@@ -201,30 +245,14 @@ pub fn run(pin_root: &Path) -> Result<()> {
         "forwarder stopping: {} events delivered, {} lost in the ring, {} not accepted by the journal, {} malformed",
         st.delivered, st.lost_in_ring, st.undeliverable, st.malformed
     );
-    let fields = [
+    let pairs = [
         ("BPFLOCK_DELIVERED", st.delivered.to_string()),
         ("BPFLOCK_LOST", st.lost_in_ring.to_string()),
         ("BPFLOCK_UNDELIVERABLE", st.undeliverable.to_string()),
     ];
-    if sink.send(log::Level::Info, &msg, &fields).is_err() || matches!(*sink, Sink::Journal(_)) {
+    if sink.send(PRIORITY_NOTICE, &msg, fields(&pairs)).is_err() || matches!(*sink, Sink::Journal { .. }) {
         // Also on stderr: the accounting must survive a journal that refuses entries.
         eprintln!("bpflock: forward: {msg}");
     }
     Ok(())
-}
-
-/// The journal fields of one entry, as a log key-value source.
-struct Fields<'a>(&'a [(&'a str, String)]);
-
-impl log::kv::Source for Fields<'_> {
-    fn visit<'kvs>(&'kvs self, visitor: &mut dyn VisitSource<'kvs>) -> std::result::Result<(), log::kv::Error> {
-        for (k, v) in self.0 {
-            visitor.visit_pair(Key::from_str(k), Value::from(v.as_str()))?;
-        }
-        Ok(())
-    }
-
-    fn count(&self) -> usize {
-        self.0.len()
-    }
 }

@@ -71,6 +71,7 @@ done
 for op in $KMOD_OPS init_module_unsigned:$MOD; do
 	expect host "$(kmod $op)" ok; expect container "$(kmod $op)" ok
 done
+expect host "kexec_file /bin/nop" ENOEXEC
 end
 
 begin kimglock_baseline_denies_containers_only
@@ -316,6 +317,8 @@ begin kmodlock_restricted_denies_everyone
 run 0 bpflock bootstrap $KMOD_ONLY --kmodlock-profile=restricted
 for op in finit_module init_module; do expect host "$op $MOD" EPERM; done
 expect host autoload ENOPKG
+# Only modules: a kexec image is still read (and refused by kexec itself as no kernel).
+expect host "kexec_file /bin/nop" ENOEXEC
 end
 
 begin kmodlock_block_unsigned_module
@@ -331,6 +334,7 @@ expect host "finit_module $MOD" ok
 expect host "finit_module /tmp/minix.ko" EPERM
 # From memory, the origin cannot be checked.
 expect host "init_module $MOD" EPERM
+expect host "kexec_file /bin/nop" ENOEXEC
 run 0 bpflock status
 contains "only from: rootfs"
 rm -f /tmp/minix.ko
@@ -529,6 +533,17 @@ n=$(journal_json BPFLOCK_PROTECTION=kmodlock BPFLOCK_OPERATION=autoload_module B
 [ "$n" = 1 ] || fail "the refused autoload of fs-minix logged $n times, want 1"
 n=$(journal_json BPFLOCK_PROTECTION=kmodlock BPFLOCK_OPERATION=load_module BPFLOCK_HOOK=kernel_read_file | grep -c .)
 [ "$n" = 1 ] || fail "the refused finit_module logged $n times, want 1"
+journal_mark
+run 0 bpflock bootstrap $KMOD_ONLY --kmodlock-profile=baseline --kmodlock-block=unsigned_module
+start_forwarder
+expect container "init_module $MOD" EPERM
+expect host "init_module_unsigned $MOD" EPERM
+sleep 1
+stop_forwarder
+n=$(journal_json BPFLOCK_PROTECTION=kmodlock BPFLOCK_OPERATION=load_module BPFLOCK_HOOK=kernel_load_data | grep -c .)
+[ "$n" = 1 ] || fail "the refused init_module logged $n times, want 1"
+n=$(journal_json BPFLOCK_PROTECTION=kmodlock BPFLOCK_OPERATION=unsigned_module BPFLOCK_PIDNS_LEVEL=0 | grep -c .)
+[ "$n" = 1 ] || fail "the refused unsigned module logged $n times, want 1"
 end
 
 begin audit_forwarder_under_bpfrestrict_restricted

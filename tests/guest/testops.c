@@ -385,6 +385,25 @@ static int op_autoload(const char *unused)
 	return loaded ? 0 : ENOPKG;
 }
 
+/* kexec_file_load of a file that is no kernel: the kernel reads it (kernel_read_file,
+ * READING_KEXEC_IMAGE), then refuses it with ENOEXEC. EPERM would mean the read itself
+ * was refused, as bpflock (C/Go)'s kmodlock did for every file type. */
+static int op_kexec_file(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return errno;
+	if (syscall(SYS_kexec_file_load, fd, -1, 1UL, "", 0x4UL /* KEXEC_FILE_NO_INITRAMFS */)) {
+		int err = errno;
+
+		close(fd);
+		return err;
+	}
+	close(fd);
+	return 0;
+}
+
 static int op_init_module(const char *path)
 {
 	return load_from_memory(path, 0);
@@ -403,6 +422,7 @@ static const struct {
 	{ "init_module", op_init_module },
 	{ "init_module_unsigned", op_init_module_unsigned },
 	{ "autoload", op_autoload },
+	{ "kexec_file", op_kexec_file },
 };
 
 static const struct {
