@@ -31,7 +31,7 @@ pub const OPERATIONS: &[Operation] = &[
 ];
 
 /// The name of a bpfrestrict event's operation: a bpf() command, or bpf_write.
-pub fn command_name(op: u32) -> String {
+pub fn command_name(op: u32) -> std::borrow::Cow<'static, str> {
     // include/uapi/linux/bpf.h, enum bpf_cmd: stable ABI numbers.
     const COMMANDS: &[&str] = &[
         "BPF_MAP_CREATE",
@@ -75,7 +75,7 @@ pub fn command_name(op: u32) -> String {
     if op == BPF_WRITE_OPERATION {
         return "bpf_write".into();
     }
-    COMMANDS.get(op as usize).map_or_else(|| format!("bpf_cmd_{op}"), |c| c.to_string())
+    COMMANDS.get(op as usize).map_or_else(|| format!("bpf_cmd_{op}").into(), |c| (*c).into())
 }
 
 /// bpf/bpfrestrict.h BPFR_OP_BPF_WRITE.

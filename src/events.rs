@@ -5,6 +5,7 @@
 //! forwarder keeps reading the same buffer for as long as bpflock is in force.
 
 use std::{
+    borrow::Cow,
     io,
     path::{Path, PathBuf},
 };
@@ -71,14 +72,14 @@ impl Event {
             .then(|| unsafe { std::ptr::read_unaligned(data.as_ptr().cast()) })
     }
 
-    pub fn comm(&self) -> String {
+    pub fn comm(&self) -> Cow<'_, str> {
         let end = self.comm.iter().position(|&b| b == 0).unwrap_or(self.comm.len());
-        String::from_utf8_lossy(&self.comm[..end]).into_owned()
+        String::from_utf8_lossy(&self.comm[..end])
     }
 
-    pub fn object(&self) -> String {
+    pub fn object(&self) -> Cow<'_, str> {
         let len = (self.object_len as usize).min(self.object.len());
-        String::from_utf8_lossy(&self.object[..len]).into_owned()
+        String::from_utf8_lossy(&self.object[..len])
     }
 }
 
@@ -176,21 +177,21 @@ impl Counters {
 }
 
 /// The name of an event's operation, as the policy and the docs call it.
-pub fn operation_name(e: &Event) -> String {
+pub fn operation_name(e: &Event) -> Cow<'static, str> {
     match PROT_NAMES.get(e.protection as usize).copied() {
         Some("kimglock") => crate::kimglock::OPERATIONS
             .iter()
             .find(|op| op.bit == e.operation)
-            .map_or_else(|| format!("lockdown_reason_{}", e.operation), |op| op.name.to_string()),
+            .map_or_else(|| Cow::Owned(format!("lockdown_reason_{}", e.operation)), |op| Cow::Borrowed(op.name)),
         Some("bpfrestrict") => crate::bpfrestrict::command_name(e.operation),
         Some("kmodlock") => crate::kmodlock::operation_name(e.operation),
         Some("filelesslock") => name_of(&crate::filelesslock::OPERATION_NAMES, e.operation),
-        _ => e.operation.to_string(),
+        _ => Cow::Owned(e.operation.to_string()),
     }
 }
 
-pub fn name_of(table: &[&'static str], index: u32) -> String {
-    table.get(index as usize).map_or_else(|| index.to_string(), |s| s.to_string())
+pub fn name_of(table: &[&'static str], index: u32) -> Cow<'static, str> {
+    table.get(index as usize).map_or_else(|| Cow::Owned(index.to_string()), |s| Cow::Borrowed(*s))
 }
 
 #[cfg(test)]

@@ -115,7 +115,11 @@ fn send_event(sink: &Sink, e: &Event) -> std::io::Result<()> {
     let operation = events::operation_name(e);
     let comm = e.comm();
     let object = e.object();
-    let mut message = format!("{protection}: {decision} {operation} to {comm}[{}] (uid {}, ", e.tgid, e.uid);
+    let mut message = String::with_capacity(160);
+    let _ = std::fmt::Write::write_fmt(
+        &mut message,
+        format_args!("{protection}: {decision} {operation} to {comm}[{}] (uid {}, ", e.tgid, e.uid),
+    );
     if e.pidns_level == 0 {
         message.push_str("initial pid namespace)");
     } else {

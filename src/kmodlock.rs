@@ -28,10 +28,10 @@ pub const OPERATIONS: &[Operation] = &[
 ];
 
 /// Event operation names (bpf/kmodlock.h), firmware included.
-pub fn operation_name(op: u32) -> String {
+pub fn operation_name(op: u32) -> std::borrow::Cow<'static, str> {
     match op {
         4 => "firmware".into(),
-        op => OPERATIONS.iter().find(|o| o.bit == op).map_or_else(|| op.to_string(), |o| o.name.to_string()),
+        op => OPERATIONS.iter().find(|o| o.bit == op).map_or_else(|| op.to_string().into(), |o| o.name.into()),
     }
 }
 
