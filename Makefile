@@ -9,7 +9,7 @@ KERNELS ?= bookworm trixie
 PREFIX ?= /usr
 DESTDIR ?=
 
-.PHONY: all build deps test test-unit test-guest guest-kernels guest-initrds demo bench vmlinux clean
+.PHONY: all build deps test test-unit test-install test-guest guest-kernels guest-initrds demo bench install uninstall vmlinux clean
 
 all: build
 
@@ -47,7 +47,7 @@ $(GUEST)/initramfs.cpio.gz: build $(GUEST)/testops $(GUEST)/nop $(GUEST)/nop-dyn
 	BPFLOCK_EXTRA="$(GUEST)/nop:/bin/nop $(GUEST)/nop-dyn:/bin/nop-dyn" tests/guest/mkinitramfs.sh $(BIN) $(GUEST)/testops $@
 
 # Unit and host tests, then the enforcement cases in a guest of each kernel.
-test: test-unit test-guest
+test: test-unit test-install test-guest
 
 test-unit: deps
 	cargo test --locked --bins --test cli
@@ -75,6 +75,52 @@ $(GUEST)/initramfs-demo.cpio.gz: build $(GUEST)/testops tests/guest/demo-init te
 # forwarder, binary size and bootstrap time. Report in target/bench/report.md.
 bench: guest-kernels build $(GUEST)/testops
 	tests/bench/run.sh $(BIN) $(GUEST) $(KERNELS)
+
+# Installed layout (docs/deploy.md). /etc/bpflock/policy.toml is never overwritten.
+SBINDIR := $(PREFIX)/sbin
+UNITDIR := $(PREFIX)/lib/systemd/system
+GEN := target/$(TARGET)/release/bpflock-gen
+INSTALLED := $(SBINDIR)/bpflock $(UNITDIR)/bpflock.service $(UNITDIR)/bpflock-forward.service \
+	$(PREFIX)/share/man/man8/bpflock.8 $(PREFIX)/share/bash-completion/completions/bpflock \
+	$(PREFIX)/share/zsh/vendor-completions/_bpflock $(PREFIX)/share/fish/vendor_completions.d/bpflock.fish \
+	$(PREFIX)/lib/dracut/modules.d/90bpflock/module-setup.sh $(PREFIX)/lib/dracut/modules.d/90bpflock/bpflock-bootstrap.sh \
+	$(PREFIX)/share/initramfs-tools/hooks/bpflock $(PREFIX)/share/initramfs-tools/scripts/init-bottom/bpflock
+
+install: build
+	install -D -m 755 $(BIN) $(DESTDIR)$(SBINDIR)/bpflock
+	@for u in bpflock bpflock-forward; do \
+		mkdir -p $(DESTDIR)$(UNITDIR); \
+		sed 's|/usr/sbin/bpflock|$(SBINDIR)/bpflock|g' systemd/$$u.service > $(DESTDIR)$(UNITDIR)/$$u.service; \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$$u.service; \
+	done
+	install -d -m 755 $(DESTDIR)/etc/bpflock
+	@if [ -e $(DESTDIR)/etc/bpflock/policy.toml ]; then \
+		echo "keeping the existing $(DESTDIR)/etc/bpflock/policy.toml"; \
+	else \
+		install -m 600 policy/default.toml $(DESTDIR)/etc/bpflock/policy.toml; \
+	fi
+	install -d $(DESTDIR)$(PREFIX)/share/bpflock/policy
+	install -m 644 policy/*.toml $(DESTDIR)$(PREFIX)/share/bpflock/policy/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/vendor-completions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	$(GEN) man > $(DESTDIR)$(PREFIX)/share/man/man8/bpflock.8
+	$(GEN) completions bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/bpflock
+	$(GEN) completions zsh > $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_bpflock
+	$(GEN) completions fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/bpflock.fish
+	install -D -m 755 dracut/90bpflock/module-setup.sh $(DESTDIR)$(PREFIX)/lib/dracut/modules.d/90bpflock/module-setup.sh
+	install -D -m 755 dracut/90bpflock/bpflock-bootstrap.sh $(DESTDIR)$(PREFIX)/lib/dracut/modules.d/90bpflock/bpflock-bootstrap.sh
+	install -D -m 755 initramfs-tools/hooks/bpflock $(DESTDIR)$(PREFIX)/share/initramfs-tools/hooks/bpflock
+	install -D -m 755 initramfs-tools/scripts/init-bottom/bpflock $(DESTDIR)$(PREFIX)/share/initramfs-tools/scripts/init-bottom/bpflock
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	rm -rf $(DESTDIR)$(PREFIX)/share/bpflock $(DESTDIR)$(PREFIX)/lib/dracut/modules.d/90bpflock
+	@echo "kept $(DESTDIR)/etc/bpflock/policy.toml (yours to remove)"
+
+# make install into a scratch DESTDIR, twice, and make uninstall: the layout, the policy
+# that is never overwritten, the generated man page and completions.
+test-install: build
+	tests/install.sh
 
 # Regenerates include/vmlinux.h from the running kernel's BTF (CO-RE: any recent kernel will do).
 vmlinux:

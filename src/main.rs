@@ -1,6 +1,7 @@
 //! bpflock: daemonless boot-time BPF-LSM hardening. Loads, pins and exits.
 
 mod bootstrap;
+mod cli;
 mod bpfrestrict;
 mod error;
 mod events;
@@ -15,103 +16,17 @@ mod status;
 
 use std::{
     io::Write,
-    path::{Path, PathBuf},
+    path::Path,
     process::ExitCode,
 };
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 
 use crate::{
+    cli::{Cli, Command},
     error::{Error, Result},
     policy::{Overrides, Policy},
 };
-
-#[derive(Parser)]
-#[command(
-    name = "bpflock",
-    version,
-    about = "Lock down Linux with BPF LSM: load, pin, exit",
-    long_about = "Lock down Linux with BPF LSM programs.\n\n\
-        `bpflock bootstrap` reads a TOML policy, loads the protections it enables, pins them under \
-        /sys/fs/bpf/bpflock/<protection>/ and exits: enforcement outlives the process. Deleting a \
-        protection's pin directory (or `bpflock remove`), or rebooting, removes it.",
-    after_help = "Exit status: 0 success, 1 failure while applying, 2 invalid policy or command line, \
-        3 this kernel cannot enforce the policy."
-)]
-struct Cli {
-    /// More detail (-v: libbpf's messages too).
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
-    verbose: u8,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(clap::Args)]
-struct PinRootArg {
-    /// Where the protections are pinned (on a BPF filesystem).
-    #[arg(long, value_name = "DIR", default_value = pins::DEFAULT_PIN_ROOT)]
-    pin_root: PathBuf,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Validate the policy, probe the kernel, load, attach and pin the protections, exit.
-    ///
-    /// Run again to re-apply a changed policy: the new set is attached before the old is
-    /// removed, so the host is never unprotected; on any failure the old pins stay as they were.
-    Bootstrap {
-        /// Policy file [default: /etc/bpflock/policy.toml, or the built-in default if it does not exist].
-        #[arg(long, short, value_name = "FILE")]
-        policy: Option<PathBuf>,
-        #[command(flatten)]
-        pin_root: PinRootArg,
-        #[command(flatten)]
-        overrides: Overrides,
-    },
-    /// Validate a policy file (and overrides) without loading anything.
-    Check {
-        /// The policy file.
-        file: PathBuf,
-        #[command(flatten)]
-        overrides: Overrides,
-    },
-    /// Show what is pinned: each protection's profile, lists and program ids.
-    Status {
-        /// Machine-readable output.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        pin_root: PinRootArg,
-    },
-    /// Remove protections by deleting their pin directories (no bpf() needed).
-    Remove {
-        /// Protections to remove: kimglock, bpfrestrict.
-        #[arg(required_unless_present = "all", conflicts_with = "all")]
-        protections: Vec<String>,
-        /// Remove every protection and the pin root.
-        #[arg(long)]
-        all: bool,
-        #[command(flatten)]
-        pin_root: PinRootArg,
-    },
-    /// Forward bpflock's events from the pinned perf buffer to journald (stderr without
-    /// one), until SIGTERM. Run it as a service; enforcement does not depend on it.
-    Forward {
-        #[command(flatten)]
-        pin_root: PinRootArg,
-    },
-    /// List the operations each protection's allow and block lists accept.
-    Operations,
-    /// Check that this kernel can enforce the policy: load and attach a minimal BPF LSM
-    /// program, and look up the hooks and lockdown reasons the protections use.
-    Probe {
-        /// Policy whose protections to check [default: as bootstrap].
-        #[arg(long, short, value_name = "FILE")]
-        policy: Option<PathBuf>,
-        #[command(flatten)]
-        pin_root: PinRootArg,
-    },
-}
 
 /// Log lines go to stderr as "bpflock: <subsystem>: message", or to the journal with
 /// structured fields when stderr is connected to it.

@@ -21,7 +21,6 @@ use libbpf_rs::{
 
 use crate::error::{Error, Result};
 
-pub const DEFAULT_PIN_ROOT: &str = "/sys/fs/bpf/bpflock";
 /// Where the default pin root's BPF filesystem is mounted when it is missing.
 const BPFFS_MOUNTPOINT: &str = "/sys/fs/bpf";
 /// bpffs refuses names with dots, so staging directories cannot be hidden ones.

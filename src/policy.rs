@@ -8,6 +8,7 @@ use std::{fmt, ops::Range, path::Path};
 use serde::Deserialize;
 use toml::Spanned;
 
+pub use crate::cli::Overrides;
 use crate::{bpfrestrict, error::Error, kimglock};
 
 /// The policy compiled in, used when no policy file exists (baseline for both locks).
@@ -471,44 +472,6 @@ impl Policy {
             _ => None,
         }
     }
-}
-
-/// bpflock (C/Go)'s option names, as overrides of the policy file.
-#[derive(clap::Args, Debug, Default, Clone)]
-pub struct Overrides {
-    /// kimglock profile: allow (= none = privileged), baseline or restricted.
-    #[arg(long, value_name = "PROFILE")]
-    pub kimglock_profile: Option<String>,
-    /// baseline only: lockdown operations still allowed outside the initial pid namespace (comma-separated).
-    #[arg(long, value_name = "OP,...", value_delimiter = ',')]
-    pub kimglock_allow: Option<Vec<String>>,
-    /// baseline only: lockdown operations denied to every process (comma-separated).
-    #[arg(long, value_name = "OP,...", value_delimiter = ',')]
-    pub kimglock_block: Option<Vec<String>>,
-    /// bpfrestrict profile: allow (= none = privileged), baseline or restricted.
-    #[arg(long, value_name = "PROFILE")]
-    pub bpfrestrict_profile: Option<String>,
-    /// baseline only: bpf operations denied to every process: bpf_write, btf_load, map_create, prog_load.
-    #[arg(long, value_name = "OP,...", value_delimiter = ',')]
-    pub bpfrestrict_block: Option<Vec<String>>,
-    /// kmodlock profile: allow (= none = privileged), baseline or restricted.
-    #[arg(long, value_name = "PROFILE")]
-    pub kmodlock_profile: Option<String>,
-    /// baseline only: module operations denied to every process: load_module, autoload_module, unsigned_module, unsafe_module_parameters.
-    #[arg(long, value_name = "OP,...", value_delimiter = ',')]
-    pub kmodlock_block: Option<Vec<String>>,
-    /// Modules and firmware only from the root filesystem.
-    #[arg(long)]
-    pub kmodlock_rootfs: bool,
-    /// Modules and firmware only from a filesystem mounted read-only.
-    #[arg(long)]
-    pub kmodlock_ro: bool,
-    /// Modules and firmware only from a filesystem on a read-only block device.
-    #[arg(long)]
-    pub kmodlock_ro_dev: bool,
-    /// filelesslock profile: allow (report only), baseline or restricted.
-    #[arg(long, value_name = "PROFILE")]
-    pub filelesslock_profile: Option<String>,
 }
 
 impl Overrides {
