@@ -131,4 +131,3 @@ pub struct Overrides {
     #[arg(long, value_name = "PROFILE")]
     pub filelesslock_profile: Option<String>,
 }
-

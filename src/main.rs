@@ -1,8 +1,8 @@
 //! bpflock: daemonless boot-time BPF-LSM hardening. Loads, pins and exits.
 
 mod bootstrap;
-mod cli;
 mod bpfrestrict;
+mod cli;
 mod error;
 mod events;
 mod filelesslock;
@@ -14,11 +14,7 @@ mod pins;
 mod policy;
 mod status;
 
-use std::{
-    io::Write,
-    path::Path,
-    process::ExitCode,
-};
+use std::{io::Write, path::Path, process::ExitCode};
 
 use clap::Parser;
 
@@ -97,7 +93,19 @@ fn run(cli: Cli) -> Result<()> {
             let policy = load_policy(Some(&file), &overrides)?;
             for name in bootstrap::PROTECTIONS {
                 let lock = policy.lock(name).expect("known");
-                println!("{name}: {}", bootstrap::describe(name, lock));
+                let mut line = format!("{name}: {}", bootstrap::describe(name, lock));
+                if !bootstrap::wanted(&policy, name) {
+                    line.push_str(" (not loaded)");
+                }
+                let o = policy.kmodlock_origin;
+                if *name == kmodlock::NAME && o.any() {
+                    let only: Vec<&str> = [("rootfs", o.rootfs), ("ro", o.ro), ("ro_dev", o.ro_dev)]
+                        .into_iter()
+                        .filter_map(|(n, on)| on.then_some(n))
+                        .collect();
+                    line.push_str(&format!("; modules only from: {}", only.join(", ")));
+                }
+                println!("{line}");
             }
             println!("{}: valid", policy.origin);
             Ok(())
