@@ -68,7 +68,7 @@ begin controls_without_bpflock
 for op in $KIMG_OPS $BPF_OPS bpf_write exec_file ldso_file $FILELESS_OPS; do
 	expect host $op ok; expect container $op ok
 done
-for op in $KMOD_OPS init_module_unsigned:$MOD; do
+for op in $KMOD_OPS init_module_unsigned:$MOD firmware:bpflock-test.bin; do
 	expect host "$(kmod $op)" ok; expect container "$(kmod $op)" ok
 done
 expect host "kexec_file /bin/nop" ENOEXEC
@@ -299,6 +299,13 @@ expect container "finit_module $MOD" EPERM
 expect container "init_module $MOD" EPERM
 # The kernel's request is refused in the container's context: the module stays unloaded.
 expect container autoload ENOPKG
+# The real tools, too: busybox insmod (init_module) and modprobe (from modules.dep).
+run 0 insmod $MOD; rmmod minix 2>/dev/null
+run 1 unshare --pid --fork insmod $MOD
+[ ! -e /sys/module/minix ] || { fail "insmod in a container loaded minix"; rmmod minix; }
+run 0 modprobe minix; rmmod minix 2>/dev/null
+run 1 unshare --pid --fork modprobe minix
+[ ! -e /sys/module/minix ] || { fail "modprobe in a container loaded minix"; rmmod minix; }
 end
 
 begin kmodlock_block_autoload_is_not_load
@@ -317,8 +324,10 @@ begin kmodlock_restricted_denies_everyone
 run 0 bpflock bootstrap $KMOD_ONLY --kmodlock-profile=restricted
 for op in finit_module init_module; do expect host "$op $MOD" EPERM; done
 expect host autoload ENOPKG
-# Only modules: a kexec image is still read (and refused by kexec itself as no kernel).
+# Only modules: a kexec image is still read (and refused by kexec itself as no kernel),
+# and firmware still loads, from the host and from a container.
 expect host "kexec_file /bin/nop" ENOEXEC
+expect host "firmware bpflock-test.bin" ok; expect container "firmware bpflock-test.bin" ok
 end
 
 begin kmodlock_block_unsigned_module
@@ -337,6 +346,14 @@ expect host "init_module $MOD" EPERM
 expect host "kexec_file /bin/nop" ENOEXEC
 run 0 bpflock status
 contains "only from: rootfs"
+# Firmware too: from the root filesystem yes, from a tmpfs (firmware_class.path) no.
+expect host "firmware bpflock-test.bin" ok
+mkdir -p /tmp/fw && echo other > /tmp/fw/bpflock-tmp.bin
+echo -n /tmp/fw > /sys/module/firmware_class/parameters/path
+expect host "firmware bpflock-tmp.bin" ENOENT
+run 0 bpflock remove kmodlock
+expect host "firmware bpflock-tmp.bin" ok
+echo -n "" > /sys/module/firmware_class/parameters/path
 rm -f /tmp/minix.ko
 end
 

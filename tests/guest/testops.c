@@ -404,6 +404,20 @@ static int op_kexec_file(const char *path)
 	return 0;
 }
 
+/* test_firmware loads /lib/firmware/NAME (or firmware_class.path/NAME) when NAME is
+ * written to its trigger: kernel_read_file(READING_FIRMWARE) in the writer's context. */
+static int op_firmware(const char *name)
+{
+	int fd = open("/sys/devices/virtual/misc/test_firmware/trigger_request", O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return errno;
+	n = write(fd, name, strlen(name));
+	close(fd);
+	return n < 0 ? errno : 0;
+}
+
 static int op_init_module(const char *path)
 {
 	return load_from_memory(path, 0);
@@ -423,6 +437,7 @@ static const struct {
 	{ "init_module_unsigned", op_init_module_unsigned },
 	{ "autoload", op_autoload },
 	{ "kexec_file", op_kexec_file },
+	{ "firmware", op_firmware },
 };
 
 static const struct {
