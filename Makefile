@@ -15,7 +15,7 @@ all: build
 
 # Debian packages and nothing else: clang/llvm for the BPF C, libelf/zlib static archives,
 # QEMU and busybox-static for the guests. Skipped when everything is there.
-DEB_PACKAGES := clang llvm libelf-dev zlib1g-dev libbpf-dev bpftool qemu-system-x86 busybox-static cpio kmod xz-utils gcc libc6-dev make strace bc
+DEB_PACKAGES := clang llvm libelf-dev zlib1g-dev libbpf-dev bpftool qemu-system-x86 busybox-static cpio kmod xz-utils e2fsprogs gcc libc6-dev make strace bc
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

@@ -26,6 +26,7 @@ const volatile __u32 kmodlock_ro_dev = 0;
 #define SB_RDONLY 1
 #define MNT_READONLY 0x40
 #define BD_READ_ONLY (1u << 8) /* 6.10+: in __bd_flags */
+#define GD_READ_ONLY 1         /* bit of gendisk->state: the device itself is read-only */
 
 /* Before 6.10 the read-only bit was a field of its own. */
 struct block_device___old {
@@ -37,10 +38,17 @@ static __always_inline bool origin_checks(void)
 	return kmodlock_rootfs || kmodlock_ro || kmodlock_ro_dev;
 }
 
+/* The kernel's bdev_read_only(): the read-only policy of the block device (BLKROSET), or
+ * the disk's own read-only state (set_disk_ro(), e.g. a virtio disk with VIRTIO_BLK_F_RO). */
 static __always_inline bool bdev_read_only(struct block_device *bdev)
 {
+	struct gendisk *disk;
+
 	if (!bdev)
 		return false;
+	disk = bdev->bd_disk;
+	if (disk && (disk->state & (1UL << GD_READ_ONLY)))
+		return true;
 	if (bpf_core_field_exists(struct block_device___old, bd_read_only))
 		return ((struct block_device___old *)bdev)->bd_read_only;
 	return bdev->__bd_flags.counter & BD_READ_ONLY;

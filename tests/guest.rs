@@ -43,6 +43,16 @@ fn initrd(guest_dir: &Path, kernel: &str) -> PathBuf {
     }
 }
 
+/// A read-only virtio disk for the kmodlock ro_dev case, where mkmodules.sh made one.
+fn rodisk(guest_dir: &Path, kernel: &str) -> Vec<String> {
+    let img = guest_dir.join(format!("modules-{kernel}.rodisk.img"));
+    if img.exists() {
+        vec!["-drive".into(), format!("file={},if=virtio,readonly=on,format=raw", img.display())]
+    } else {
+        vec![]
+    }
+}
+
 fn boot(guest_dir: &Path, kernel: &str) -> Boot {
     let kdir = guest_dir.join(format!("kernel-{kernel}"));
     let log = guest_dir.join(format!("console-{kernel}.log"));
@@ -55,6 +65,7 @@ fn boot(guest_dir: &Path, kernel: &str) -> Boot {
         .arg("-initrd")
         .arg(initrd(guest_dir, kernel))
         .args(["-append", "console=ttyS0 panic=-1 oops=panic quiet"])
+        .args(rodisk(guest_dir, kernel))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

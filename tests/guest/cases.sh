@@ -366,6 +366,17 @@ mount -o remount,rw /
 expect host "finit_module $MOD" EPERM
 end
 
+begin kmodlock_ro_dev
+# /mnt/ro: ext2 on a virtio disk QEMU attaches read-only; / is no block device at all.
+grep -q " /mnt/ro " /proc/mounts || fail "the read-only disk is not mounted"
+expect host "finit_module /mnt/ro/dummy.ko" ok
+run 0 bpflock bootstrap $KMOD_ONLY --kmodlock-ro-dev
+expect host "finit_module /mnt/ro/dummy.ko" ok
+expect host "finit_module /modules/dummy.ko" EPERM
+run 0 bpflock status
+contains "only from: ro_dev"
+end
+
 begin kmodlock_remove_restores
 run 0 bpflock bootstrap $KMOD_ONLY --kmodlock-profile=restricted
 run 0 bpflock remove kmodlock

@@ -10,14 +10,25 @@ src="$kdir/root/lib/modules/$version"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 dst="$work/lib/modules/$version"
 mkdir -p "$work/modules"
-# minix: the module the cases load; test_firmware: requests firmware on demand.
-for rel in fs/minix/minix lib/test_firmware; do
-    mkdir -p "$dst/kernel/$(dirname "$rel")"
-    ko=$(ls "$src/kernel/$rel".ko* | head -1)
+# The modules the cases use, with everything modules.dep says they need: minix (loaded,
+# autoloaded), test_firmware (requests firmware), dummy (loaded from a read-only disk),
+# virtio_blk, ext4 and the crc32c it asks the crypto API for (to mount that disk).
+wanted="fs/minix/minix lib/test_firmware drivers/net/dummy drivers/block/virtio_blk fs/ext4/ext4 crypto/crc32c_generic"
+closure=""
+for rel in $wanted; do
+    line=$(grep -E "^kernel/$rel\.ko(\.xz|\.zst)?:" "$src/modules.dep")
+    closure="$closure ${line%%:*} ${line#*:}"
+done
+# virtio_blk needs a virtio transport: virtio_pci is a module on some kernels.
+pci=$(grep -E "^kernel/drivers/virtio/virtio_pci\.ko(\.xz|\.zst)?:" "$src/modules.dep" || true)
+[ -n "$pci" ] && closure="$closure ${pci%%:*} ${pci#*:}"
+for ko in $(echo $closure | tr ' ' '\n' | sort -u); do
+    rel=${ko%.xz}; rel=${rel%.zst}
+    mkdir -p "$dst/$(dirname "$rel")"
     case "$ko" in
-        *.xz) xz -dc "$ko" > "$dst/kernel/$rel.ko" ;;
-        *.zst) zstd -dqc "$ko" > "$dst/kernel/$rel.ko" ;;
-        *) cp "$ko" "$dst/kernel/$rel.ko" ;;
+        *.xz) xz -dc "$src/$ko" > "$dst/$rel" ;;
+        *.zst) zstd -dqc "$src/$ko" > "$dst/$rel" ;;
+        *) cp "$src/$ko" "$dst/$rel" ;;
     esac
 done
 # A firmware file on the root filesystem, for test_firmware to load.
@@ -26,4 +37,11 @@ echo "bpflock test firmware" > "$work/lib/firmware/bpflock-test.bin"
 cp "$src"/modules.builtin* "$src"/modules.order "$dst/" 2>/dev/null || true
 depmod -b "$work" "$version"
 cp "$dst/kernel/fs/minix/minix.ko" "$work/modules/minix.ko"
+cp "$dst/kernel/drivers/net/dummy.ko" "$work/modules/dummy.ko"
+# A disk for the ro_dev case, attached read-only by the harness: ext2 holding dummy.ko.
+rodir=$(mktemp -d)
+cp "$dst/kernel/drivers/net/dummy.ko" "$rodir/dummy.ko"
+rm -f "${output%.cpio.gz}.rodisk.img"
+mke2fs -q -t ext2 -d "$rodir" "${output%.cpio.gz}.rodisk.img" 8M
+rm -rf "$rodir"
 (cd "$work" && find . | cpio -o -H newc --quiet | gzip -1) > "$output"

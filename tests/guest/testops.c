@@ -318,15 +318,26 @@ static int op_mprotect_memfd(void)
 }
 
 /* Module operations take the module file; a module that loads is unloaded at once. */
+static char loaded_name[64] = "minix";
+
 static void unload(void)
 {
-	syscall(SYS_delete_module, "minix", O_NONBLOCK);
+	syscall(SYS_delete_module, loaded_name, O_NONBLOCK);
+}
+
+/* "/x/dummy.ko" -> "dummy" */
+static void set_module_name(const char *path)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+
+	snprintf(loaded_name, sizeof(loaded_name), "%.*s", (int)strcspn(base, "."), base);
 }
 
 static int op_finit_module(const char *path)
 {
 	int fd = open(path, O_RDONLY);
 
+	set_module_name(path);
 	if (fd < 0)
 		return errno;
 	if (syscall(SYS_finit_module, fd, "", 0)) {
@@ -349,6 +360,7 @@ static int load_from_memory(const char *path, int unsigned_copy)
 	int fd = open(path, O_RDONLY);
 	ssize_t len;
 
+	set_module_name(path);
 	if (fd < 0)
 		return errno;
 	len = read(fd, buf, sizeof(buf));
@@ -381,6 +393,7 @@ static int op_autoload(const char *unused)
 	mkdir("/tmp/autoload", 0755);
 	mount("none", "/tmp/autoload", "minix", MS_RDONLY, NULL);
 	loaded = stat("/sys/module/minix", &st) == 0;
+	set_module_name("minix");
 	unload();
 	return loaded ? 0 : ENOPKG;
 }
