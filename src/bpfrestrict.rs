@@ -9,7 +9,7 @@ use libbpf_rs::MapCore;
 
 use crate::{
     error::Result,
-    events::Shared,
+    events::{self, Shared},
     pins,
     policy::{EventsMode, LockPolicy, OpSet, Operation, Profile},
 };
@@ -81,20 +81,9 @@ pub fn command_name(op: u32) -> std::borrow::Cow<'static, str> {
 /// bpf/bpfrestrict.h BPFR_OP_BPF_WRITE.
 const BPF_WRITE_OPERATION: u32 = 0x10000;
 
-/// The executable `bpflock forward` runs from, as the kernel names files: (s_dev, i_ino).
-/// bpfrestrict lets that file, and no other, read bpflock's pinned events under `restricted`.
-pub fn bpflock_exe_identity() -> Result<(u32, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    let exe = std::fs::metadata("/proc/self/exe").map_err(crate::error::Error::io("cannot stat", "/proc/self/exe"))?;
-    let dev = exe.dev();
-    // Kernel s_dev is MAJOR << 20 | MINOR; userspace st_dev is glibc's encoding.
-    let kdev = (libc::major(dev) << 20) | libc::minor(dev);
-    Ok((kdev, exe.ino()))
-}
-
 /// Loads, configures, attaches and pins bpfrestrict into `dir`.
 pub fn setup(policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
-    let (forwarder_dev, forwarder_ino) = bpflock_exe_identity()?;
+    let (forwarder_dev, forwarder_ino) = crate::kernel::bpflock_exe_identity()?;
     let mut object = MaybeUninit::uninit();
     let mut open = pins::open(NAME, BpfrestrictSkelBuilder::default(), &mut object)?;
     let config = open.maps.rodata_data.as_deref_mut().expect("bpfrestrict has .rodata");
@@ -102,13 +91,9 @@ pub fn setup(policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
     config.bpfrestrict_block_mask = policy.block.0;
     config.bpflock_exe_dev = forwarder_dev;
     config.bpflock_exe_ino = forwarder_ino;
-    config.bpflock_events_mode = policy.events as u32;
-    config.bpflock_rate_per_sec = shared.rate_limit;
-    let m = &mut open.maps;
-    shared.reuse([&mut m.bpflock_events, &mut m.bpflock_counters, &mut m.bpflock_ratelimit])?;
+    events::configure_events!(shared, open, config, policy.events)?;
     let mut skel = pins::load(NAME, open)?;
-    let m = &mut skel.maps;
-    shared.pin([&mut m.bpflock_events, &mut m.bpflock_counters, &mut m.bpflock_ratelimit])?;
+    events::pin_events!(shared, skel)?;
     pins::pin_map(&mut skel.maps.rodata, dir, "config")?;
     pins::attach_and_pin(NAME, &skel.progs.bpfrestrict_locked_down, dir, "locked_down")?;
     pins::attach_and_pin(NAME, &skel.progs.bpfrestrict_bpf, dir, "bpf")?;

@@ -119,6 +119,28 @@ impl Shared {
     }
 }
 
+/// Before load: the event settings every protection's .rodata carries (bpf/events.bpf.h),
+/// and the shared maps pointed at the pinned ones. `$config` is the skeleton's
+/// `rodata_data`; the generated types differ per protection, hence a macro.
+macro_rules! configure_events {
+    ($shared:expr, $open:expr, $config:expr, $events:expr) => {{
+        $config.bpflock_events_mode = $events as u32;
+        $config.bpflock_rate_per_sec = $shared.rate_limit;
+        let m = &mut $open.maps;
+        $shared.reuse([&mut m.bpflock_events, &mut m.bpflock_counters, &mut m.bpflock_ratelimit])
+    }};
+}
+pub(crate) use configure_events;
+
+/// After load: pins the shared maps the object created (see `Shared::pin`).
+macro_rules! pin_events {
+    ($shared:expr, $skel:expr) => {{
+        let m = &mut $skel.maps;
+        $shared.pin([&mut m.bpflock_events, &mut m.bpflock_counters, &mut m.bpflock_ratelimit])
+    }};
+}
+pub(crate) use pin_events;
+
 /// Sums of the per-CPU counters.
 #[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
 pub struct Counters {

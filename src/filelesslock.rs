@@ -7,7 +7,7 @@ use std::{mem::MaybeUninit, path::Path};
 
 use crate::{
     error::Result,
-    events::Shared,
+    events::{self, Shared},
     pins,
     policy::{EventsMode, LockPolicy, OpSet, Profile},
 };
@@ -33,13 +33,9 @@ pub fn setup(policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
         (Profile::Allow, EventsMode::Deny) => EventsMode::All,
         (_, events) => events,
     };
-    config.bpflock_events_mode = events as u32;
-    config.bpflock_rate_per_sec = shared.rate_limit;
-    let m = &mut open.maps;
-    shared.reuse([&mut m.bpflock_events, &mut m.bpflock_counters, &mut m.bpflock_ratelimit])?;
+    events::configure_events!(shared, open, config, events)?;
     let mut skel = pins::load(NAME, open)?;
-    let m = &mut skel.maps;
-    shared.pin([&mut m.bpflock_events, &mut m.bpflock_counters, &mut m.bpflock_ratelimit])?;
+    events::pin_events!(shared, skel)?;
     pins::pin_map(&mut skel.maps.rodata, dir, "config")?;
     pins::attach_and_pin(NAME, &skel.progs.filelesslock_bprm_check, dir, "bprm_check_security")?;
     pins::attach_and_pin(NAME, &skel.progs.filelesslock_mmap_file, dir, "mmap_file")?;

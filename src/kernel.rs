@@ -20,6 +20,20 @@ const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
 const LSM_LIST: &str = "/sys/kernel/security/lsm";
 const SECURITYFS: &str = "/sys/kernel/security";
 
+/// A file as the kernel names it: (s_dev, i_ino). Kernel s_dev is MAJOR << 20 | MINOR;
+/// userspace st_dev is glibc's encoding, so it is converted.
+pub fn file_identity(path: &str) -> crate::error::Result<(u32, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::metadata(path).map_err(crate::error::Error::io("cannot stat", path))?;
+    let dev = meta.dev();
+    Ok(((libc::major(dev) << 20) | libc::minor(dev), meta.ino()))
+}
+
+/// The bpflock executable (what `is_bpflock_exe()` in bpf/bpflock.bpf.h recognises).
+pub fn bpflock_exe_identity() -> crate::error::Result<(u32, u64)> {
+    file_identity("/proc/self/exe")
+}
+
 /// The running kernel's BTF (CO-RE needs it; bpflock reads hooks and enums from it).
 pub struct KernelBtf(Btf<'static>);
 

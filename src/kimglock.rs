@@ -8,7 +8,7 @@ use std::{mem::MaybeUninit, path::Path};
 
 use crate::{
     error::Result,
-    events::Shared,
+    events::{self, Shared},
     kernel::KernelBtf,
     pins,
     policy::{EventsMode, LockPolicy, OpSet, Operation, Profile},
@@ -95,14 +95,10 @@ pub fn setup(policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
     config.kimglock_profile = policy.profile as u32;
     config.kimglock_allow_mask = policy.allow.0;
     config.kimglock_block_mask = policy.block.0;
-    (config.bpflock_exe_dev, config.bpflock_exe_ino) = crate::bpfrestrict::bpflock_exe_identity()?;
-    config.bpflock_events_mode = policy.events as u32;
-    config.bpflock_rate_per_sec = shared.rate_limit;
-    let m = &mut open.maps;
-    shared.reuse([&mut m.bpflock_events, &mut m.bpflock_counters, &mut m.bpflock_ratelimit])?;
+    (config.bpflock_exe_dev, config.bpflock_exe_ino) = crate::kernel::bpflock_exe_identity()?;
+    events::configure_events!(shared, open, config, policy.events)?;
     let mut skel = pins::load(NAME, open)?;
-    let m = &mut skel.maps;
-    shared.pin([&mut m.bpflock_events, &mut m.bpflock_counters, &mut m.bpflock_ratelimit])?;
+    events::pin_events!(shared, skel)?;
     // .rodata is frozen by libbpf at load: the pinned copy is a read-only record of the policy.
     pins::pin_map(&mut skel.maps.rodata, dir, "config")?;
     pins::attach_and_pin(NAME, &skel.progs.kimglock_locked_down, dir, "locked_down")?;

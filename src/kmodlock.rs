@@ -5,7 +5,7 @@ use std::{mem::MaybeUninit, path::Path};
 
 use crate::{
     error::Result,
-    events::Shared,
+    events::{self, Shared},
     pins,
     policy::{EventsMode, LockPolicy, ModuleOrigin, OpSet, Operation, Profile},
 };
@@ -35,13 +35,6 @@ pub fn operation_name(op: u32) -> std::borrow::Cow<'static, str> {
     }
 }
 
-/// The root filesystem's device, as the kernel names it (MAJOR << 20 | MINOR).
-fn root_dev() -> Result<u32> {
-    use std::os::unix::fs::MetadataExt;
-    let dev = std::fs::metadata("/").map_err(crate::error::Error::io("cannot stat", "/"))?.dev();
-    Ok((libc::major(dev) << 20) | libc::minor(dev))
-}
-
 pub fn setup(policy: &LockPolicy, origin: &ModuleOrigin, dir: &Path, shared: &Shared) -> Result<()> {
     let mut object = MaybeUninit::uninit();
     let mut open = pins::open(NAME, KmodlockSkelBuilder::default(), &mut object)?;
@@ -49,16 +42,12 @@ pub fn setup(policy: &LockPolicy, origin: &ModuleOrigin, dir: &Path, shared: &Sh
     config.kmodlock_profile = policy.profile as u32;
     config.kmodlock_block_mask = policy.block.0;
     config.kmodlock_rootfs = origin.rootfs.into();
-    config.kmodlock_root_dev = root_dev()?;
+    config.kmodlock_root_dev = crate::kernel::file_identity("/")?.0;
     config.kmodlock_ro = origin.ro.into();
     config.kmodlock_ro_dev = origin.ro_dev.into();
-    config.bpflock_events_mode = policy.events as u32;
-    config.bpflock_rate_per_sec = shared.rate_limit;
-    let m = &mut open.maps;
-    shared.reuse([&mut m.bpflock_events, &mut m.bpflock_counters, &mut m.bpflock_ratelimit])?;
+    events::configure_events!(shared, open, config, policy.events)?;
     let mut skel = pins::load(NAME, open)?;
-    let m = &mut skel.maps;
-    shared.pin([&mut m.bpflock_events, &mut m.bpflock_counters, &mut m.bpflock_ratelimit])?;
+    events::pin_events!(shared, skel)?;
     pins::pin_map(&mut skel.maps.rodata, dir, "config")?;
     pins::attach_and_pin(NAME, &skel.progs.kmodlock_module_request, dir, "kernel_module_request")?;
     pins::attach_and_pin(NAME, &skel.progs.kmodlock_read_file, dir, "kernel_read_file")?;
