@@ -594,3 +594,31 @@ n=$(journal_json BPFLOCK_OPERATION=BPF_PROG_LOAD BPFLOCK_PIDNS_LEVEL=0 | grep -c
 [ "$n" -ge 1 ] || fail "the host's refused prog load was not logged"
 rm -f /tmp/bpflock-copy
 end
+
+begin audit_stderr_without_journald
+# No journald socket (hidden in a mount namespace): events go to stderr, one line each,
+# and the accounting still adds up.
+run 0 bpflock bootstrap
+: >/tmp/forward-stderr
+unshare -m sh -c 'mount -t tmpfs none /run/systemd/journal && exec bpflock forward' 2>/tmp/forward-stderr &
+FWD=$!
+i=0
+while ! grep -q "forwarding events" /tmp/forward-stderr; do
+	sleep 0.1; i=$((i + 1))
+	[ $i -lt 100 ] || { fail "the forwarder did not start: $(cat /tmp/forward-stderr)"; break; }
+done
+expect container devmem EPERM
+sleep 1
+stop_forwarder
+OUT=$(cat /tmp/forward-stderr)
+contains "no journald socket at /run/systemd/journal/socket"
+line=$(grep 'BPFLOCK_OPERATION=dev_mem' /tmp/forward-stderr)
+[ "$(echo "$line" | grep -c .)" = 1 ] || fail "want one stderr line for the dev_mem denial: $OUT"
+for f in "kimglock: denied dev_mem to testops" BPFLOCK_PROTECTION=kimglock BPFLOCK_DECISION=denied \
+	BPFLOCK_COMM=testops BPFLOCK_PIDNS_LEVEL=1; do
+	echo "$line" | grep -q "$f" || fail "stderr line lacks $f: $line"
+done
+contains "forwarder stopping: 1 events delivered, 0 lost in the ring"
+# Nothing went to the journal.
+if has_journald && [ -n "$(journal_json)" ]; then fail "the stderr forwarder wrote to the journal"; fi
+end
