@@ -9,13 +9,13 @@ KERNELS ?= bookworm trixie
 PREFIX ?= /usr
 DESTDIR ?=
 
-.PHONY: all build deps test test-unit test-install test-guest guest-kernels guest-initrds demo bench install uninstall vmlinux clean
+.PHONY: all build deps test test-unit test-install test-guest test-boot guest-kernels guest-initrds demo bench install uninstall vmlinux clean
 
 all: build
 
 # Debian packages and nothing else: clang/llvm for the BPF C, libelf/zlib static archives,
 # QEMU and busybox-static for the guests. Skipped when everything is there.
-DEB_PACKAGES := clang llvm libelf-dev zlib1g-dev libbpf-dev bpftool qemu-system-x86 busybox-static cpio kmod xz-utils e2fsprogs gcc libc6-dev make strace bc
+DEB_PACKAGES := clang llvm libelf-dev zlib1g-dev libbpf-dev bpftool qemu-system-x86 busybox-static cpio kmod xz-utils e2fsprogs debootstrap gcc libc6-dev make strace bc
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -47,7 +47,7 @@ $(GUEST)/initramfs.cpio.gz: build $(GUEST)/testops $(GUEST)/nop $(GUEST)/nop-dyn
 	BPFLOCK_EXTRA="$(GUEST)/nop:/bin/nop $(GUEST)/nop-dyn:/bin/nop-dyn" tests/guest/mkinitramfs.sh $(BIN) $(GUEST)/testops $@
 
 # Unit and host tests, then the enforcement cases in a guest of each kernel.
-test: test-unit test-install test-guest
+test: test-unit test-install test-guest test-boot
 
 test-unit: deps
 	cargo test --locked --bins --test cli
@@ -62,6 +62,13 @@ guest-initrds: guest-kernels $(GUEST)/initramfs.cpio.gz
 
 test-guest: guest-initrds
 	BPFLOCK_GUEST_DIR=$(CURDIR)/$(GUEST) BPFLOCK_GUEST_KERNELS="$(KERNELS)" cargo test --locked --test guest
+
+# A real Debian systemd system (debootstrap, cached in target/boot) with bpflock from
+# `make install`, booted once per scenario: unit ordering, the initramfs path, bad boots.
+BOOT_SUITE ?= bookworm
+test-boot: build $(GUEST)/testops
+	tests/guest/fetch-kernel.sh $(BOOT_SUITE)
+	tests/boot/run.sh $(BOOT_SUITE) $(GUEST)/kernel-$(BOOT_SUITE) $(GUEST)/testops
 
 # Boots a guest with the default policy and shows, side by side, the same operations
 # allowed in the initial pid namespace and refused in a container.
@@ -84,7 +91,7 @@ INSTALLED := $(SBINDIR)/bpflock $(UNITDIR)/bpflock.service $(UNITDIR)/bpflock-fo
 	$(PREFIX)/share/man/man8/bpflock.8 $(PREFIX)/share/bash-completion/completions/bpflock \
 	$(PREFIX)/share/zsh/vendor-completions/_bpflock $(PREFIX)/share/fish/vendor_completions.d/bpflock.fish \
 	$(PREFIX)/lib/dracut/modules.d/90bpflock/module-setup.sh $(PREFIX)/lib/dracut/modules.d/90bpflock/bpflock-bootstrap.sh \
-	$(PREFIX)/share/initramfs-tools/hooks/bpflock $(PREFIX)/share/initramfs-tools/scripts/init-bottom/bpflock
+	$(PREFIX)/share/initramfs-tools/hooks/bpflock $(PREFIX)/share/initramfs-tools/scripts/init-premount/bpflock
 
 install: build
 	install -D -m 755 $(BIN) $(DESTDIR)$(SBINDIR)/bpflock
@@ -110,7 +117,7 @@ install: build
 	install -D -m 755 dracut/90bpflock/module-setup.sh $(DESTDIR)$(PREFIX)/lib/dracut/modules.d/90bpflock/module-setup.sh
 	install -D -m 755 dracut/90bpflock/bpflock-bootstrap.sh $(DESTDIR)$(PREFIX)/lib/dracut/modules.d/90bpflock/bpflock-bootstrap.sh
 	install -D -m 755 initramfs-tools/hooks/bpflock $(DESTDIR)$(PREFIX)/share/initramfs-tools/hooks/bpflock
-	install -D -m 755 initramfs-tools/scripts/init-bottom/bpflock $(DESTDIR)$(PREFIX)/share/initramfs-tools/scripts/init-bottom/bpflock
+	install -D -m 755 initramfs-tools/scripts/init-premount/bpflock $(DESTDIR)$(PREFIX)/share/initramfs-tools/scripts/init-premount/bpflock
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))

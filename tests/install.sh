@@ -19,7 +19,7 @@ check "bash completion" grep -q "_bpflock" "$dest/usr/share/bash-completion/comp
 check "zsh completion" test -s "$dest/usr/share/zsh/vendor-completions/_bpflock"
 check "fish completion" test -s "$dest/usr/share/fish/vendor_completions.d/bpflock.fish"
 check "dracut module" test -x "$dest/usr/lib/dracut/modules.d/90bpflock/module-setup.sh"
-check "initramfs-tools hook and script" test -x "$dest/usr/share/initramfs-tools/hooks/bpflock" -a -x "$dest/usr/share/initramfs-tools/scripts/init-bottom/bpflock"
+check "initramfs-tools hook and script" test -x "$dest/usr/share/initramfs-tools/hooks/bpflock" -a -x "$dest/usr/share/initramfs-tools/scripts/init-premount/bpflock"
 echo "# mine" >> "$dest/etc/bpflock/policy.toml"
 make -C "$root" -s install DESTDIR="$dest" PREFIX=/usr >/dev/null 2>&1
 check "an existing policy is never overwritten" grep -q "^# mine" "$dest/etc/bpflock/policy.toml"

@@ -16,5 +16,5 @@ depends() {
 install() {
     inst_binary /usr/sbin/bpflock
     [[ -f /etc/bpflock/policy.toml ]] && inst_simple /etc/bpflock/policy.toml
-    inst_hook pre-pivot 10 "$moddir/bpflock-bootstrap.sh"
+    inst_hook pre-mount 10 "$moddir/bpflock-bootstrap.sh"
 }

@@ -1,0 +1,75 @@
+#!/bin/bash
+# The boot-test disk: the cached Debian rootfs + `make install DESTDIR=` + the guest
+# kernel's modules + the test driver, as an ext4 image; and two initramfs images made by
+# Debian's own mkinitramfs in the rootfs: with bpflock's hook and without it.
+#   mkimage.sh SUITE KERNEL_DIR TESTOPS    -> target/boot/{disk,initrd-bpflock,initrd-plain}-SUITE
+set -euo pipefail
+suite=${1:?usage: mkimage.sh SUITE KERNEL_DIR TESTOPS}; kdir=${2:?}; testops=${3:?}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+out="$root/target/boot"
+work="$out/work-$suite"
+kver=$(cat "$kdir/version")
+
+rm -rf "$work"
+cp -a "$out/rootfs-$suite" "$work"
+cleanup() { for m in dev/pts dev proc sys; do umount "$work/$m" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+make -s -C "$root" install DESTDIR="$work" PREFIX=/usr >/dev/null
+systemctl --root="$work" enable bpflock.service bpflock-forward.service >/dev/null 2>&1
+
+# The guest kernel's modules (dpkg -x'ed by fetch-kernel.sh) and its config (mkinitramfs reads it).
+mkdir -p "$work/usr/lib/modules" "$work/boot"
+cp -a "$kdir/root/lib/modules/$kver" "$work/usr/lib/modules/"
+cp "$kdir/root/boot/config-$kver" "$work/boot/"
+
+# The test driver and its units (tests/boot/boottest).
+install -D -m 755 "$root/tests/boot/boottest" "$work/usr/local/sbin/boottest"
+install -D -m 755 "$testops" "$work/usr/local/bin/testops"
+cat > "$work/etc/systemd/system/boottest-setup.service" <<'UNIT'
+[Unit]
+Description=boot test: the scenario's policy
+DefaultDependencies=no
+After=systemd-remount-fs.service
+Before=bpflock.service sysinit.target
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/boottest setup
+[Install]
+WantedBy=sysinit.target
+UNIT
+cat > "$work/etc/systemd/system/boottest.service" <<'UNIT'
+[Unit]
+Description=boot test: checks, then power off
+After=multi-user.target
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/boottest run
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl --root="$work" enable boottest-setup.service boottest.service >/dev/null 2>&1
+# No prompts, no login on the console, a fixed machine id.
+systemctl --root="$work" mask systemd-firstboot.service serial-getty@ttyS0.service getty@tty1.service \
+    apt-daily.timer apt-daily-upgrade.timer >/dev/null 2>&1
+systemd-machine-id-setup --root="$work" >/dev/null 2>&1
+echo "bpflock-boottest" > "$work/etc/hostname"
+echo "/dev/vda / ext4 rw,errors=remount-ro 0 1" > "$work/etc/fstab"
+
+# Initramfs images: only what the virtio disk needs, with Debian's mkinitramfs.
+sed -i 's/^MODULES=.*/MODULES=list/' "$work/etc/initramfs-tools/initramfs.conf"
+printf 'virtio_pci\nvirtio_blk\next4\n' >> "$work/etc/initramfs-tools/modules"
+mount -t proc proc "$work/proc"; mount -t sysfs sysfs "$work/sys"; mount --bind /dev "$work/dev"
+chroot "$work" mkinitramfs -o /boot/initrd-bpflock "$kver" 2>"$out/mkinitramfs-$suite.log"
+hooks="$work/usr/share/initramfs-tools"
+mv "$hooks/hooks/bpflock" "$work/tmp/hook"; mv "$hooks/scripts/init-premount/bpflock" "$work/tmp/script"
+chroot "$work" mkinitramfs -o /boot/initrd-plain "$kver" 2>>"$out/mkinitramfs-$suite.log"
+mv "$work/tmp/hook" "$hooks/hooks/bpflock"; mv "$work/tmp/script" "$hooks/scripts/init-premount/bpflock"
+cleanup
+mv "$work/boot/initrd-bpflock" "$out/initrd-bpflock-$suite"
+mv "$work/boot/initrd-plain" "$out/initrd-plain-$suite"
+
+rm -f "$out/disk-$suite.img"
+mke2fs -q -t ext4 -L root -d "$work" "$out/disk-$suite.img" 2G
+rm -rf "$work"
+echo "mkimage: $out/disk-$suite.img, initrd-{bpflock,plain}-$suite ($kver)"

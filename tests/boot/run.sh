@@ -1,0 +1,55 @@
+#!/bin/bash
+# Boot tests (docs/testing.md): a real Debian systemd system with bpflock installed by
+# `make install`, booted in QEMU once per scenario; tests/boot/boottest checks each from
+# inside and prints BOOTTEST PASS/FAIL on the serial console.
+#   run.sh SUITE KERNEL_DIR TESTOPS [SCENARIO...]
+set -euo pipefail
+suite=${1:?usage: run.sh SUITE KERNEL_DIR TESTOPS [SCENARIO...]}; kdir=${2:?}; testops=${3:?}; shift 3
+root=$(cd "$(dirname "$0")/../.." && pwd)
+out="$root/target/boot"
+scenarios=("$@")
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(systemd initramfs badpolicy nopolicy nolsm nounit)
+
+"$root/tests/boot/mkrootfs.sh" "$suite"
+"$root/tests/boot/mkimage.sh" "$suite" "$kdir" "$testops"
+
+# SCENARIO -> initramfs and extra kernel arguments.
+initrd_of() { [ "$1" = initramfs ] && echo bpflock || echo plain; }
+args_of() {
+    case $1 in
+    nolsm) echo "lsm=landlock,lockdown,yama,integrity,apparmor" ;; # Debian's list without bpf
+    nounit) echo "systemd.mask=bpflock.service systemd.mask=bpflock-forward.service" ;;
+    esac
+}
+
+boot() {
+    local s=$1 log="$out/console-$suite-$1.log"
+    local start=$SECONDS
+    timeout 300 qemu-system-x86_64 -accel tcg -m 1024 -smp 1 -no-reboot -display none -monitor none \
+        -serial "file:$log" -kernel "$kdir/vmlinuz" -initrd "$out/initrd-$(initrd_of "$s")-$suite" \
+        -drive "file=$out/disk-$suite.img,if=virtio,format=raw,snapshot=on" \
+        -append "root=/dev/vda rw console=ttyS0 panic=-1 quiet bpflock.test=$s $(args_of "$s")" </dev/null >/dev/null 2>&1 || true
+    echo "boot $s: $((SECONDS - start)) s" >> "$log.time"
+}
+
+# Two guests at a time (the machine has two cores).
+rm -f "$out"/console-"$suite"-*.log*
+for ((i = 0; i < ${#scenarios[@]}; i += 2)); do
+    boot "${scenarios[i]}" &
+    [ $((i + 1)) -lt ${#scenarios[@]} ] && boot "${scenarios[i + 1]}" &
+    wait
+done
+
+failed=0
+for s in "${scenarios[@]}"; do
+    log="$out/console-$suite-$s.log"
+    tr -d '\r' < "$log" | grep '^BOOTTEST INFO' || true
+    result=$(tr -d '\r' < "$log" | grep -E "^BOOTTEST (PASS|FAIL) $s" || true)
+    if [[ $result == "BOOTTEST PASS $s" ]]; then
+        echo "boot $suite $s ... ok ($(cat "$log.time" | grep -o '[0-9]\+ s$'))"
+    else
+        failed=1
+        echo "boot $suite $s ... FAILED: ${result:-no result (see $log)}"
+    fi
+done
+exit $failed
