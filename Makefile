@@ -32,6 +32,10 @@ $(GUEST)/testops: tests/guest/testops.c
 	@mkdir -p $(GUEST)
 	gcc -static -O2 -Wall -Werror -o $@ $<
 
+$(GUEST)/jailops: tests/guest/jailops.c
+	@mkdir -p $(GUEST)
+	gcc -static -O2 -Wall -Werror -o $@ $< -lpthread
+
 # A program that exits 0: static for exec cases, dynamic for the ld.so cases.
 $(GUEST)/nop: tests/guest/nop.c
 	@mkdir -p $(GUEST)
@@ -43,8 +47,8 @@ $(GUEST)/nop-dyn: tests/guest/nop.c
 guest-kernels: deps
 	@for k in $(KERNELS); do tests/guest/fetch-kernel.sh $$k || exit 1; done
 
-$(GUEST)/initramfs.cpio.gz: build $(GUEST)/testops $(GUEST)/nop $(GUEST)/nop-dyn tests/guest/init tests/guest/cases.sh tests/guest/mkinitramfs.sh $(wildcard tests/policies/*.toml)
-	BPFLOCK_EXTRA="$(GUEST)/nop:/bin/nop $(GUEST)/nop-dyn:/bin/nop-dyn" tests/guest/mkinitramfs.sh $(BIN) $(GUEST)/testops $@
+$(GUEST)/initramfs.cpio.gz: build $(GUEST)/testops $(GUEST)/jailops $(GUEST)/nop $(GUEST)/nop-dyn tests/guest/init tests/guest/cases.sh tests/guest/jail.sh tests/guest/mkinitramfs.sh $(wildcard tests/policies/*.toml)
+	BPFLOCK_EXTRA="$(GUEST)/nop:/bin/nop $(GUEST)/nop-dyn:/bin/nop-dyn $(GUEST)/jailops:/bin/jailops" tests/guest/mkinitramfs.sh $(BIN) $(GUEST)/testops $@
 
 # Unit and host tests, then the enforcement cases in a guest of each kernel.
 test: test-unit test-install test-guest test-boot

@@ -4,7 +4,7 @@ use std::{env, path::PathBuf};
 use libbpf_cargo::SkeletonBuilder;
 
 /// One entry per protection (plus the functional probe): bpf/<name>.bpf.c -> <name>.skel.rs.
-const PROGRAMS: &[&str] = &["probe", "kimglock", "bpfrestrict", "filelesslock", "kmodlock"];
+const PROGRAMS: &[&str] = &["probe", "kimglock", "bpfrestrict", "filelesslock", "kmodlock", "jail"];
 
 fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR is set by cargo"));

@@ -8,7 +8,7 @@ use crate::{
     bpfrestrict,
     error::{Error, NotSupported, Result},
     events::Shared,
-    filelesslock,
+    filelesslock, jail,
     kernel::{self, KernelBtf},
     kimglock, kmodlock,
     pins::PinRoot,
@@ -17,7 +17,7 @@ use crate::{
 
 /// The protections in the order they are set up; bpfrestrict last, so that the others
 /// are loaded before bpf() is restricted.
-pub const PROTECTIONS: &[&str] = &[kimglock::NAME, kmodlock::NAME, filelesslock::NAME, bpfrestrict::NAME];
+pub const PROTECTIONS: &[&str] = &[kimglock::NAME, kmodlock::NAME, filelesslock::NAME, jail::NAME, bpfrestrict::NAME];
 
 /// Whether the policy loads this protection.
 pub fn wanted(policy: &Policy, name: &str) -> bool {
@@ -26,6 +26,7 @@ pub fn wanted(policy: &Policy, name: &str) -> bool {
         filelesslock::NAME => policy.filelesslock.present,
         // Origin checks alone load it too, whatever the profile.
         kmodlock::NAME => policy.kmodlock.enabled() || policy.kmodlock_origin.any(),
+        jail::NAME => policy.jail.enabled(),
         _ => policy.lock(name).is_some_and(LockPolicy::enabled),
     }
 }
@@ -36,11 +37,15 @@ fn hooks(name: &str) -> &'static [&'static str] {
         bpfrestrict::NAME => bpfrestrict::HOOKS,
         filelesslock::NAME => filelesslock::HOOKS,
         kmodlock::NAME => kmodlock::HOOKS,
+        jail::NAME => jail::HOOKS,
         _ => &[],
     }
 }
 
-fn setup(name: &'static str, policy: &Policy, dir: &Path, shared: &Shared) -> Result<()> {
+fn setup(name: &'static str, policy: &Policy, dir: &Path, live: &Path, shared: &Shared) -> Result<()> {
+    if name == jail::NAME {
+        return jail::setup(&policy.jail, policy.jail_events, dir, live, shared);
+    }
     let lock = policy.lock(name).expect("PROTECTIONS lists only known protections");
     match name {
         kmodlock::NAME => kmodlock::setup(lock, &policy.kmodlock_origin, dir, shared),
@@ -106,7 +111,8 @@ pub fn run(policy: &Policy, pin_root: &Path) -> Result<()> {
     let staged = (|| {
         for name in &enabled {
             let dir = staging.protection_dir(name)?;
-            setup(name, policy, &dir, &shared).map_err(|e| explain_denial(e, name, &root))?;
+            setup(name, policy, &dir, &root.protection_dir(name), &shared)
+                .map_err(|e| explain_denial(e, name, &root))?;
             if std::env::var("BPFLOCK_TEST_FAIL_AFTER").is_ok_and(|v| v == *name) {
                 return Err(Error::InjectedFault((*name).into()));
             }
@@ -127,8 +133,11 @@ pub fn run(policy: &Policy, pin_root: &Path) -> Result<()> {
         root.remove(name)?;
     }
     for name in &enabled {
-        let lock = policy.lock(name).expect("enabled");
-        log::info!(target: name, "{} pinned at {}", describe(name, lock), root.protection_dir(name).display());
+        let what = match policy.lock(name) {
+            Some(lock) => describe(name, lock),
+            None => jail::describe(&policy.jail),
+        };
+        log::info!(target: name, "{what} pinned at {}", root.protection_dir(name).display());
     }
     if enabled.is_empty() {
         log::info!(target: "bootstrap", "every protection has profile \"allow\": nothing to enforce");

@@ -81,6 +81,18 @@ pub enum Command {
         #[command(flatten)]
         pin_root: PinRootArg,
     },
+    /// Jail this process in a role of the pinned policy and run COMMAND in it (for scripts
+    /// and tests). Needs the rights bootstrap needs; a jailed process cannot run it again.
+    Run {
+        /// The role, as named in the policy's [roles.NAME].
+        #[arg(long, value_name = "NAME")]
+        role: String,
+        /// The command and its arguments.
+        #[arg(required = true, last = true, value_name = "COMMAND")]
+        command: Vec<String>,
+        #[command(flatten)]
+        pin_root: PinRootArg,
+    },
     /// List the operations each protection's allow and block lists accept.
     Operations,
     /// Check that this kernel can enforce the policy: load and attach a minimal BPF LSM

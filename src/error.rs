@@ -64,8 +64,11 @@ pub enum Error {
     #[error("{what} {path}: {source}")]
     Io { what: &'static str, path: PathBuf, source: io::Error },
 
-    #[error("unknown protection \"{0}\" (known: kimglock, bpfrestrict)")]
+    #[error("unknown protection \"{0}\" (known: kimglock, kmodlock, filelesslock, jail, bpfrestrict)")]
     UnknownProtection(String),
+
+    #[error("jail: {0}")]
+    Jail(String),
 
     #[error("fault injected after staging {0} (BPFLOCK_TEST_FAIL_AFTER)")]
     InjectedFault(String),

@@ -20,8 +20,8 @@ pub const EVENTS_DIR: &str = "events";
 pub const SHARED_MAPS: [&str; 3] = ["events", "counters", "ratelimit"];
 
 // bpf/events.h
-pub const PROT_NAMES: [&str; 4] = ["kimglock", "bpfrestrict", "kmodlock", "filelesslock"];
-pub const HOOK_NAMES: [&str; 8] = [
+pub const PROT_NAMES: [&str; 5] = ["kimglock", "bpfrestrict", "kmodlock", "filelesslock", "jail"];
+pub const HOOK_NAMES: [&str; 27] = [
     "locked_down",
     "bpf",
     "kernel_module_request",
@@ -30,6 +30,25 @@ pub const HOOK_NAMES: [&str; 8] = [
     "bprm_check_security",
     "mmap_file",
     "file_mprotect",
+    "file_open",
+    "inode_link",
+    "ptrace_access_check",
+    "ptrace_traceme",
+    "task_fix_setuid",
+    "bprm_creds_from_file",
+    "sb_mount",
+    "sb_umount",
+    "move_mount",
+    "socket_connect",
+    "socket_bind",
+    "socket_sendmsg",
+    "inode_unlink",
+    "inode_rmdir",
+    "inode_rename",
+    "task_alloc",
+    "bpf_map",
+    "inode_create",
+    "inode_mkdir",
 ];
 pub const DECISION_NAMES: [&str; 3] = ["denied", "allowed", "would-deny"];
 const COUNTER_WANTED: u32 = 0;
@@ -208,6 +227,7 @@ pub fn operation_name(e: &Event) -> Cow<'static, str> {
         Some("bpfrestrict") => crate::bpfrestrict::command_name(e.operation),
         Some("kmodlock") => crate::kmodlock::operation_name(e.operation),
         Some("filelesslock") => name_of(&crate::filelesslock::OPERATION_NAMES, e.operation),
+        Some("jail") => name_of(&crate::jail::OPERATION_NAMES, e.operation & 0xffff),
         _ => Cow::Owned(e.operation.to_string()),
     }
 }

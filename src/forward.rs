@@ -113,23 +113,32 @@ struct Forwarder {
     /// Entries made so far (tells whether a poll found anything).
     entries: u64,
     stats: Stats,
+    /// jail role names by id, read from the pins when an event names an unknown id.
+    pin_root: std::path::PathBuf,
+    roles: std::collections::BTreeMap<u32, String>,
 }
 
 impl Forwarder {
-    fn open() -> Self {
+    fn open(pin_root: &Path) -> Self {
         let socket = UnixDatagram::unbound().and_then(|s| s.connect(JOURNAL_SOCKET).map(|()| s));
         let output = match socket {
-            Ok(socket) => Output::Journal {
-                socket,
-                batch: Vec::with_capacity(BATCH * 768),
-                ends: Vec::with_capacity(BATCH),
-            },
+            Ok(socket) => {
+                Output::Journal { socket, batch: Vec::with_capacity(BATCH * 768), ends: Vec::with_capacity(BATCH) }
+            }
             Err(e) => {
                 eprintln!("bpflock: forward: no journald socket at {JOURNAL_SOCKET} ({e}): writing events to stderr");
                 Output::Stderr
             }
         };
-        Self { output, message: Vec::with_capacity(512), fields: Vec::new(), entries: 0, stats: Stats::default() }
+        Self {
+            output,
+            message: Vec::with_capacity(512),
+            fields: Vec::new(),
+            entries: 0,
+            stats: Stats::default(),
+            pin_root: pin_root.to_path_buf(),
+            roles: Default::default(),
+        }
     }
 
     /// Queues one entry with `self.message` as its MESSAGE (`fill` appends the other fields).
@@ -227,6 +236,13 @@ impl Forwarder {
         let protection = events::name_of(&PROT_NAMES, e.protection);
         let decision = events::name_of(&DECISION_NAMES, e.decision);
         let operation = events::operation_name(e);
+        let role = (protection == crate::jail::NAME).then(|| {
+            let id = e.operation >> 16;
+            if !self.roles.contains_key(&id) {
+                self.roles = crate::jail::pinned_roles(&self.pin_root.join(crate::jail::NAME));
+            }
+            self.roles.get(&id).cloned().unwrap_or_else(|| format!("#{id}"))
+        });
         // Lossy UTF-8 (borrowed when valid): a name with invalid bytes must not turn the
         // MESSAGE into a blob journalctl does not show.
         let comm = e.comm();
@@ -242,6 +258,10 @@ impl Forwarder {
         m.extend_from_slice(operation.as_bytes());
         m.extend_from_slice(b" to ");
         m.extend_from_slice(comm.as_bytes());
+        if let Some(role) = &role {
+            m.extend_from_slice(b" in role ");
+            m.extend_from_slice(role.as_bytes());
+        }
         m.push(b'[');
         put_decimal(m, e.tgid.into());
         m.extend_from_slice(b"] (uid ");
@@ -278,6 +298,9 @@ impl Forwarder {
             if !object.is_empty() {
                 put_field(buf, "BPFLOCK_OBJECT", object.as_bytes());
             }
+            if let Some(role) = &role {
+                put_field(buf, "BPFLOCK_ROLE", role.as_bytes());
+            }
         });
     }
 }
@@ -286,7 +309,7 @@ pub fn run(pin_root: &Path) -> Result<()> {
     let path = pin_root.join(events::EVENTS_DIR).join("events");
     let map = MapHandle::from_pinned_path(&path)
         .map_err(|e| Error::io("cannot open the pinned event buffer", &path)(std::io::Error::other(e)))?;
-    let fwd = Rc::new(RefCell::new(Forwarder::open()));
+    let fwd = Rc::new(RefCell::new(Forwarder::open(pin_root)));
 
     // What happened while no forwarder was attached: the kernel counted it.
     let at_start = match Counters::read(pin_root) {
@@ -294,7 +317,11 @@ pub fn run(pin_root: &Path) -> Result<()> {
             if c.no_reader > 0 {
                 let msg =
                     format!("{} events were dropped while no forwarder was running (since bootstrap)", c.no_reader);
-                fwd.borrow_mut().notice(PRIORITY_WARNING, &msg, &[("BPFLOCK_DROPPED_NO_READER", c.no_reader.to_string())]);
+                fwd.borrow_mut().notice(
+                    PRIORITY_WARNING,
+                    &msg,
+                    &[("BPFLOCK_DROPPED_NO_READER", c.no_reader.to_string())],
+                );
             }
             Some(c)
         }
@@ -318,7 +345,11 @@ pub fn run(pin_root: &Path) -> Result<()> {
             let mut fwd = on_lost.borrow_mut();
             fwd.stats.lost_in_ring += count;
             let msg = format!("{count} events lost: the ring of CPU {cpu} was full");
-            fwd.notice(PRIORITY_WARNING, &msg, &[("BPFLOCK_LOST", count.to_string()), ("BPFLOCK_CPU", cpu.to_string())]);
+            fwd.notice(
+                PRIORITY_WARNING,
+                &msg,
+                &[("BPFLOCK_LOST", count.to_string()), ("BPFLOCK_CPU", cpu.to_string())],
+            );
         })
         .build()
         .map_err(|e| Error::io("cannot open perf buffers on", &path)(std::io::Error::other(e)))?;

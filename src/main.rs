@@ -7,6 +7,7 @@ mod error;
 mod events;
 mod filelesslock;
 mod forward;
+mod jail;
 mod kernel;
 mod kimglock;
 mod kmodlock;
@@ -92,8 +93,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::Check { file, overrides } => {
             let policy = load_policy(Some(&file), &overrides)?;
             for name in bootstrap::PROTECTIONS {
-                let lock = policy.lock(name).expect("known");
-                let mut line = format!("{name}: {}", bootstrap::describe(name, lock));
+                let mut line = match policy.lock(name) {
+                    Some(lock) => format!("{name}: {}", bootstrap::describe(name, lock)),
+                    None if policy.jail.enabled() => format!("{name}: {}", jail::describe(&policy.jail)),
+                    None => format!("{name}: no roles"),
+                };
                 if !bootstrap::wanted(&policy, name) {
                     line.push_str(" (not loaded)");
                 }
@@ -148,6 +152,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Forward { pin_root } => forward::run(&pin_root.pin_root),
+        Command::Run { role, command, pin_root } => match jail::run(&pin_root.pin_root, &role, &command)? {},
         Command::Operations => {
             for (name, table) in [(kimglock::NAME, kimglock::OPERATIONS), (bpfrestrict::NAME, bpfrestrict::OPERATIONS)]
             {
@@ -165,7 +170,7 @@ fn run(cli: Cli) -> Result<()> {
             let btf = bootstrap::check_kernel(&policy, &pin_root.pin_root)?;
             println!("BPF LSM: programs load and attach");
             for name in bootstrap::PROTECTIONS {
-                let enabled = policy.lock(name).is_some_and(|l| l.enabled());
+                let enabled = bootstrap::wanted(&policy, name);
                 println!("{name}: hooks present{}", if enabled { "" } else { " (not enabled by the policy)" });
             }
             let missing = kimglock::unavailable(&btf);

@@ -164,6 +164,9 @@ pub struct Policy {
     pub kmodlock_origin: ModuleOrigin,
     /// Events per second per (protection, process); 0: unlimited.
     pub rate_limit: u64,
+    /// Roles and enrollment (docs/jails.md).
+    pub jail: crate::jail::rules::JailPolicy,
+    pub jail_events: EventsMode,
 }
 
 /// A policy error located in its source: printed as `FILE:LINE:COL: message`.
@@ -196,6 +199,9 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 #[serde(deny_unknown_fields)]
 struct RawPolicy {
     bpflock: Option<RawGlobal>,
+    jail: Option<RawEventsOnly>,
+    roles: Option<std::collections::BTreeMap<String, Spanned<crate::jail::rules::RawRole>>>,
+    enroll: Option<Vec<Spanned<crate::jail::rules::RawEnroll>>>,
     kimglock: Option<RawKimglock>,
     bpfrestrict: Option<RawBpfrestrict>,
     filelesslock: Option<RawProfileOnly>,
@@ -224,6 +230,13 @@ struct RawProfileOnly {
     events: Option<Spanned<String>>,
 }
 
+/// A section with only an `events` setting (`[jail]`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEventsOnly {
+    events: Option<Spanned<String>>,
+}
+
 /// Settings of bpflock itself, for every protection.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -232,7 +245,7 @@ struct RawGlobal {
     rate_limit: Option<Spanned<i64>>,
 }
 
-type RawList = Spanned<Vec<Spanned<String>>>;
+pub(crate) type RawList = Spanned<Vec<Spanned<String>>>;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -254,15 +267,19 @@ struct RawBpfrestrict {
 }
 
 /// Collects errors of one source, located by span.
-struct Checker<'a> {
-    origin: &'a str,
+pub(crate) struct Checker<'a> {
+    pub origin: &'a str,
     text: &'a str,
 }
 
 impl Checker<'_> {
-    fn error(&self, span: Range<usize>, message: String) -> PolicyError {
+    pub fn error(&self, span: Range<usize>, message: String) -> PolicyError {
         let (line, col) = line_col(self.text, span.start);
         PolicyError { origin: self.origin.to_string(), line, col, message }
+    }
+
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        line_col(self.text, offset)
     }
 
     fn events(&self, key: &str, value: &Spanned<String>) -> Result<EventsMode, PolicyError> {
@@ -390,8 +407,12 @@ impl Policy {
                 ModuleOrigin { rootfs: s.rootfs, ro: s.ro, ro_dev: s.ro_dev },
             ),
         };
+        let jail = crate::jail::rules::parse(&checker, raw.roles.as_ref(), raw.enroll.as_ref())?;
+        let jail_events = section_events("jail.events", raw.jail.as_ref().and_then(|j| j.events.as_ref()))?;
         Ok(Self {
             origin: origin.to_string(),
+            jail,
+            jail_events,
             kimglock,
             bpfrestrict,
             filelesslock,

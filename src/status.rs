@@ -34,6 +34,8 @@ pub struct ProtectionStatus {
     pub pins: Vec<String>,
     /// Operations of the policy this kernel never asks about (kimglock).
     pub not_in_this_kernel: Vec<&'static str>,
+    /// jail: the roles it enforces.
+    pub roles: Vec<String>,
     /// What could not be read, and why.
     pub unreadable: Vec<String>,
 }
@@ -74,6 +76,7 @@ fn protection(root: &Path, name: &str) -> ProtectionStatus {
         links: vec![],
         pins: vec![],
         not_in_this_kernel: vec![],
+        roles: vec![],
         unreadable: vec![],
     };
     match fs::read_dir(&dir) {
@@ -92,7 +95,18 @@ fn protection(root: &Path, name: &str) -> ProtectionStatus {
         kimglock::NAME => Some(kimglock::pinned_policy(&dir)),
         bpfrestrict::NAME => Some(bpfrestrict::pinned_policy(&dir)),
         crate::filelesslock::NAME => Some(crate::filelesslock::pinned_policy(&dir)),
-        _ => None,
+        crate::jail::NAME => {
+            st.roles = crate::jail::pinned_roles(&dir).into_values().collect();
+            match crate::jail::pinned_events(&dir) {
+                Ok(events) => st.events = Some(events.name()),
+                Err(e) => st.unreadable.push(format!("policy: {e}")),
+            }
+            None
+        }
+        _ => {
+            st.unreadable.push("not a protection this bpflock knows".into());
+            None
+        }
     };
     match policy {
         Some(Ok(lock)) => {
@@ -123,9 +137,10 @@ fn protection(root: &Path, name: &str) -> ProtectionStatus {
             }
         }
         Some(Err(e)) => st.unreadable.push(format!("policy: {e}")),
-        None => st.unreadable.push("not a protection this bpflock knows".into()),
+        None => {}
     }
-    for pin in st.pins.iter().filter(|p| *p != "config") {
+    // Links are the files; directories (jail's maps/) and config are maps.
+    for pin in st.pins.iter().filter(|p| *p != "config" && !dir.join(p).is_dir()) {
         match crate::pins::link_prog_id(&dir.join(pin)) {
             Ok(id) => {
                 st.links.push(LinkStatus { hook: pin.clone(), prog_id: Some(id), verified_insns: verified_insns(id) })
@@ -174,7 +189,11 @@ pub fn print_human(st: &Status) {
         return;
     }
     for p in &st.protections {
-        let mut policy = p.profile.clone().unwrap_or_else(|| "policy unknown".into());
+        let mut policy = match (&p.profile, p.roles.is_empty()) {
+            (Some(profile), _) => profile.clone(),
+            (None, false) => format!("roles: {}", p.roles.join(", ")),
+            (None, true) => "policy unknown".into(),
+        };
         if !p.allow.is_empty() {
             policy += &format!("; allow: {}", p.allow.join(", "));
         }

@@ -16,13 +16,19 @@ use std::{
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
-const CASES: &str = include_str!("guest/cases.sh");
+/// cases.sh, and the jail cases it sources at its end.
+const CASES: [&str; 2] = [include_str!("guest/cases.sh"), include_str!("guest/jail.sh")];
 /// A guest that has not finished by then is killed; a run takes well under a minute.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Case names in the order cases.sh runs them (`begin NAME` lines).
 fn case_names() -> Vec<String> {
-    CASES.lines().filter_map(|l| l.strip_prefix("begin ")).map(|n| n.trim().to_string()).collect()
+    CASES
+        .iter()
+        .flat_map(|c| c.lines())
+        .filter_map(|l| l.strip_prefix("begin "))
+        .map(|n| n.trim().to_string())
+        .collect()
 }
 
 struct Boot {

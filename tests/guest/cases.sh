@@ -622,3 +622,4 @@ contains "forwarder stopping: 1 events delivered, 0 lost in the ring"
 # Nothing went to the journal.
 if has_journald && [ -n "$(journal_json)" ]; then fail "the stderr forwarder wrote to the journal"; fi
 end
+. /cases/jail.sh

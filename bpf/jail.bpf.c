@@ -1,0 +1,722 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * jail: roles that confine enrolled processes and their children (BpfJailer's idea,
+ * daemonless: roles and enrollment come from the policy at bootstrap).
+ *
+ * A task is jailed when it carries a role in task storage. It gets one by running an
+ * enrolled executable (matched by the kernel's (device, inode)), by forking or
+ * executing inside an enrolled cgroup (or a descendant), from a jailed parent
+ * (task_alloc copies the role: threads too), or from `bpflock run --role`. A jailed task
+ * never changes role: re-enrolling is refused.
+ *
+ * The fast path of every hook is one task-storage lookup that finds nothing: a task in
+ * no jail pays no path or address work.
+ */
+#include "bpflock.bpf.h"
+#include "jail.h"
+#include "events.bpf.h"
+#include <bpf/bpf_endian.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define ENOMEM 12
+#define PROT_EXEC 0x4
+#define FMODE_READ 0x1
+#define FMODE_WRITE 0x2
+#define FMODE_EXEC 0x20
+#define O_APPEND 02000
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+#define BPF_FS_MAGIC 0xcafe4a11
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct jail_task);
+} jail_tasks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, JAIL_MAX_ROLES);
+	__type(key, __u32);
+	__type(value, struct jail_role);
+} jail_roles SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, struct jail_path_key);
+	__type(value, struct jail_path_rule);
+} jail_paths SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct jail_inode_key);
+	__type(value, __u32);
+} jail_inodes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct jail_exec_key);
+	__type(value, __u32);
+} jail_exec_enroll SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u32);
+} jail_cgroup_enroll SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, struct jail_net_key);
+	__type(value, struct jail_net_rule);
+} jail_net SEC(".maps");
+
+/* A path key is too large for the BPF stack next to an event. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct jail_path_key);
+} jail_path_scratch SEC(".maps");
+
+/* Set by bpflock before load: which enrollment kinds the policy uses. */
+const volatile __u32 jail_enroll_exec = 0;
+const volatile __u32 jail_enroll_cgroup = 0;
+
+static __always_inline struct jail_task *jail_of(struct task_struct *task)
+{
+	return bpf_task_storage_get(&jail_tasks, task, 0, 0);
+}
+
+static __always_inline struct jail_task *current_jail(void)
+{
+	return jail_of(bpf_get_current_task_btf());
+}
+
+/*
+ * The verdict on something a role does not grant: denied, or in complain mode allowed
+ * and reported as would-deny. `object` may be NULL.
+ */
+static __always_inline int jail_deny(void *ctx, struct jail_task *t, struct jail_role *r, __u32 hook, __u32 op,
+				     const char *object)
+{
+	bool complain = r && r->mode == JAIL_MODE_COMPLAIN;
+
+	report(ctx, PROT_JAIL, hook, op | (t->role << 16), complain ? DECISION_WOULD_DENY : DECISION_DENY, object);
+	return complain ? 0 : -EPERM;
+}
+
+static __always_inline void jail_allow(void *ctx, struct jail_task *t, __u32 hook, __u32 op, const char *object)
+{
+	report(ctx, PROT_JAIL, hook, op | (t->role << 16), DECISION_ALLOW, object);
+}
+
+/* A role id without a definition (a policy re-applied without it) denies: fail closed. */
+static __always_inline struct jail_role *role_of(struct jail_task *t)
+{
+	__u32 id = t->role;
+
+	return bpf_map_lookup_elem(&jail_roles, &id);
+}
+
+/* Denied outright by the role (ptrace, setuid, mount, module, bpf, link, unix). */
+static __always_inline int jail_category(void *ctx, __u32 hook, __u32 op, __u32 deny_bit, const char *object)
+{
+	struct jail_task *t = current_jail();
+	struct jail_role *r;
+
+	if (!t)
+		return 0;
+	r = role_of(t);
+	if (r && !(r->deny & deny_bit))
+		return 0;
+	return jail_deny(ctx, t, r, hook, op, object);
+}
+
+/* The closest enrolled cgroup among the current task's cgroup and its ancestors. */
+static __always_inline __u32 cgroup_role(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	int level;
+
+	if (!jail_enroll_cgroup)
+		return 0;
+	level = BPF_CORE_READ(task, cgroups, dfl_cgrp, level);
+	for (int i = 0; i < 32; i++) {
+		__u64 id;
+		__u32 *role;
+
+		if (level - i < 1)
+			break;
+		id = bpf_get_current_ancestor_cgroup_id(level - i);
+		role = bpf_map_lookup_elem(&jail_cgroup_enroll, &id);
+		if (role)
+			return *role;
+	}
+	return 0;
+}
+
+static __always_inline __u32 exec_role(struct file *file)
+{
+	struct jail_exec_key key = {};
+	__u32 *role;
+
+	if (!jail_enroll_exec || !file)
+		return 0;
+	key.dev = file->f_inode->i_sb->s_dev;
+	key.ino = file->f_inode->i_ino;
+	role = bpf_map_lookup_elem(&jail_exec_enroll, &key);
+	return role ? *role : 0;
+}
+
+static __always_inline struct jail_task *enroll(struct task_struct *task, __u32 role)
+{
+	struct jail_task *t = bpf_task_storage_get(&jail_tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+	if (t)
+		t->role = role;
+	return t;
+}
+
+/*
+ * The longest rule of `kind` matching the file's path, as the task sees it (bpf_d_path:
+ * absolute, across mounts, from the task's root). Returns the rule's access, `fallback`
+ * where none matches, or -1 when the path is longer than the rules can match (the caller
+ * fails closed). The path is left in the scratch key for the event.
+ */
+static __always_inline long path_rule(struct jail_path_key *key, const struct path *path, __u32 role, __u32 kind,
+				      __u32 fallback)
+{
+	struct jail_path_rule *rule;
+	long len;
+
+	key->role = role;
+	key->kind = kind;
+	len = bpf_d_path((struct path *)path, key->path, sizeof(key->path));
+	if (len < 0)
+		return -1;
+	key->prefixlen = (sizeof(key->role) + sizeof(key->kind) + sizeof(key->path)) * 8;
+	rule = bpf_map_lookup_elem(&jail_paths, key);
+	return rule ? rule->access : fallback;
+}
+
+static __always_inline struct jail_path_key *scratch_key(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&jail_path_scratch, &zero);
+}
+
+/* File access by path: needed access against what the longest matching rule grants. */
+static __always_inline int file_check(void *ctx, __u32 hook, const struct path *path, __u32 need)
+{
+	struct jail_task *t = current_jail();
+	struct jail_path_key *key;
+	struct jail_role *r;
+	long granted;
+	__u32 op;
+
+	if (!t)
+		return 0;
+	r = role_of(t);
+	if (!r)
+		return jail_deny(ctx, t, r, hook, JAIL_OP_FILE_READ, NULL);
+	if (!r->has_file_rules) {
+		granted = r->file_default;
+		key = NULL;
+	} else {
+		key = scratch_key();
+		if (!key)
+			return jail_deny(ctx, t, r, hook, JAIL_OP_PATH_TOO_LONG, NULL);
+		granted = path_rule(key, path, t->role, JAIL_RULE_FILE, r->file_default);
+		if (granted < 0)
+			return jail_deny(ctx, t, r, hook, JAIL_OP_PATH_TOO_LONG, NULL);
+	}
+	if (!(need & ~(__u32)granted)) {
+		if (bpflock_events_mode == EVENTS_ALL)
+			jail_allow(ctx, t, hook, JAIL_OP_FILE_READ, key ? key->path : NULL);
+		return 0;
+	}
+	if (need & ~granted & JAIL_EXEC)
+		op = JAIL_OP_FILE_EXEC;
+	else if (need & ~granted & JAIL_WRITE)
+		op = JAIL_OP_FILE_WRITE;
+	else if (need & ~granted & JAIL_APPEND)
+		op = JAIL_OP_FILE_APPEND;
+	else
+		op = JAIL_OP_FILE_READ;
+	return jail_deny(ctx, t, r, hook, op, key ? key->path : NULL);
+}
+
+SEC("lsm/file_open")
+int BPF_PROG(jail_file_open, struct file *file, int ret)
+{
+	__u32 need = 0;
+
+	if (ret)
+		return ret;
+	if (file->f_mode & FMODE_READ)
+		need |= JAIL_READ;
+	if (file->f_mode & FMODE_WRITE)
+		need |= (file->f_flags & O_APPEND) ? JAIL_APPEND : JAIL_WRITE;
+	if (file->f_mode & FMODE_EXEC)
+		need |= JAIL_EXEC;
+	return file_check(ctx, HOOK_FILE_OPEN, &file->f_path, need);
+}
+
+/* Executable mappings: how ld.so runs a program without execve of it. */
+SEC("lsm/mmap_file")
+int BPF_PROG(jail_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot, unsigned long flags,
+	     int ret)
+{
+	if (ret)
+		return ret;
+	if (!file || !(prot & PROT_EXEC))
+		return 0;
+	return file_check(ctx, HOOK_MMAP_FILE, &file->f_path, JAIL_EXEC);
+}
+
+/*
+ * execve: enrollment by executable or cgroup for a task in no jail, then the role's exec
+ * rules. A jailed task running an enrolled executable keeps its role (reported).
+ */
+SEC("lsm/bprm_check_security")
+int BPF_PROG(jail_bprm_check, struct linux_binprm *bprm, int ret)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct jail_task *t = jail_of(task);
+	struct jail_path_key *key;
+	struct jail_role *r;
+	__u32 role;
+	long allowed;
+
+	if (ret)
+		return ret;
+	if (!t) {
+		role = exec_role(bprm->file);
+		if (!role)
+			role = cgroup_role();
+		if (!role)
+			return 0;
+		t = enroll(task, role);
+		if (!t)
+			return -ENOMEM;
+	} else {
+		role = exec_role(bprm->file);
+		if (role && role != t->role)
+			report(ctx, PROT_JAIL, HOOK_BPRM_CHECK, JAIL_OP_ENROLL | (t->role << 16), DECISION_DENY, NULL);
+	}
+	r = role_of(t);
+	if (!r)
+		return jail_deny(ctx, t, r, HOOK_BPRM_CHECK, JAIL_OP_EXEC, NULL);
+	if (!r->has_exec_rules)
+		return r->exec_default ? 0 : jail_deny(ctx, t, r, HOOK_BPRM_CHECK, JAIL_OP_EXEC, NULL);
+	key = scratch_key();
+	if (!key)
+		return jail_deny(ctx, t, r, HOOK_BPRM_CHECK, JAIL_OP_PATH_TOO_LONG, NULL);
+	allowed = path_rule(key, &bprm->file->f_path, t->role, JAIL_RULE_EXEC, r->exec_default);
+	if (allowed < 0)
+		return jail_deny(ctx, t, r, HOOK_BPRM_CHECK, JAIL_OP_PATH_TOO_LONG, NULL);
+	if (allowed)
+		return 0;
+	return jail_deny(ctx, t, r, HOOK_BPRM_CHECK, JAIL_OP_EXEC, key->path);
+}
+
+/* Inheritance: a child (process or thread) of a jailed task is jailed in the same role. */
+SEC("lsm/task_alloc")
+int BPF_PROG(jail_task_alloc, struct task_struct *task, unsigned long clone_flags, int ret)
+{
+	struct jail_task *parent;
+	__u32 role;
+
+	if (ret)
+		return ret;
+	parent = current_jail();
+	role = parent ? parent->role : cgroup_role();
+	if (!role)
+		return 0;
+	/* Fail closed: a child of a jailed task that cannot be jailed is not created. */
+	return enroll(task, role) ? 0 : -ENOMEM;
+}
+
+/*
+ * The access the file rules grant on a dentry, for hooks without a path: the rule of the
+ * file itself or of its closest ancestor directory on the same filesystem (rules are
+ * recorded by the identity of what they name at bootstrap).
+ */
+static __always_inline __u32 inode_access(__u32 role, struct dentry *dentry, __u32 fallback)
+{
+	struct jail_inode_key key = { .role = role };
+	__u32 *access;
+
+	for (int i = 0; i < 32 && dentry; i++) {
+		if (dentry->d_inode) {
+			key.dev = dentry->d_sb->s_dev;
+			key.ino = dentry->d_inode->i_ino;
+			access = bpf_map_lookup_elem(&jail_inodes, &key);
+			if (access)
+				return *access;
+		}
+		if (dentry->d_parent == dentry)
+			break;
+		dentry = dentry->d_parent;
+	}
+	return fallback;
+}
+
+/* A file whose rules do not grant everything may not get another name or lose this one. */
+static __always_inline int dentry_check(void *ctx, __u32 hook, __u32 op, struct dentry *dentry, __u32 need)
+{
+	struct jail_task *t = current_jail();
+	struct jail_role *r;
+
+	if (!t || !dentry)
+		return 0;
+	r = role_of(t);
+	if (!r)
+		return jail_deny(ctx, t, r, hook, op, NULL);
+	if (!r->has_file_rules)
+		return (need & ~r->file_default) ? jail_deny(ctx, t, r, hook, op, NULL) : 0;
+	if (need & ~inode_access(t->role, dentry, r->file_default))
+		return jail_deny(ctx, t, r, hook, op, NULL);
+	return 0;
+}
+
+/* Creating a name where the rules do not grant writing (O_CREAT would create it before file_open refuses it). */
+SEC("lsm/inode_create")
+int BPF_PROG(jail_inode_create, struct inode *dir, struct dentry *dentry, umode_t mode, int ret)
+{
+	if (ret)
+		return ret;
+	return dentry_check(ctx, HOOK_INODE_CREATE, JAIL_OP_FILE_WRITE, dentry, JAIL_WRITE);
+}
+
+SEC("lsm/inode_mkdir")
+int BPF_PROG(jail_inode_mkdir, struct inode *dir, struct dentry *dentry, umode_t mode, int ret)
+{
+	if (ret)
+		return ret;
+	return dentry_check(ctx, HOOK_INODE_MKDIR, JAIL_OP_FILE_WRITE, dentry, JAIL_WRITE);
+}
+
+SEC("lsm/inode_link")
+int BPF_PROG(jail_inode_link, struct dentry *old_dentry, struct inode *dir, struct dentry *new_dentry, int ret)
+{
+	if (ret)
+		return ret;
+	ret = jail_category(ctx, HOOK_INODE_LINK, JAIL_OP_LINK, JAIL_DENY_LINK, NULL);
+	if (ret)
+		return ret;
+	return dentry_check(ctx, HOOK_INODE_LINK, JAIL_OP_LINK, old_dentry, JAIL_ACCESS_ALL);
+}
+
+/* bpflock's pins are not a jailed task's to remove, whatever its role. */
+static __always_inline int pins_check(void *ctx, __u32 hook, struct dentry *dentry)
+{
+	struct jail_task *t;
+
+	if (dentry->d_sb->s_magic != BPF_FS_MAGIC)
+		return 0;
+	t = current_jail();
+	if (!t)
+		return 0;
+	report(ctx, PROT_JAIL, hook, JAIL_OP_PINS | (t->role << 16), DECISION_DENY, NULL);
+	return -EPERM;
+}
+
+SEC("lsm/inode_unlink")
+int BPF_PROG(jail_inode_unlink, struct inode *dir, struct dentry *dentry, int ret)
+{
+	if (ret)
+		return ret;
+	ret = pins_check(ctx, HOOK_INODE_UNLINK, dentry);
+	if (ret)
+		return ret;
+	return dentry_check(ctx, HOOK_INODE_UNLINK, JAIL_OP_UNLINK, dentry, JAIL_WRITE);
+}
+
+SEC("lsm/inode_rmdir")
+int BPF_PROG(jail_inode_rmdir, struct inode *dir, struct dentry *dentry, int ret)
+{
+	if (ret)
+		return ret;
+	return pins_check(ctx, HOOK_INODE_RMDIR, dentry);
+}
+
+SEC("lsm/inode_rename")
+int BPF_PROG(jail_inode_rename, struct inode *old_dir, struct dentry *old_dentry, struct inode *new_dir,
+	     struct dentry *new_dentry, int ret)
+{
+	if (ret)
+		return ret;
+	ret = pins_check(ctx, HOOK_INODE_RENAME, old_dentry);
+	if (ret)
+		return ret;
+	/* Moving a file away from its rules, or over a file that has some. */
+	ret = dentry_check(ctx, HOOK_INODE_RENAME, JAIL_OP_RENAME, old_dentry, JAIL_ACCESS_ALL);
+	if (ret)
+		return ret;
+	return dentry_check(ctx, HOOK_INODE_RENAME, JAIL_OP_RENAME, new_dentry, JAIL_WRITE);
+}
+
+/* Tracing other processes (and reading their memory or environment). */
+SEC("lsm/ptrace_access_check")
+int BPF_PROG(jail_ptrace_access_check, struct task_struct *child, unsigned int mode, int ret)
+{
+	if (ret)
+		return ret;
+	return jail_category(ctx, HOOK_PTRACE_ACCESS_CHECK, JAIL_OP_PTRACE, JAIL_DENY_PTRACE, NULL);
+}
+
+/* PTRACE_TRACEME: a jailed task offering itself, or a jailed parent becoming the tracer. */
+SEC("lsm/ptrace_traceme")
+int BPF_PROG(jail_ptrace_traceme, struct task_struct *parent, int ret)
+{
+	struct jail_task *t;
+	struct jail_role *r;
+
+	if (ret)
+		return ret;
+	ret = jail_category(ctx, HOOK_PTRACE_TRACEME, JAIL_OP_TRACEME, JAIL_DENY_PTRACE, NULL);
+	if (ret)
+		return ret;
+	t = jail_of(parent);
+	if (!t)
+		return 0;
+	r = role_of(t);
+	if (r && !(r->deny & JAIL_DENY_PTRACE))
+		return 0;
+	return jail_deny(ctx, t, r, HOOK_PTRACE_TRACEME, JAIL_OP_TRACEME, NULL);
+}
+
+/* setuid(2) and friends: any change of the real, effective, saved or fs uid. */
+SEC("lsm/task_fix_setuid")
+int BPF_PROG(jail_task_fix_setuid, struct cred *new, const struct cred *old, int flags, int ret)
+{
+	if (ret)
+		return ret;
+	if (new->uid.val == old->uid.val && new->euid.val == old->euid.val && new->suid.val == old->suid.val &&
+	    new->fsuid.val == old->fsuid.val)
+		return 0;
+	return jail_category(ctx, HOOK_TASK_FIX_SETUID, JAIL_OP_SETUID, JAIL_DENY_SETUID, NULL);
+}
+
+/* exec of a set-user-ID or set-group-ID program: the other way to change identity. */
+SEC("lsm/bprm_creds_from_file")
+int BPF_PROG(jail_bprm_creds_from_file, struct linux_binprm *bprm, struct file *file, int ret)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	if (ret)
+		return ret;
+	if (bprm->cred->euid.val == task->cred->euid.val && bprm->cred->egid.val == task->cred->egid.val)
+		return 0;
+	return jail_category(ctx, HOOK_BPRM_CREDS_FROM_FILE, JAIL_OP_SETUID, JAIL_DENY_SETUID, NULL);
+}
+
+SEC("lsm/sb_mount")
+int BPF_PROG(jail_sb_mount, const char *dev_name, const struct path *path, const char *type, unsigned long flags,
+	     void *data, int ret)
+{
+	if (ret)
+		return ret;
+	return jail_category(ctx, HOOK_SB_MOUNT, JAIL_OP_MOUNT, JAIL_DENY_MOUNT, NULL);
+}
+
+SEC("lsm/sb_umount")
+int BPF_PROG(jail_sb_umount, struct vfsmount *mnt, int flags, int ret)
+{
+	if (ret)
+		return ret;
+	return jail_category(ctx, HOOK_SB_UMOUNT, JAIL_OP_MOUNT, JAIL_DENY_MOUNT, NULL);
+}
+
+/* The new mount API attaches with move_mount(2). */
+SEC("lsm/move_mount")
+int BPF_PROG(jail_move_mount, const struct path *from_path, const struct path *to_path, int ret)
+{
+	if (ret)
+		return ret;
+	return jail_category(ctx, HOOK_MOVE_MOUNT, JAIL_OP_MOUNT, JAIL_DENY_MOUNT, NULL);
+}
+
+SEC("lsm/kernel_module_request")
+int BPF_PROG(jail_module_request, char *kmod_name, int ret)
+{
+	if (ret)
+		return ret;
+	return jail_category(ctx, HOOK_KERNEL_MODULE_REQUEST, JAIL_OP_MODULE, JAIL_DENY_MODULE, NULL);
+}
+
+SEC("lsm/kernel_read_file")
+int BPF_PROG(jail_kernel_read_file, struct file *file, enum kernel_read_file_id id, bool contents, int ret)
+{
+	if (ret)
+		return ret;
+	if (id != bpf_core_enum_value(enum kernel_read_file_id, READING_MODULE))
+		return 0;
+	return jail_category(ctx, HOOK_KERNEL_READ_FILE, JAIL_OP_MODULE, JAIL_DENY_MODULE, NULL);
+}
+
+SEC("lsm/kernel_load_data")
+int BPF_PROG(jail_kernel_load_data, enum kernel_load_data_id id, bool contents, int ret)
+{
+	if (ret)
+		return ret;
+	if (id != bpf_core_enum_value(enum kernel_load_data_id, LOADING_MODULE))
+		return 0;
+	return jail_category(ctx, HOOK_KERNEL_LOAD_DATA, JAIL_OP_MODULE, JAIL_DENY_MODULE, NULL);
+}
+
+/* Arguments are not read: see bpfrestrict.bpf.c on lsm/bpf and the 6.15 signature. */
+SEC("lsm/bpf")
+int BPF_PROG(jail_bpf)
+{
+	return jail_category(ctx, HOOK_BPF, JAIL_OP_BPF, JAIL_DENY_BPF, NULL);
+}
+
+/*
+ * A file descriptor for one of the jail's own maps, whatever the role allows: with it, a
+ * jailed task could rewrite its role.
+ */
+SEC("lsm/bpf_map")
+int BPF_PROG(jail_bpf_map, struct bpf_map *map, fmode_t fmode, int ret)
+{
+	struct jail_task *t;
+
+	if (ret)
+		return ret;
+	t = current_jail();
+	if (!t)
+		return 0;
+	if (map != (void *)&jail_tasks && map != (void *)&jail_roles && map != (void *)&jail_paths &&
+	    map != (void *)&jail_exec_enroll && map != (void *)&jail_cgroup_enroll && map != (void *)&jail_net &&
+	    map != (void *)&jail_inodes)
+		return 0;
+	report(ctx, PROT_JAIL, HOOK_BPF_MAP, JAIL_OP_BPF | (t->role << 16), DECISION_DENY, NULL);
+	return -EPERM;
+}
+
+/* ---- network ---- */
+
+static __always_inline bool port_allowed(struct jail_net_rule *rule, __u16 port)
+{
+	for (int i = 0; i < JAIL_PORT_RANGES; i++) {
+		if (i >= rule->count)
+			break;
+		if (port >= rule->ranges[i].lo && port <= rule->ranges[i].hi)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * connect/bind/sendto with an address: AF_UNIX by the role's `unix` setting, IPv4 and IPv6
+ * (v4-mapped addresses are IPv4's rules) by the longest matching CIDR's port ranges.
+ */
+static __always_inline int net_check(void *ctx, __u32 hook, __u32 op, __u8 direction, struct socket *sock,
+				     void *address, int addrlen)
+{
+	struct jail_task *t = current_jail();
+	struct sockaddr_in6 sa6 = {};
+	struct jail_net_key key = {};
+	struct jail_net_rule *rule;
+	struct jail_role *r;
+	struct sock *sk;
+	__u16 family, port;
+	__u8 protocol;
+
+	if (!t)
+		return 0;
+	r = role_of(t);
+	if (!r)
+		return jail_deny(ctx, t, r, hook, op, NULL);
+	if (bpf_probe_read_kernel(&family, sizeof(family), address))
+		return jail_deny(ctx, t, r, hook, op, NULL);
+	if (family == AF_UNIX) {
+		if (direction == JAIL_NET_BIND || !(r->deny & JAIL_DENY_UNIX))
+			return 0;
+		return jail_deny(ctx, t, r, hook, JAIL_OP_UNIX, NULL);
+	}
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	sk = sock->sk;
+	if (!sk)
+		return 0;
+	protocol = sk->sk_protocol;
+	key.prefixlen = (sizeof(key.role) + 4 + sizeof(key.addr)) * 8;
+	key.role = t->role;
+	key.direction = direction;
+	key.protocol = protocol;
+	if (family == AF_INET) {
+		struct sockaddr_in sa4 = {};
+
+		bpf_probe_read_kernel(&sa4, sizeof(sa4), address);
+		key.addr[10] = 0xff;
+		key.addr[11] = 0xff;
+		__builtin_memcpy(&key.addr[12], &sa4.sin_addr, 4);
+		port = bpf_ntohs(sa4.sin_port);
+	} else {
+		if (addrlen < (int)sizeof(sa6) - 4 || bpf_probe_read_kernel(&sa6, sizeof(sa6), address))
+			return jail_deny(ctx, t, r, hook, op, NULL);
+		__builtin_memcpy(key.addr, &sa6.sin6_addr, 16);
+		port = bpf_ntohs(sa6.sin6_port);
+	}
+	/* bind to port 0 asks for an ephemeral port: a client, not a service. */
+	if (direction == JAIL_NET_BIND && port == 0)
+		return 0;
+	if (r->has_net_rules) {
+		rule = bpf_map_lookup_elem(&jail_net, &key);
+		if (rule && port_allowed(rule, port))
+			return 0;
+	}
+	if (r->net_default)
+		return 0;
+	return jail_deny(ctx, t, r, hook, op, NULL);
+}
+
+SEC("lsm/socket_connect")
+int BPF_PROG(jail_socket_connect, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
+{
+	if (ret)
+		return ret;
+	return net_check(ctx, HOOK_SOCKET_CONNECT, JAIL_OP_CONNECT, JAIL_NET_CONNECT, sock, address, addrlen);
+}
+
+SEC("lsm/socket_bind")
+int BPF_PROG(jail_socket_bind, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
+{
+	if (ret)
+		return ret;
+	return net_check(ctx, HOOK_SOCKET_BIND, JAIL_OP_BIND, JAIL_NET_BIND, sock, address, addrlen);
+}
+
+/* sendto/sendmsg with an address: an unconnected UDP (or AF_UNIX datagram) socket. */
+SEC("lsm/socket_sendmsg")
+int BPF_PROG(jail_socket_sendmsg, struct socket *sock, struct msghdr *msg, int size, int ret)
+{
+	if (ret)
+		return ret;
+	if (!msg->msg_name)
+		return 0;
+	return net_check(ctx, HOOK_SOCKET_SENDMSG, JAIL_OP_SENDMSG, JAIL_NET_CONNECT, sock, msg->msg_name,
+			 msg->msg_namelen);
+}
+
+/* Role names by id, for status, the forwarder and `bpflock run` (not read by the programs). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, JAIL_MAX_ROLES);
+	__type(key, __u32);
+	__type(value, char[32]);
+} jail_role_names SEC(".maps");

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Jails: roles that confine enrolled processes and their children. Structures shared by
+ * bpf/jail.bpf.c and src/jail.rs (which mirrors the constants).
+ */
+#ifndef BPFLOCK_JAIL_H
+#define BPFLOCK_JAIL_H
+
+#define JAIL_MAX_ROLES 64      /* role ids 1..63; 0 = not jailed */
+#define JAIL_PATH_MAX 240      /* bytes of a path the rules can match (with its NUL) */
+#define JAIL_PORT_RANGES 16    /* port ranges per (role, direction, protocol, CIDR) */
+
+/* File access, as rules grant it (enum jail_access bits). */
+#define JAIL_READ 0x1
+#define JAIL_WRITE 0x2
+#define JAIL_APPEND 0x4
+#define JAIL_EXEC 0x8
+#define JAIL_ACCESS_ALL 0xf
+
+/* What a role denies outright (struct jail_role.deny bits). */
+#define JAIL_DENY_PTRACE 0x1
+#define JAIL_DENY_SETUID 0x2
+#define JAIL_DENY_MOUNT 0x4
+#define JAIL_DENY_MODULE 0x8
+#define JAIL_DENY_BPF 0x10
+#define JAIL_DENY_LINK 0x20    /* hard links: a link would give a denied file a new name */
+#define JAIL_DENY_UNIX 0x40    /* connect/send to AF_UNIX sockets */
+
+#define JAIL_MODE_ENFORCE 0
+#define JAIL_MODE_COMPLAIN 1   /* report would-deny, allow */
+
+struct jail_role {
+	__u32 mode;
+	__u32 deny;
+	__u32 file_default;   /* JAIL_* access granted where no file rule matches */
+	__u32 exec_default;   /* 1: exec allowed where no exec rule matches */
+	__u32 net_default;    /* 1: connect/bind allowed where no network rule matches */
+	__u32 has_file_rules; /* 0: no path work at all for this role */
+	__u32 has_exec_rules;
+	__u32 has_net_rules;
+};
+
+/* The state a jailed task carries (task storage, copied to children in task_alloc). */
+struct jail_task {
+	__u32 role;
+	__u32 flags;
+};
+
+/* Rule kinds in the path trie. */
+#define JAIL_RULE_FILE 0
+#define JAIL_RULE_EXEC 1
+
+/*
+ * Path trie key: longest prefix match over (role, kind, path bytes). A directory rule
+ * ("/dir/" followed by two stars) is the prefix "/dir/", an exact path includes its NUL. Compared by name, byte by byte.
+ */
+struct jail_path_key {
+	__u32 prefixlen;
+	__u32 role;
+	__u32 kind;
+	char path[JAIL_PATH_MAX];
+};
+
+struct jail_path_rule {
+	__u32 access; /* file rules: JAIL_* granted; exec rules: 1 allow, 0 deny */
+};
+
+/*
+ * The files and directories the file rules name, by the kernel's (s_dev, i_ino), for the
+ * hooks that see a dentry but no path (hard link, rename, unlink): the rule of the
+ * closest ancestor on the same filesystem applies.
+ */
+struct jail_inode_key {
+	__u32 role;
+	__u32 dev;
+	__u64 ino;
+};
+
+/* Executables that enroll, by the kernel's (s_dev, i_ino). */
+struct jail_exec_key {
+	__u32 dev;
+	__u32 pad;
+	__u64 ino;
+};
+
+/* Network rules: longest prefix over (role, direction, protocol, IPv6 address). IPv4
+ * is stored and looked up as v4-mapped IPv6 (::ffff:a.b.c.d). */
+#define JAIL_NET_CONNECT 0 /* connect, and sendmsg with an address */
+#define JAIL_NET_BIND 1
+
+struct jail_net_key {
+	__u32 prefixlen;
+	__u32 role;
+	__u8 direction;
+	__u8 protocol; /* IPPROTO_TCP, IPPROTO_UDP */
+	__u8 pad[2];
+	__u8 addr[16];
+};
+
+struct jail_port_range {
+	__u16 lo;
+	__u16 hi;
+};
+
+/* The ports allowed at the longest matching CIDR: the union of every rule whose CIDR
+ * contains it (bpflock merges them), so the longest match alone answers. */
+struct jail_net_rule {
+	__u32 count;
+	struct jail_port_range ranges[JAIL_PORT_RANGES];
+};
+
+/* Event operations (low 16 bits; the role id is in the high 16). */
+enum jail_op {
+	JAIL_OP_FILE_READ = 0,
+	JAIL_OP_FILE_WRITE = 1,
+	JAIL_OP_FILE_APPEND = 2,
+	JAIL_OP_FILE_EXEC = 3,   /* opened for exec, or mapped executable */
+	JAIL_OP_EXEC = 4,        /* execve of a program the role does not run */
+	JAIL_OP_PATH_TOO_LONG = 5,
+	JAIL_OP_LINK = 6,
+	JAIL_OP_PTRACE = 7,
+	JAIL_OP_TRACEME = 8,
+	JAIL_OP_SETUID = 9,
+	JAIL_OP_MOUNT = 10,
+	JAIL_OP_MODULE = 11,
+	JAIL_OP_BPF = 12,
+	JAIL_OP_CONNECT = 13,
+	JAIL_OP_BIND = 14,
+	JAIL_OP_SENDMSG = 15,
+	JAIL_OP_UNIX = 16,
+	JAIL_OP_PINS = 17,       /* removing or renaming bpflock's pins */
+	JAIL_OP_ENROLL = 18,     /* a jailed task asked to re-enroll: refused */
+	JAIL_OP_RENAME = 19,
+	JAIL_OP_UNLINK = 20,
+};
+
+#endif

@@ -1,0 +1,408 @@
+//! jail: roles that confine enrolled processes and their children (bpf/jail.bpf.c).
+//!
+//! Lifecycle: `setup` (load, fill the rule maps, attach, pin into a staging directory),
+//! `pinned_roles` (status, `bpflock run`), `run` (enroll the caller and exec). Cleanup is
+//! removing the pin directory, as for every protection.
+//!
+//! Jailed tasks live in a task-storage map that is reused across re-applies (pinned as
+//! `maps/tasks`), and role ids are kept per name: re-applying a policy never moves a
+//! running task to another role. A role the new policy drops keeps its id and denies
+//! everything (fail closed) until the tasks in it are gone.
+
+pub mod rules;
+
+use std::{
+    collections::BTreeMap,
+    ffi::CString,
+    mem::MaybeUninit,
+    os::unix::fs::MetadataExt,
+    path::{Path, PathBuf},
+};
+
+use libbpf_rs::{MapCore, MapFlags, MapHandle};
+
+use crate::{
+    error::{Error, Result},
+    events::{self, Shared},
+    pins,
+    policy::EventsMode,
+};
+use rules::{Enroll, JailPolicy, Role};
+
+mod skel {
+    include!(concat!(env!("OUT_DIR"), "/jail.skel.rs"));
+}
+use skel::{types, JailSkelBuilder};
+
+pub const NAME: &str = "jail";
+pub const HOOKS: &[&str] = &[
+    "file_open",
+    "mmap_file",
+    "bprm_check_security",
+    "task_alloc",
+    "inode_create",
+    "inode_mkdir",
+    "inode_link",
+    "inode_unlink",
+    "inode_rmdir",
+    "inode_rename",
+    "ptrace_access_check",
+    "ptrace_traceme",
+    "task_fix_setuid",
+    "bprm_creds_from_file",
+    "sb_mount",
+    "sb_umount",
+    "move_mount",
+    "kernel_module_request",
+    "kernel_read_file",
+    "kernel_load_data",
+    "bpf",
+    "bpf_map",
+    "socket_connect",
+    "socket_bind",
+    "socket_sendmsg",
+];
+
+/// Event operations (bpf/jail.h enum jail_op); the role id is in the high 16 bits.
+pub const OPERATION_NAMES: [&str; 21] = [
+    "file_read",
+    "file_write",
+    "file_append",
+    "file_exec",
+    "exec",
+    "path_too_long",
+    "link",
+    "ptrace",
+    "traceme",
+    "setuid",
+    "mount",
+    "module",
+    "bpf",
+    "connect",
+    "bind",
+    "sendmsg",
+    "unix",
+    "pins",
+    "enroll",
+    "rename",
+    "unlink",
+];
+
+const MAPS_DIR: &str = "maps";
+const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+
+/// Role names by id, from a pinned jail (an empty map where there is none).
+pub fn pinned_roles(jail_dir: &Path) -> BTreeMap<u32, String> {
+    read_roles(jail_dir).unwrap_or_default()
+}
+
+fn read_roles(jail_dir: &Path) -> std::result::Result<BTreeMap<u32, String>, libbpf_rs::Error> {
+    let mut names = BTreeMap::new();
+    let map = MapHandle::from_pinned_path(jail_dir.join(MAPS_DIR).join("role_names"))?;
+    for id in 1..rules::MAX_ROLES as u32 + 1 {
+        if let Ok(Some(v)) = map.lookup(&id.to_ne_bytes(), MapFlags::ANY) {
+            let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
+            if end > 0 {
+                names.insert(id, String::from_utf8_lossy(&v[..end]).into_owned());
+            }
+        }
+    }
+    Ok(names)
+}
+
+/// Ids for this policy's roles: the ids the pinned jail gave the same names, then free ones.
+/// Returns (name -> id, ids of pinned roles this policy no longer has).
+fn assign_ids(
+    policy: &JailPolicy,
+    live: &BTreeMap<u32, String>,
+) -> Result<(BTreeMap<String, u32>, BTreeMap<u32, String>)> {
+    let mut ids = BTreeMap::new();
+    for (id, name) in live {
+        if policy.role(name).is_some() {
+            ids.insert(name.clone(), *id);
+        }
+    }
+    let mut next = 1u32;
+    for role in &policy.roles {
+        if ids.contains_key(&role.name) {
+            continue;
+        }
+        while live.contains_key(&next) || ids.values().any(|&v| v == next) {
+            next += 1;
+        }
+        if next as usize > rules::MAX_ROLES {
+            return Err(Error::Jail(format!(
+                "no role id left for \"{}\": {} roles are pinned or wanted (at most {})",
+                role.name,
+                live.len() + ids.len(),
+                rules::MAX_ROLES
+            )));
+        }
+        ids.insert(role.name.clone(), next);
+    }
+    let dropped = live.iter().filter(|(_, n)| policy.role(n).is_none()).map(|(i, n)| (*i, n.clone())).collect();
+    Ok((ids, dropped))
+}
+
+fn role_value(role: &Role) -> types::jail_role {
+    types::jail_role {
+        mode: role.complain as u32,
+        deny: role.deny,
+        file_default: role.file_default,
+        exec_default: role.exec_default as u32,
+        net_default: role.net_default as u32,
+        has_file_rules: !role.files.is_empty() as u32,
+        has_exec_rules: !role.execs.is_empty() as u32,
+        has_net_rules: !role.net.is_empty() as u32,
+    }
+}
+
+/// A role that denies everything: what a dropped role's remaining tasks get.
+const DENY_ALL: types::jail_role = types::jail_role {
+    mode: 0,
+    deny: rules::DENY_PTRACE
+        | rules::DENY_SETUID
+        | rules::DENY_MOUNT
+        | rules::DENY_MODULE
+        | rules::DENY_BPF
+        | rules::DENY_LINK
+        | rules::DENY_UNIX,
+    file_default: 0,
+    exec_default: 0,
+    net_default: 0,
+    has_file_rules: 0,
+    has_exec_rules: 0,
+    has_net_rules: 0,
+};
+
+fn bytes_of<T>(value: &T) -> &[u8] {
+    // SAFETY: T is a plain-data skeleton type; its bytes are what the map stores.
+    unsafe { std::slice::from_raw_parts((value as *const T).cast(), std::mem::size_of::<T>()) }
+}
+
+fn update(map: &libbpf_rs::MapMut<'_>, key: &[u8], value: &[u8], what: &str) -> Result<()> {
+    map.update(key, value, MapFlags::ANY).map_err(|e| Error::Jail(format!("cannot store {what}: {e}")))
+}
+
+/// Trie keys of one path rule: a subtree is its "dir/" prefix plus the directory itself.
+fn path_keys(role: u32, kind: u32, rule: &rules::PathRule) -> Vec<types::jail_path_key> {
+    let mut entries: Vec<Vec<u8>> = Vec::new();
+    if rule.subtree {
+        let prefix = if rule.path == "/" { "/".to_string() } else { format!("{}/", rule.path) };
+        entries.push(prefix.into_bytes());
+        if rule.path != "/" {
+            entries.push(format!("{}\0", rule.path).into_bytes());
+        }
+    } else {
+        entries.push(format!("{}\0", rule.path).into_bytes());
+    }
+    entries
+        .into_iter()
+        .map(|bytes| {
+            let mut key = types::jail_path_key { prefixlen: 0, role, kind, path: [0; rules::PATH_MAX] };
+            for (slot, b) in key.path.iter_mut().zip(&bytes) {
+                *slot = *b as _;
+            }
+            key.prefixlen = (8 + bytes.len() as u32) * 8;
+            key
+        })
+        .collect()
+}
+
+/// Loads jail, fills its maps from `policy`, attaches and pins into `dir`. `live` is the
+/// pinned jail being replaced, if any: its task map and role ids carry over.
+pub fn setup(policy: &JailPolicy, events: EventsMode, dir: &Path, live: &Path, shared: &Shared) -> Result<()> {
+    let live_roles = pinned_roles(live);
+    let (ids, dropped) = assign_ids(policy, &live_roles)?;
+    // Resolve what enrollment names before loading anything: errors point at the policy.
+    let mut execs = Vec::new();
+    let mut cgroups = Vec::new();
+    for e in &policy.enroll {
+        match e {
+            Enroll::Exec { path, role, at } => {
+                let (dev, ino) = crate::kernel::file_identity(path)
+                    .map_err(|err| Error::Jail(format!("{at}: enroll.exec: {err}")))?;
+                execs.push((types::jail_exec_key { dev, pad: 0, ino }, ids[role]));
+            }
+            Enroll::Cgroup { path, role, at } => {
+                let st = nix::sys::statfs::statfs(path.as_str())
+                    .map_err(|err| Error::Jail(format!("{at}: enroll.cgroup: {path}: {err}")))?;
+                if st.filesystem_type().0 as i64 != CGROUP2_SUPER_MAGIC {
+                    return Err(Error::Jail(format!("{at}: enroll.cgroup: {path} is not a cgroup v2 directory")));
+                }
+                let id = std::fs::metadata(path)
+                    .map_err(|err| Error::Jail(format!("{at}: enroll.cgroup: {path}: {err}")))?
+                    .ino();
+                cgroups.push((id, ids[role]));
+            }
+            Enroll::Xattr { at } => {
+                return Err(Error::Jail(format!("{at}: enroll.xattr: not supported by this version of bpflock")));
+            }
+        }
+    }
+
+    let mut object = MaybeUninit::uninit();
+    let mut open = pins::open(NAME, JailSkelBuilder::default(), &mut object)?;
+    let config = open.maps.rodata_data.as_deref_mut().expect("jail has .rodata");
+    config.jail_enroll_exec = !execs.is_empty() as u32;
+    config.jail_enroll_cgroup = !cgroups.is_empty() as u32;
+    events::configure_events!(shared, open, config, events)?;
+    let tasks = live.join(MAPS_DIR).join("tasks");
+    if tasks.exists() {
+        open.maps
+            .jail_tasks
+            .reuse_pinned_map(&tasks)
+            .map_err(|source| Error::UnableToReuseMap { path: tasks.clone(), source })?;
+    }
+    let mut skel = pins::load(NAME, open)?;
+    events::pin_events!(shared, skel)?;
+
+    let m = &skel.maps;
+    for role in &policy.roles {
+        let id = ids[&role.name];
+        update(&m.jail_roles, &id.to_ne_bytes(), bytes_of(&role_value(role)), "a role")?;
+        let mut name = [0u8; 32];
+        name[..role.name.len()].copy_from_slice(role.name.as_bytes());
+        update(&m.jail_role_names, &id.to_ne_bytes(), &name, "a role name")?;
+        for (kind, list) in [(0u32, &role.files), (1u32, &role.execs)] {
+            for rule in list {
+                let value = types::jail_path_rule { access: rule.access };
+                for key in path_keys(id, kind, rule) {
+                    update(&m.jail_paths, bytes_of(&key), bytes_of(&value), "a path rule")?;
+                }
+                // What the rule names now, by identity, for link, rename and unlink.
+                if kind == 0 {
+                    if let Ok((dev, ino)) = crate::kernel::file_identity(&rule.path) {
+                        let key = types::jail_inode_key { role: id, dev, ino };
+                        update(&m.jail_inodes, bytes_of(&key), &rule.access.to_ne_bytes(), "a file identity")?;
+                    }
+                }
+            }
+        }
+        let merged = rules::merged_port_ranges(&role.net).map_err(|(_, msg)| Error::Jail(msg))?;
+        for (rule, ranges) in merged {
+            let key = types::jail_net_key {
+                prefixlen: 64 + rule.prefix as u32,
+                role: id,
+                direction: rule.direction,
+                protocol: rule.protocol,
+                pad: [0; 2],
+                addr: rule.addr,
+            };
+            let mut value = types::jail_net_rule { count: ranges.len() as u32, ..Default::default() };
+            for (slot, (lo, hi)) in value.ranges.iter_mut().zip(ranges) {
+                *slot = types::jail_port_range { lo, hi };
+            }
+            update(&m.jail_net, bytes_of(&key), bytes_of(&value), "a network rule")?;
+        }
+    }
+    for (id, name) in &dropped {
+        update(&m.jail_roles, &id.to_ne_bytes(), bytes_of(&DENY_ALL), "a dropped role")?;
+        let mut bytes = [0u8; 32];
+        let label = format!("{name}(dropped)");
+        let n = label.len().min(31);
+        bytes[..n].copy_from_slice(&label.as_bytes()[..n]);
+        update(&m.jail_role_names, &id.to_ne_bytes(), &bytes, "a role name")?;
+        log::warn!(target: NAME, "role \"{name}\" is gone from the policy: tasks still in it are denied everything");
+    }
+    for (key, role) in &execs {
+        update(&m.jail_exec_enroll, bytes_of(key), &role.to_ne_bytes(), "an enrolled executable")?;
+    }
+    for (id, role) in &cgroups {
+        update(&m.jail_cgroup_enroll, &id.to_ne_bytes(), &role.to_ne_bytes(), "an enrolled cgroup")?;
+    }
+
+    let maps = dir.join(MAPS_DIR);
+    pins::mkdir(&maps)?;
+    let m = &mut skel.maps;
+    pins::pin_map(&mut m.rodata, dir, "config")?;
+    pins::pin_map(&mut m.jail_tasks, &maps, "tasks")?;
+    pins::pin_map(&mut m.jail_roles, &maps, "roles")?;
+    pins::pin_map(&mut m.jail_role_names, &maps, "role_names")?;
+    let p = &skel.progs;
+    for (prog, hook) in [
+        (&p.jail_file_open, "file_open"),
+        (&p.jail_mmap_file, "mmap_file"),
+        (&p.jail_bprm_check, "bprm_check_security"),
+        (&p.jail_task_alloc, "task_alloc"),
+        (&p.jail_inode_create, "inode_create"),
+        (&p.jail_inode_mkdir, "inode_mkdir"),
+        (&p.jail_inode_link, "inode_link"),
+        (&p.jail_inode_unlink, "inode_unlink"),
+        (&p.jail_inode_rmdir, "inode_rmdir"),
+        (&p.jail_inode_rename, "inode_rename"),
+        (&p.jail_ptrace_access_check, "ptrace_access_check"),
+        (&p.jail_ptrace_traceme, "ptrace_traceme"),
+        (&p.jail_task_fix_setuid, "task_fix_setuid"),
+        (&p.jail_bprm_creds_from_file, "bprm_creds_from_file"),
+        (&p.jail_sb_mount, "sb_mount"),
+        (&p.jail_sb_umount, "sb_umount"),
+        (&p.jail_move_mount, "move_mount"),
+        (&p.jail_module_request, "kernel_module_request"),
+        (&p.jail_kernel_read_file, "kernel_read_file"),
+        (&p.jail_kernel_load_data, "kernel_load_data"),
+        (&p.jail_bpf, "bpf"),
+        (&p.jail_bpf_map, "bpf_map"),
+        (&p.jail_socket_connect, "socket_connect"),
+        (&p.jail_socket_bind, "socket_bind"),
+        (&p.jail_socket_sendmsg, "socket_sendmsg"),
+    ] {
+        pins::attach_and_pin(NAME, prog, dir, hook)?;
+    }
+    Ok(())
+}
+
+/// The events setting recorded in a pinned jail.
+pub fn pinned_events(dir: &Path) -> Result<EventsMode> {
+    let c: types::rodata = pins::read_config(dir)?;
+    Ok(EventsMode::from_raw(c.bpflock_events_mode))
+}
+
+/// Tasks in each role: not kept by the kernel in a countable form; reported as the roles.
+pub fn describe(policy: &JailPolicy) -> String {
+    let names: Vec<_> = policy.roles.iter().map(|r| r.name.as_str()).collect();
+    format!("roles {} ({} enrollment rules)", names.join(", "), policy.enroll.len())
+}
+
+/// `bpflock run --role NAME -- CMD...`: jails the calling process in NAME and execs CMD.
+pub fn run(pin_root: &Path, role: &str, command: &[String]) -> Result<std::convert::Infallible> {
+    let dir = pin_root.join(NAME);
+    if !dir.exists() {
+        return Err(Error::Jail(format!(
+            "no jail is pinned at {} (bootstrap a policy with roles first)",
+            dir.display()
+        )));
+    }
+    let roles = read_roles(&dir).map_err(|e| {
+        Error::Jail(format!(
+            "cannot open the roles pinned in {}: {e} (a jailed process cannot enroll itself again)",
+            dir.display()
+        ))
+    })?;
+    let Some((&id, _)) = roles.iter().find(|(_, n)| n.as_str() == role) else {
+        let known: Vec<_> = roles.values().cloned().collect();
+        return Err(Error::Jail(format!("no role \"{role}\" in the pinned jail (roles: {})", known.join(", "))));
+    };
+    let path: PathBuf = dir.join(MAPS_DIR).join("tasks");
+    let tasks = MapHandle::from_pinned_path(&path).map_err(|e| {
+        Error::Jail(format!("cannot open {}: {e} (a jailed process cannot enroll itself again)", path.display()))
+    })?;
+    // SAFETY: pidfd_open on our own pid; the fd is closed by the exec (O_CLOEXEC) or on error.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) } as i32;
+    if pidfd < 0 {
+        return Err(Error::Jail(format!("pidfd_open: {}", std::io::Error::last_os_error())));
+    }
+    let value = types::jail_task { role: id, flags: 0 };
+    // Never replaces an existing jail: a jailed task does not re-enroll.
+    tasks
+        .update(&pidfd.to_ne_bytes(), bytes_of(&value), MapFlags::NO_EXIST)
+        .map_err(|e| Error::Jail(format!("cannot enroll in role \"{role}\": {e} (already jailed?)")))?;
+    // SAFETY: closing the pidfd opened above.
+    unsafe { libc::close(pidfd) };
+    let args: Vec<CString> = command
+        .iter()
+        .map(|a| CString::new(a.as_bytes()).map_err(|_| Error::Jail(format!("a NUL byte in {a:?}"))))
+        .collect::<Result<_>>()?;
+    let err = nix::unistd::execvp(&args[0], &args).unwrap_err();
+    Err(Error::Jail(format!("cannot run {}: {err}", command[0])))
+}

@@ -1,0 +1,566 @@
+//! The jail part of the policy: `[roles.NAME]` and `[[enroll]]`, validated with
+//! `FILE:LINE:COL` errors like the rest (docs/jails.md).
+
+use std::{collections::BTreeMap, net::IpAddr};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::policy::{Checker, PolicyError, RawList};
+
+// bpf/jail.h
+pub const READ: u32 = 0x1;
+pub const EXEC: u32 = 0x8;
+pub const ACCESS_ALL: u32 = 0xf;
+pub const DENY_PTRACE: u32 = 0x1;
+pub const DENY_SETUID: u32 = 0x2;
+pub const DENY_MOUNT: u32 = 0x4;
+pub const DENY_MODULE: u32 = 0x8;
+pub const DENY_BPF: u32 = 0x10;
+pub const DENY_LINK: u32 = 0x20;
+pub const DENY_UNIX: u32 = 0x40;
+pub const MAX_ROLES: usize = 63;
+/// Bytes of a path the rules can match, its NUL included (JAIL_PATH_MAX).
+pub const PATH_MAX: usize = 240;
+pub const PORT_RANGES: usize = 16;
+pub const NET_CONNECT: u8 = 0;
+pub const NET_BIND: u8 = 1;
+const IPPROTO_TCP: u8 = 6;
+const IPPROTO_UDP: u8 = 17;
+
+/// Categories a role denies unless it says `= "allow"`: each one is a way out of any jail.
+const CATEGORIES: [(&str, u32); 5] = [
+    ("ptrace", DENY_PTRACE),
+    ("setuid", DENY_SETUID),
+    ("mount", DENY_MOUNT),
+    ("module", DENY_MODULE),
+    ("bpf", DENY_BPF),
+];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRole {
+    mode: Option<Spanned<String>>,
+    file: Option<RawFile>,
+    exec: Option<Spanned<RawExec>>,
+    net: Option<RawNet>,
+    ptrace: Option<Spanned<String>>,
+    setuid: Option<Spanned<String>>,
+    mount: Option<Spanned<String>>,
+    module: Option<Spanned<String>>,
+    bpf: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    default: Option<Spanned<String>>,
+    allow: Option<RawList>,
+    read_only: Option<RawList>,
+    no_exec: Option<RawList>,
+    deny: Option<RawList>,
+    link: Option<Spanned<String>>,
+}
+
+/// `exec = "allow" | "deny"`, or a table with `default`, `allow` and `deny` lists.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawExec {
+    Simple(String),
+    Rules(RawExecRules),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExecRules {
+    default: Option<String>,
+    allow: Option<Vec<String>>,
+    deny: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNet {
+    default: Option<Spanned<String>>,
+    connect: Option<RawList>,
+    bind: Option<RawList>,
+    unix: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEnroll {
+    exec: Option<Spanned<String>>,
+    cgroup: Option<Spanned<String>>,
+    xattr: Option<Spanned<bool>>,
+    role: Option<Spanned<String>>,
+}
+
+/// A path rule: an exact path, or a directory and everything under it (`/dir/**`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathRule {
+    pub path: String,
+    pub subtree: bool,
+    /// File rules: access granted; exec rules: 1 allow, 0 deny.
+    pub access: u32,
+}
+
+/// Allowed ports towards (or on) a CIDR; IPv4 as v4-mapped IPv6.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetRule {
+    pub direction: u8,
+    pub protocol: u8,
+    pub addr: [u8; 16],
+    /// Prefix length in the IPv6 space (an IPv4 /8 is 104).
+    pub prefix: u8,
+    pub lo: u16,
+    pub hi: u16,
+    /// Where the rule is written (line, column), for errors found when merging.
+    pub at: (usize, usize),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Role {
+    pub name: String,
+    pub complain: bool,
+    pub deny: u32,
+    pub file_default: u32,
+    pub exec_default: bool,
+    pub net_default: bool,
+    pub files: Vec<PathRule>,
+    pub execs: Vec<PathRule>,
+    pub net: Vec<NetRule>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Enroll {
+    Exec {
+        path: String,
+        role: String,
+        at: String,
+    },
+    Cgroup {
+        path: String,
+        role: String,
+        at: String,
+    },
+    /// The role named in the executable's `user.bpflock.role` xattr.
+    Xattr {
+        at: String,
+    },
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JailPolicy {
+    pub roles: Vec<Role>,
+    pub enroll: Vec<Enroll>,
+}
+
+impl JailPolicy {
+    pub fn enabled(&self) -> bool {
+        !self.roles.is_empty()
+    }
+
+    pub fn role(&self, name: &str) -> Option<&Role> {
+        self.roles.iter().find(|r| r.name == name)
+    }
+}
+
+fn choice<'a>(c: &Checker<'_>, key: &str, v: &Spanned<String>, options: &[&'a str]) -> Result<&'a str, PolicyError> {
+    options.iter().copied().find(|o| o == v.get_ref()).ok_or_else(|| {
+        c.error(v.span(), format!("{key}: unknown value \"{}\" (expected {})", v.get_ref(), options.join(" or ")))
+    })
+}
+
+/// Validates a rule path: absolute, normalised, `/**` only as the last component.
+fn path_rule(c: &Checker<'_>, key: &str, item: &Spanned<String>, access: u32) -> Result<PathRule, PolicyError> {
+    let raw = item.get_ref().as_str();
+    let bad = |why: &str| c.error(item.span(), format!("{key}: \"{raw}\": {why}"));
+    let (path, subtree) = match raw.strip_suffix("/**") {
+        Some("") => ("/", true),
+        Some(dir) => (dir, true),
+        None => (raw, false),
+    };
+    if !path.starts_with('/') {
+        return Err(bad("must be an absolute path"));
+    }
+    if path.contains('*') || path.contains('?') || path.contains('[') {
+        return Err(bad("the only pattern is a trailing /** (the directory and everything under it)"));
+    }
+    if path.len() > 1 && path.ends_with('/') {
+        return Err(bad("no trailing slash (write /dir/** for a directory and what is under it)"));
+    }
+    if path.split('/').skip(1).any(|c| c.is_empty() || c == "." || c == "..") && path != "/" {
+        return Err(bad("must be normalised (no //, . or .. components): rules match the path the kernel resolves"));
+    }
+    if path.len() + 2 > PATH_MAX {
+        return Err(bad(&format!("longer than the {} bytes a rule can match", PATH_MAX - 2)));
+    }
+    Ok(PathRule { path: path.to_string(), subtree, access })
+}
+
+/// "tcp/80", "udp/53", "tcp/8000-8100", "tcp/5432@10.0.0.0/8", "tcp/443@2001:db8::/32".
+fn net_rule(c: &Checker<'_>, key: &str, direction: u8, item: &Spanned<String>) -> Result<NetRule, PolicyError> {
+    let raw = item.get_ref().as_str();
+    let bad = |why: &str| {
+        c.error(
+            item.span(),
+            format!("{key}: \"{raw}\": {why} (expected PROTO/PORT[-PORT][@ADDRESS[/PREFIX]], e.g. tcp/443@10.0.0.0/8)"),
+        )
+    };
+    let (proto, rest) = raw.split_once('/').ok_or_else(|| bad("no protocol"))?;
+    let protocol = match proto {
+        "tcp" => IPPROTO_TCP,
+        "udp" => IPPROTO_UDP,
+        _ => return Err(bad("the protocol is tcp or udp")),
+    };
+    let (ports, cidr) = match rest.split_once('@') {
+        Some((p, a)) => (p, Some(a)),
+        None => (rest, None),
+    };
+    let port = |s: &str| s.parse::<u16>().map_err(|_| bad("a port is a number from 0 to 65535"));
+    let (lo, hi) = match ports.split_once('-') {
+        Some((a, b)) => (port(a)?, port(b)?),
+        None => (port(ports)?, port(ports)?),
+    };
+    if lo > hi {
+        return Err(bad("the range is empty"));
+    }
+    let (mut addr, prefix) = match cidr {
+        None => ([0u8; 16], 0),
+        Some(cidr) => {
+            let (ip, len) = match cidr.split_once('/') {
+                Some((ip, len)) => (ip, Some(len)),
+                None => (cidr, None),
+            };
+            let ip: IpAddr = ip.parse().map_err(|_| bad("not an IP address"))?;
+            let (bytes, offset, max) = match ip {
+                IpAddr::V4(v4) => (v4.to_ipv6_mapped().octets(), 96u8, 32u8),
+                IpAddr::V6(v6) => (v6.octets(), 0, 128),
+            };
+            let len = match len {
+                Some(l) => l.parse::<u8>().ok().filter(|l| *l <= max).ok_or_else(|| bad("bad prefix length"))?,
+                None => max,
+            };
+            (bytes, offset + len)
+        }
+    };
+    // The address is masked to its prefix, as the trie compares it.
+    for (i, b) in addr.iter_mut().enumerate() {
+        let keep = (prefix as usize).saturating_sub(i * 8).min(8);
+        *b &= if keep == 0 { 0 } else { 0xffu8 << (8 - keep) };
+    }
+    let at = c.line_col(item.span().start);
+    Ok(NetRule { direction, protocol, addr, prefix, lo, hi, at })
+}
+
+pub fn parse(
+    c: &Checker<'_>,
+    roles: Option<&BTreeMap<String, Spanned<RawRole>>>,
+    enroll: Option<&Vec<Spanned<RawEnroll>>>,
+) -> Result<JailPolicy, PolicyError> {
+    let mut policy = JailPolicy::default();
+    for (name, raw) in roles.into_iter().flatten() {
+        let span = raw.span();
+        let raw = raw.get_ref();
+        if name.is_empty()
+            || name.len() > 31
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(c.error(span, format!("roles.{name}: a role name is 1 to 31 letters, digits, _ or -")));
+        }
+        let key = |k: &str| format!("roles.{name}.{k}");
+        let mut role = Role {
+            name: name.clone(),
+            complain: false,
+            deny: 0,
+            file_default: ACCESS_ALL,
+            exec_default: true,
+            net_default: true,
+            files: Vec::new(),
+            execs: Vec::new(),
+            net: Vec::new(),
+        };
+        if let Some(m) = &raw.mode {
+            role.complain = choice(c, &key("mode"), m, &["enforce", "complain"])? == "complain";
+        }
+        for ((category, bit), value) in
+            CATEGORIES.iter().zip([&raw.ptrace, &raw.setuid, &raw.mount, &raw.module, &raw.bpf])
+        {
+            let deny = match value {
+                Some(v) => choice(c, &key(category), v, &["allow", "deny"])? == "deny",
+                None => true,
+            };
+            if deny {
+                role.deny |= bit;
+            }
+        }
+        if let Some(f) = &raw.file {
+            if let Some(d) = &f.default {
+                role.file_default = match choice(c, &key("file.default"), d, &["allow", "read_only", "deny"])? {
+                    "allow" => ACCESS_ALL,
+                    "read_only" => READ | EXEC,
+                    _ => 0,
+                };
+            }
+            for (k, list, access) in [
+                ("file.allow", &f.allow, ACCESS_ALL),
+                ("file.read_only", &f.read_only, READ | EXEC),
+                ("file.no_exec", &f.no_exec, ACCESS_ALL & !EXEC),
+                ("file.deny", &f.deny, 0),
+            ] {
+                for item in list.iter().flat_map(|l| l.get_ref()) {
+                    let rule = path_rule(c, &key(k), item, access)?;
+                    if let Some(other) = role.files.iter().find(|r| r.path == rule.path && r.subtree == rule.subtree) {
+                        if other.access != rule.access {
+                            return Err(c.error(
+                                item.span(),
+                                format!("{}: \"{}\" has another rule in this role", key(k), item.get_ref()),
+                            ));
+                        }
+                    }
+                    role.files.push(rule);
+                }
+            }
+            // Hard links give a file a second name its rules do not cover: refused where
+            // there are file rules, unless asked for.
+            let link_default = if role.files.is_empty() && role.file_default == ACCESS_ALL { "allow" } else { "deny" };
+            let link = match &f.link {
+                Some(l) => choice(c, &key("file.link"), l, &["allow", "deny"])?,
+                None => link_default,
+            };
+            if link == "deny" {
+                role.deny |= DENY_LINK;
+            }
+        }
+        if let Some(e) = &raw.exec {
+            let span = e.span();
+            match e.get_ref() {
+                RawExec::Simple(v) => {
+                    role.exec_default = match v.as_str() {
+                        "allow" => true,
+                        "deny" => false,
+                        other => {
+                            return Err(c.error(
+                                span,
+                                format!(
+                                    "{}: unknown value \"{other}\" (expected allow or deny, or a table)",
+                                    key("exec")
+                                ),
+                            ))
+                        }
+                    }
+                }
+                RawExec::Rules(r) => {
+                    // With an allow list and no default, what is not listed is denied.
+                    role.exec_default = match r.default.as_deref() {
+                        Some("allow") => true,
+                        Some("deny") => false,
+                        None => r.allow.is_none(),
+                        Some(other) => {
+                            return Err(c.error(
+                                span,
+                                format!("{}: unknown value \"{other}\" (expected allow or deny)", key("exec.default")),
+                            ))
+                        }
+                    };
+                    for (list, allow) in [(&r.allow, 1), (&r.deny, 0)] {
+                        for p in list.iter().flatten() {
+                            let item = Spanned::new(span.clone(), p.clone());
+                            role.execs.push(path_rule(c, &key("exec"), &item, allow)?);
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(n) = &raw.net {
+            if let Some(d) = &n.default {
+                role.net_default = choice(c, &key("net.default"), d, &["allow", "deny"])? == "allow";
+            } else if n.connect.is_some() || n.bind.is_some() {
+                role.net_default = false;
+            }
+            if let Some(u) = &n.unix {
+                if choice(c, &key("net.unix"), u, &["allow", "deny"])? == "deny" {
+                    role.deny |= DENY_UNIX;
+                }
+            }
+            for (k, list, direction) in [("net.connect", &n.connect, NET_CONNECT), ("net.bind", &n.bind, NET_BIND)] {
+                for item in list.iter().flat_map(|l| l.get_ref()) {
+                    role.net.push(net_rule(c, &key(k), direction, item)?);
+                }
+            }
+            merged_port_ranges(&role.net).map_err(|((line, col), msg)| PolicyError {
+                origin: c.origin.to_string(),
+                line,
+                col,
+                message: format!("{}: {msg}", key("net")),
+            })?;
+        }
+        policy.roles.push(role);
+    }
+    if policy.roles.len() > MAX_ROLES {
+        return Err(c.error(0..0, format!("roles: at most {MAX_ROLES} roles (there are {})", policy.roles.len())));
+    }
+    for raw in enroll.into_iter().flatten() {
+        let span = raw.span();
+        let (line, col) = c.line_col(span.start);
+        let at = format!("{}:{line}:{col}", c.origin);
+        let raw = raw.get_ref();
+        let role = raw.role.as_ref();
+        let check_role = |role: Option<&Spanned<String>>| -> Result<String, PolicyError> {
+            let role = role.ok_or_else(|| c.error(span.clone(), "enroll: `role` is missing".into()))?;
+            if policy.role(role.get_ref()).is_none() {
+                let known: Vec<_> = policy.roles.iter().map(|r| r.name.as_str()).collect();
+                return Err(c.error(
+                    role.span(),
+                    format!("enroll.role: no role \"{}\" (roles: {})", role.get_ref(), known.join(", ")),
+                ));
+            }
+            Ok(role.get_ref().clone())
+        };
+        let entry = match (&raw.exec, &raw.cgroup, &raw.xattr) {
+            (Some(e), None, None) => {
+                if !e.get_ref().starts_with('/') {
+                    return Err(c.error(e.span(), "enroll.exec: must be an absolute path".into()));
+                }
+                Enroll::Exec { path: e.get_ref().clone(), role: check_role(role)?, at }
+            }
+            (None, Some(g), None) => {
+                if !g.get_ref().starts_with("/sys/fs/cgroup") {
+                    return Err(c.error(g.span(), "enroll.cgroup: a cgroup v2 directory under /sys/fs/cgroup".into()));
+                }
+                Enroll::Cgroup { path: g.get_ref().clone(), role: check_role(role)?, at }
+            }
+            (None, None, Some(x)) => {
+                if let Some(r) = role {
+                    return Err(c.error(
+                        r.span(),
+                        "enroll: with xattr = true the role comes from the file's xattr; no `role` here".into(),
+                    ));
+                }
+                if !*x.get_ref() {
+                    continue;
+                }
+                Enroll::Xattr { at }
+            }
+            _ => return Err(c.error(span, "enroll: exactly one of exec, cgroup or xattr".into())),
+        };
+        policy.enroll.push(entry);
+    }
+    if !policy.enroll.is_empty() && policy.roles.is_empty() {
+        return Err(c.error(0..0, "enroll: there are no roles".into()));
+    }
+    Ok(policy)
+}
+
+/// Per (direction, protocol, CIDR): the port ranges of every rule whose CIDR contains it,
+/// merged. Err names the rule whose CIDR ends up with too many ranges.
+pub fn merged_port_ranges(rules: &[NetRule]) -> Result<Vec<(NetRule, Vec<(u16, u16)>)>, ((usize, usize), String)> {
+    let contains = |outer: &NetRule, inner: &NetRule| {
+        outer.prefix <= inner.prefix && {
+            let bits = outer.prefix as usize;
+            (0..16).all(|i| {
+                let keep = bits.saturating_sub(i * 8).min(8);
+                let mask = if keep == 0 { 0 } else { 0xffu8 << (8 - keep) };
+                outer.addr[i] & mask == inner.addr[i] & mask
+            })
+        }
+    };
+    let mut out: Vec<(NetRule, Vec<(u16, u16)>)> = Vec::new();
+    for rule in rules {
+        if out.iter().any(|(r, _)| {
+            r.direction == rule.direction
+                && r.protocol == rule.protocol
+                && r.addr == rule.addr
+                && r.prefix == rule.prefix
+        }) {
+            continue;
+        }
+        let mut ranges: Vec<(u16, u16)> = rules
+            .iter()
+            .filter(|o| o.direction == rule.direction && o.protocol == rule.protocol && contains(o, rule))
+            .map(|o| (o.lo, o.hi))
+            .collect();
+        ranges.sort();
+        let mut merged: Vec<(u16, u16)> = Vec::new();
+        for (lo, hi) in ranges {
+            match merged.last_mut() {
+                Some(last) if lo as u32 <= last.1 as u32 + 1 => last.1 = last.1.max(hi),
+                _ => merged.push((lo, hi)),
+            }
+        }
+        if merged.len() > PORT_RANGES {
+            return Err((
+                rule.at,
+                format!("more than {PORT_RANGES} separate port ranges apply to one address range; merge them"),
+            ));
+        }
+        out.push((rule.clone(), merged));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Policy;
+
+    fn parse(text: &str) -> Result<JailPolicy, PolicyError> {
+        Policy::parse("t.toml", text).map(|p| p.jail)
+    }
+
+    #[test]
+    fn a_role_with_rules() {
+        let p = parse(
+            r#"
+[roles.web]
+file.deny = ["/etc/shadow", "/root/**"]
+file.read_only = ["/etc/**"]
+exec.allow = ["/usr/sbin/nginx"]
+net.connect = ["tcp/443", "tcp/5432@10.0.0.0/8", "udp/53@::ffff:0:0/96"]
+net.bind = ["tcp/8000-8100"]
+ptrace = "allow"
+[[enroll]]
+exec = "/usr/sbin/nginx"
+role = "web"
+"#,
+        )
+        .unwrap();
+        let r = p.role("web").unwrap();
+        assert_eq!(r.files.len(), 3);
+        assert!(r.files.contains(&PathRule { path: "/root".into(), subtree: true, access: 0 }));
+        assert!(!r.exec_default, "an allow list without a default denies the rest");
+        assert!(!r.net_default, "network rules without a default deny the rest");
+        assert_eq!(r.deny & DENY_PTRACE, 0);
+        assert_ne!(r.deny & DENY_SETUID, 0, "unnamed categories are denied");
+        assert_ne!(r.deny & DENY_LINK, 0, "hard links are refused where there are file rules");
+        let pg = r.net.iter().find(|n| n.lo == 5432).unwrap();
+        assert_eq!(pg.prefix, 104);
+        assert_eq!(&pg.addr[10..13], &[0xff, 0xff, 10]);
+        assert_eq!(p.enroll.len(), 1);
+    }
+
+    #[test]
+    fn wider_cidr_ports_apply_inside_narrower_ones() {
+        let p = parse("[roles.r]\nnet.connect = [\"tcp/443\", \"tcp/5432@10.0.0.0/8\", \"tcp/80-81@10.1.0.0/16\"]\n")
+            .unwrap();
+        let merged = merged_port_ranges(&p.roles[0].net).unwrap();
+        let at = |prefix| merged.iter().find(|(r, _)| r.prefix == prefix).unwrap().1.clone();
+        assert_eq!(at(0), vec![(443, 443)]);
+        assert_eq!(at(104), vec![(443, 443), (5432, 5432)]);
+        assert_eq!(at(112), vec![(80, 81), (443, 443), (5432, 5432)]);
+    }
+
+    #[test]
+    fn errors_point_at_the_rule() {
+        let e = parse("[roles.r]\nfile.deny = [\"etc/shadow\"]\n").unwrap_err();
+        assert_eq!((e.line, e.col), (2, 14));
+        assert!(e.message.contains("absolute"), "{e}");
+        let e = parse("[roles.r]\nnet.connect = [\"icmp/1\"]\n").unwrap_err();
+        assert!(e.message.contains("tcp or udp"), "{e}");
+        let e = parse("[roles.r]\n[[enroll]]\nexec = \"/bin/x\"\nrole = \"nope\"\n").unwrap_err();
+        assert_eq!((e.line, e.col), (4, 8));
+        let e = parse("[roles.r]\nfile.deny = [\"/a/*/b\"]\n").unwrap_err();
+        assert!(e.message.contains("trailing /**"), "{e}");
+    }
+}

@@ -1,0 +1,246 @@
+# Jail cases (sourced by cases.sh): the attack suite of docs/jails.md. Every attack runs
+# jailed in role "web" (bpflock run, or enrolled) and must be refused with EPERM and
+# counted as a jail denial; its control runs unjailed and must work. One bootstrap serves
+# the suite; the last case removes it.
+
+# jailed ROLE CMD...: run CMD in a jail of ROLE.
+jailed() { role=$1; shift; bpflock run --role "$role" -- "$@" 2>&1; }
+jail_denials() { n=$(denied jail); echo "${n:-0}"; }
+# attack WANT CMD...: jailed in web, WANT (EPERM) and one more jail denial; then the control.
+attack() {
+	want=$1; shift
+	before=$(jail_denials)
+	got=$(jailed web "$@")
+	[ "$got" = "$want" ] || fail "jailed '$*': got $got, want $want"
+	after=$(jail_denials)
+	[ "$after" -gt "$before" ] || fail "jailed '$*': no jail denial counted ($before -> $after)"
+}
+control() {
+	got=$("$@" 2>&1)
+	[ "$got" = ok ] || fail "unjailed control '$*': got $got, want ok"
+}
+allowed_in_jail() {
+	got=$(jailed web "$@")
+	[ "$got" = ok ] || fail "jailed '$*' (allowed by the role): got $got, want ok"
+}
+keep() { if [ -z "$FAILS" ]; then echo "BPFLOCK-CASE PASS $CASE"; else echo "BPFLOCK-CASE FAIL $CASE:${FAILS#;}"; fi; }
+
+begin jail_bootstrap
+echo "root:secret-hash:19000:0:99999:7:::" > /etc/shadow
+mkdir -p /etc/cron.d /root /tmp/secret /sys/fs/cgroup/sandbox/sub
+echo key > /tmp/secret/key
+echo "#!/bin/sh" > /root/notes
+cp /bin/jailops /bin/jailops-web
+cp /bin/nop-dyn /bin/denied-tool
+run 0 bpflock bootstrap --policy $P/jail.toml --kimglock-profile=allow --bpfrestrict-profile=allow
+pinned jail/file_open
+run 0 bpflock status
+contains "jail: roles: complain, open, tools, web"
+keep
+
+begin jail_attack_path_traversal
+attack EPERM jailops read /tmp/../etc/shadow
+control jailops read /tmp/../etc/shadow
+allowed_in_jail jailops read /etc/passwd
+keep
+
+begin jail_attack_command_injection
+attack EPERM jailops exec /bin/sh -c true
+control jailops exec /bin/sh -c true
+keep
+
+begin jail_attack_reverse_shell
+attack EPERM jailops connect4 127.0.0.1 4444
+control jailops connect4 127.0.0.1 4444
+keep
+
+begin jail_attack_ssrf
+attack EPERM jailops connect4 169.254.169.254 80
+attack EPERM jailops connect4 192.168.1.1 80
+attack EPERM jailops connect4 10.1.2.3 22
+control jailops connect4 169.254.169.254 80
+allowed_in_jail jailops connect4 10.1.2.3 5432
+allowed_in_jail jailops connect4 192.0.2.7 443
+keep
+
+begin jail_attack_write_cron
+attack EPERM jailops write /etc/cron.d/job
+[ ! -e /etc/cron.d/job ] || fail "the refused write left /etc/cron.d/job behind"
+control jailops write /etc/cron.d/job
+rm -f /etc/cron.d/job
+keep
+
+begin jail_attack_crypto_miner
+allowed_in_jail jailops write /tmp/miner
+cp /bin/nop /tmp/miner && chmod 755 /tmp/miner
+attack EPERM jailops exec /tmp/miner
+attack EPERM jailops connect4 127.0.0.1 3333
+control jailops exec /tmp/miner
+keep
+
+begin jail_attack_privilege_escalation
+attack EPERM jailops setuid 1000
+attack EPERM jailops write /etc/sudoers
+attack EPERM jailops append /etc/passwd
+control jailops setuid 1000
+keep
+
+begin jail_attack_memfd_exec
+attack EPERM testops memfd_exec
+control testops memfd_exec
+keep
+
+begin jail_attack_ptrace
+sleep 60 &
+VICTIM=$!
+attack EPERM jailops ptrace $VICTIM
+attack EPERM jailops traceme
+control jailops ptrace $VICTIM
+control jailops traceme
+kill $VICTIM
+keep
+
+begin jail_attack_hard_link
+# (A link stays on one filesystem: the denied file under /tmp.)
+attack EPERM jailops link /tmp/secret/key /tmp/key-link
+control jailops link /tmp/secret/key /tmp/key-link
+rm -f /tmp/key-link
+keep
+
+begin jail_attack_symlink
+ln -sf /etc/shadow /tmp/shadow-sym
+attack EPERM jailops read /tmp/shadow-sym
+control jailops read /tmp/shadow-sym
+keep
+
+begin jail_attack_rename
+attack EPERM jailops rename /tmp/secret/key /tmp/key
+control jailops rename /tmp/secret/key /tmp/key
+mv /tmp/key /tmp/secret/key
+keep
+
+begin jail_attack_proc_self_root
+attack EPERM jailops read /proc/self/root/etc/shadow
+control jailops read /proc/self/root/etc/shadow
+keep
+
+begin jail_attack_rule_under_tmp
+# /tmp is a tmpfs mount: a rule under it matches (BpfJailer matched per filesystem root).
+attack EPERM jailops read /tmp/secret/key
+control jailops read /tmp/secret/key
+keep
+
+begin jail_attack_ldso_denied_binary
+attack EPERM jailops mmap_exec /bin/denied-tool
+attack EXIT127 jailops exec /lib64/ld-linux-x86-64.so.2 /bin/denied-tool
+control jailops mmap_exec /bin/denied-tool
+allowed_in_jail jailops mmap_exec /bin/nop-dyn
+keep
+
+begin jail_attack_ipv6
+attack EPERM jailops connect6 ::1 4444
+attack EPERM jailops connect6 ::ffff:127.0.0.1 4444
+control jailops connect6 ::1 4444
+allowed_in_jail jailops connect6 2001:db8::1 443
+allowed_in_jail jailops connect6 ::ffff:10.1.2.3 5432
+keep
+
+begin jail_attack_udp_sendto
+attack EPERM jailops udp4 127.0.0.1 9999
+attack EPERM jailops udp6 ::1 9999
+control jailops udp4 127.0.0.1 9999
+allowed_in_jail jailops udp4 192.0.2.53 53
+keep
+
+begin jail_attack_bind_denied_port
+attack EPERM jailops bind4 22
+control jailops bind4 22
+allowed_in_jail jailops bind4 8080
+keep
+
+begin jail_attack_unix_socket
+attack EPERM jailops unix /run/systemd/journal/socket
+control jailops unix /run/systemd/journal/socket
+keep
+
+begin jail_attack_reenroll
+# A jailed process that may use bpf() still cannot reach bpflock's maps to leave.
+got=$(jailed tools bpflock run --role open -- jailops read /etc/shadow)
+echo "$got" | grep -q "cannot open" || fail "re-enrolling from role tools: $got"
+echo "$got" | grep -qx ok && fail "re-enrolling from role tools read /etc/shadow"
+got=$(jailed tools jailops read /etc/shadow)
+[ "$got" = EPERM ] || fail "role tools: read /etc/shadow got $got"
+keep
+
+begin jail_attack_remove_pins
+attack EPERM jailops unlink $ROOT/jail/file_open
+pinned jail/file_open
+keep
+
+begin jail_allowed_web_server
+# The jailed server listens on its port; an unjailed client gets its answer.
+got=$(jailed web jailops serve 8080)
+[ "$got" = ok ] || fail "jailed serve on 8080: $got"
+control jailops fetch 8080
+keep
+
+begin jail_inheritance
+got=$(jailed web jailops thread_read /etc/shadow)
+[ "$got" = EPERM ] || fail "a thread of a jailed task: got $got"
+got=$(jailed web jailops exec /bin/jailops read /etc/shadow)
+echo "$got" | grep -qx EPERM || fail "a child of a jailed task: got $got"
+keep
+
+begin jail_enroll_by_executable
+got=$(jailops-web read /etc/shadow 2>&1)
+[ "$got" = EPERM ] || fail "the enrolled /bin/jailops-web: got $got"
+control jailops read /etc/shadow
+# Its children are in the jail too.
+got=$(jailops-web exec /bin/jailops read /etc/shadow 2>&1)
+echo "$got" | grep -qx EPERM || fail "a child of the enrolled executable: got $got"
+keep
+
+begin jail_enroll_by_cgroup
+got=$(sh -c 'echo $$ > /sys/fs/cgroup/sandbox/cgroup.procs && exec jailops read /etc/shadow' 2>&1)
+[ "$got" = EPERM ] || fail "exec in the enrolled cgroup: got $got"
+got=$(sh -c 'echo $$ > /sys/fs/cgroup/sandbox/sub/cgroup.procs && exec jailops read /etc/shadow' 2>&1)
+[ "$got" = EPERM ] || fail "exec in a descendant cgroup: got $got"
+# Moved in, not yet enrolled: the shell itself still reads; its next fork is enrolled.
+# (No pipes inside: every fork there is enrolled, and busybox is not in the role's exec list.
+# The subshell is not last: ash runs a last command without forking.)
+got=$(sh -c 'echo $$ > /sys/fs/cgroup/sandbox/cgroup.procs; read x < /etc/shadow && echo ok; (read y < /etc/shadow && echo ok); echo done' 2>&1)
+echo "$got" | head -1 | grep -qx ok || fail "moved into the cgroup, the shell itself: got '$got', want ok"
+echo "$got" | sed -n 2p | grep -q "Operation not permitted" || fail "moved into the cgroup, its fork: got '$got', want refused"
+control jailops read /etc/shadow
+keep
+
+begin jail_complain_mode
+before=$(bpflock status --json | tr -d ' \n' | grep -o '"protection":"jail","decision":"would-deny","count":[0-9]*' | grep -o '[0-9]*$')
+got=$(jailed complain jailops read /etc/shadow)
+[ "$got" = ok ] || fail "complain mode refused: $got"
+after=$(bpflock status --json | tr -d ' \n' | grep -o '"protection":"jail","decision":"would-deny","count":[0-9]*' | grep -o '[0-9]*$')
+[ "${after:-0}" -gt "${before:-0}" ] || fail "complain mode counted no would-deny (${before:-0} -> ${after:-0})"
+keep
+
+begin jail_path_too_long_fails_closed
+d=/tmp/deep; for i in $(seq 30); do d=$d/abcdefghij; done
+mkdir -p $d && echo x > $d/f
+attack EPERM jailops read $d/f
+control jailops read $d/f
+keep
+
+begin jail_denial_reaches_journal
+journal_mark
+start_forwarder
+attack EPERM jailops read /etc/shadow
+sleep 1
+stop_forwarder
+n=$(journal_json BPFLOCK_PROTECTION=jail BPFLOCK_ROLE=web BPFLOCK_OPERATION=file_read BPFLOCK_OBJECT=/etc/shadow | grep -c .)
+[ "$n" = 1 ] || fail "the jailed read of /etc/shadow logged $n times, want 1: $(journal_json BPFLOCK_PROTECTION=jail | tail -2)"
+keep
+
+begin jail_remove
+run 0 bpflock remove jail
+for _ in $(seq 50); do got=$(jailops-web read /etc/shadow 2>&1); [ "$got" = ok ] && break; sleep 0.2; done
+[ "$got" = ok ] || fail "after remove, the enrolled executable is still refused: $got"
+end

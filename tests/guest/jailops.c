@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * jailops: one attack (or its harmless control) for the jail cases; prints "ok" or the
+ * errno name, like testops. Built static.
+ *
+ *   jailops read PATH | write PATH | append PATH | mmap_exec PATH | exec PATH [ARG...] (EXIT<n>: ran, failed)
+ *   jailops thread_read PATH          the open happens in a new thread
+ *   jailops link SRC DST | rename SRC DST | unlink PATH | symlink TARGET LINK
+ *   jailops connect4 IP PORT | connect6 IP PORT | udp4 IP PORT | udp6 IP PORT   (tcp/udp)
+ *   jailops bind4 PORT | serve PORT | fetch PORT
+ *   jailops setuid UID | ptrace PID | traceme | mount DIR | unix PATH
+ * connect/fetch: a refused connection (ECONNREFUSED) or an unreachable network means the
+ * jail let it through; EPERM is the jail.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int err(int r) { return r < 0 ? errno : 0; }
+
+static int open_close(const char *path, int flags)
+{
+	int fd = open(path, flags, 0600);
+
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+static void *thread_open(void *path)
+{
+	return (void *)(long)open_close(path, O_RDONLY);
+}
+
+static int sockaddr_of(int family, const char *ip, int port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *a = (void *)ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons(port);
+		*len = sizeof(*a);
+		return inet_pton(AF_INET, ip, &a->sin_addr) == 1 ? 0 : EINVAL;
+	}
+	struct sockaddr_in6 *a = (void *)ss;
+
+	a->sin6_family = AF_INET6;
+	a->sin6_port = htons(port);
+	*len = sizeof(*a);
+	return inet_pton(AF_INET6, ip, &a->sin6_addr) == 1 ? 0 : EINVAL;
+}
+
+static int connect_to(int family, int type, const char *ip, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd = socket(family, type, 0), r;
+
+	if (fd < 0)
+		return errno;
+	if ((r = sockaddr_of(family, ip, port, &ss, &len)))
+		return r;
+	if (type == SOCK_DGRAM)
+		r = err(sendto(fd, "x", 1, 0, (void *)&ss, len));
+	else
+		r = err(connect(fd, (void *)&ss, len));
+	close(fd);
+	/* Through the jail; nobody listening, or no route in the guest. */
+	if (r == ECONNREFUSED || r == ENETUNREACH || r == EHOSTUNREACH || r == EADDRNOTAVAIL)
+		r = 0;
+	return r;
+}
+
+static int serve(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (void *)&a, sizeof(a)) || listen(fd, 1))
+		return errno;
+	if (fork() == 0) {
+		/* Lets the caller's $(...) finish: only the parent's "ok" goes there. */
+		int null = open("/dev/null", O_RDWR), c;
+
+		dup2(null, 1);
+		dup2(null, 2);
+		c = accept(fd, NULL, NULL);
+
+		if (c >= 0)
+			write(c, "hello\n", 6);
+		_exit(0);
+	}
+	close(fd);
+	return 0;
+}
+
+static int fetch(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	char buf[16] = "";
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (connect(fd, (void *)&a, sizeof(a)))
+		return errno;
+	if (read(fd, buf, sizeof(buf) - 1) <= 0 || strcmp(buf, "hello\n"))
+		return EIO;
+	close(fd);
+	return 0;
+}
+
+static int run(int argc, char **argv)
+{
+	const char *op = argv[1], *a = argc > 2 ? argv[2] : "", *b = argc > 3 ? argv[3] : "";
+
+	if (!strcmp(op, "read"))
+		return open_close(a, O_RDONLY);
+	if (!strcmp(op, "write"))
+		return open_close(a, O_WRONLY | O_CREAT);
+	if (!strcmp(op, "append"))
+		return open_close(a, O_WRONLY | O_APPEND);
+	if (!strcmp(op, "thread_read")) {
+		pthread_t t;
+		void *r;
+
+		pthread_create(&t, NULL, thread_open, (void *)a);
+		pthread_join(t, &r);
+		return (int)(long)r;
+	}
+	if (!strcmp(op, "mmap_exec")) {
+		int fd = open(a, O_RDONLY);
+		void *p;
+
+		if (fd < 0)
+			return errno;
+		p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+		close(fd);
+		return p == MAP_FAILED ? errno : 0;
+	}
+	if (!strcmp(op, "exec")) {
+		int status, pipefd[2], r = 0;
+		pid_t pid;
+
+		pipe2(pipefd, O_CLOEXEC);
+		pid = fork();
+		if (pid == 0) {
+			int null = open("/dev/null", O_WRONLY);
+
+			dup2(null, 2);
+			execv(a, argv + 2);
+			r = errno;
+			write(pipefd[1], &r, sizeof(r));
+			_exit(127);
+		}
+		close(pipefd[1]);
+		if (read(pipefd[0], &r, sizeof(r)) != sizeof(r))
+			r = 0;
+		waitpid(pid, &status, 0);
+		if (!r && WIFEXITED(status) && WEXITSTATUS(status))
+			r = 1000 + WEXITSTATUS(status); /* ran, and failed: EXIT<status> */
+		return r;
+	}
+	if (!strcmp(op, "link"))
+		return err(link(a, b));
+	if (!strcmp(op, "rename"))
+		return err(rename(a, b));
+	if (!strcmp(op, "unlink"))
+		return err(unlink(a));
+	if (!strcmp(op, "symlink"))
+		return err(symlink(a, b));
+	if (!strcmp(op, "connect4"))
+		return connect_to(AF_INET, SOCK_STREAM, a, atoi(b));
+	if (!strcmp(op, "connect6"))
+		return connect_to(AF_INET6, SOCK_STREAM, a, atoi(b));
+	if (!strcmp(op, "udp4"))
+		return connect_to(AF_INET, SOCK_DGRAM, a, atoi(b));
+	if (!strcmp(op, "udp6"))
+		return connect_to(AF_INET6, SOCK_DGRAM, a, atoi(b));
+	if (!strcmp(op, "bind4")) {
+		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(atoi(a)) };
+		int fd = socket(AF_INET, SOCK_STREAM, 0), r = err(bind(fd, (void *)&sa, sizeof(sa)));
+
+		close(fd);
+		return r;
+	}
+	if (!strcmp(op, "serve"))
+		return serve(atoi(a));
+	if (!strcmp(op, "fetch"))
+		return fetch(atoi(a));
+	if (!strcmp(op, "setuid"))
+		return err(setuid(atoi(a)));
+	if (!strcmp(op, "ptrace")) {
+		pid_t pid = atoi(a);
+
+		if (ptrace(PTRACE_SEIZE, pid, 0, 0))
+			return errno;
+		ptrace(PTRACE_DETACH, pid, 0, 0);
+		return 0;
+	}
+	if (!strcmp(op, "traceme")) {
+		int status, pipefd[2], r = 0;
+		pid_t pid;
+
+		pipe(pipefd);
+		pid = fork();
+		if (pid == 0) {
+			r = err(ptrace(PTRACE_TRACEME, 0, 0, 0));
+			write(pipefd[1], &r, sizeof(r));
+			_exit(0);
+		}
+		read(pipefd[0], &r, sizeof(r));
+		waitpid(pid, &status, 0);
+		return r;
+	}
+	if (!strcmp(op, "mount"))
+		return err(mount("none", a, "tmpfs", 0, NULL)) ?: err(umount(a));
+	if (!strcmp(op, "unix")) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		int fd = socket(AF_UNIX, SOCK_DGRAM, 0), r;
+
+		strncpy(sa.sun_path, a, sizeof(sa.sun_path) - 1);
+		r = err(connect(fd, (void *)&sa, sizeof(sa)));
+		close(fd);
+		return r == ECONNREFUSED || r == ENOENT ? 0 : r;
+	}
+	fprintf(stderr, "jailops: unknown operation %s\n", op);
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	int r;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: jailops OP [ARG...]\n");
+		return 2;
+	}
+	r = run(argc, argv);
+	if (r < 0)
+		return 2;
+	if (!r) {
+		puts("ok");
+		return 0;
+	}
+	if (r >= 1000)
+		printf("EXIT%d\n", r - 1000);
+	else
+		puts(strerrorname_np(r) ? strerrorname_np(r) : "E?");
+	return 1;
+}
