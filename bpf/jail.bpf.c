@@ -304,8 +304,10 @@ int BPF_PROG(jail_bprm_check, struct linux_binprm *bprm, int ret)
 		return ret;
 	if (!t) {
 		role = exec_role(bprm->file);
-		if (!role)
-			role = cgroup_role();
+		if (role)
+			/* The executable the policy enrolls: this exec is what it asks to run. */
+			return enroll(task, role) ? 0 : -ENOMEM;
+		role = cgroup_role();
 		if (!role)
 			return 0;
 		t = enroll(task, role);
