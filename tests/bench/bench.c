@@ -4,7 +4,7 @@
  * `-icount shift=0,sleep=off`: guest time advances 1 ns per guest instruction, so these
  * figures count instructions and hold still whatever the host is doing.
  *
- *   bench CONFIG    prints "BENCH CONFIG OP NS_PER_OP" for each operation
+ *   bench CONFIG [OP]   prints "BENCH CONFIG OP NS_PER_OP" for each operation (or OP)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -35,6 +35,15 @@ static unsigned long long now_ns(void)
 static void op_open_close(void)
 {
 	close(open("/init", O_RDONLY));
+}
+
+/* A path a jail's rules refuse (configuration jailed_denied); opened like open_close. */
+static void op_open_denied(void)
+{
+	int fd = open("/bench/denied", O_RDONLY);
+
+	if (fd >= 0)
+		close(fd);
 }
 
 static void op_fork(void)
@@ -105,6 +114,7 @@ static const struct {
 	int iterations;
 } ops[] = {
 	{ "open_close", op_open_close, 20000 },
+	{ "open_denied", op_open_denied, 20000 },
 	{ "fork", op_fork, 300 },
 	{ "execve", op_execve, 200 },
 	{ "connect", op_connect, 2000 },
@@ -114,6 +124,16 @@ static const struct {
 
 int main(int argc, char **argv)
 {
+	/* bench mkfiles DIR N: N empty files DIR/f0.. (the enrolled executables of the scaling runs). */
+	if (argc == 4 && !strcmp(argv[1], "mkfiles")) {
+		char path[256];
+
+		for (int i = 0, n = atoi(argv[3]); i < n; i++) {
+			snprintf(path, sizeof(path), "%s/f%d", argv[2], i);
+			close(open(path, O_WRONLY | O_CREAT, 0755));
+		}
+		return 0;
+	}
 	if (argc < 2) {
 		fprintf(stderr, "usage: bench CONFIG [OP]\n");
 		return 2;

@@ -12,8 +12,25 @@ $cc -o "$out/bench" "$root/tests/bench/bench.c"
 $cc -o "$out/nop" "$root/tests/guest/nop.c"
 $cc -o "$out/attach" "$root/tests/bench/attach.c" -lbpf -lelf -lz
 clang -O2 -g -target bpf -D__TARGET_ARCH_x86 -I"$root/include" -c "$root/tests/bench/empty.bpf.c" -o "$out/empty.bpf.o"
+clang -O2 -g -target bpf -D__TARGET_ARCH_x86 -DJAIL_HOOKS -I"$root/include" -c "$root/tests/bench/empty.bpf.c" -o "$out/empty-jail.bpf.o"
+# Jail policies with N rules of each kind: paths, CIDRs (each its own /24), executables
+# (enrolled; bench mkfiles creates them in the guest). The benchmark's own paths and
+# loopback are allowed; /bench/denied is refused.
+jail_policy() {
+    local n=$1
+    echo "[roles.bench]"
+    printf 'file.deny = ["/bench/denied"'; for ((i = 1; i < n; i++)); do printf ', "/srv/r%d/**"' $i; done; echo "]"
+    printf 'net.connect = ["tcp/1024-65535@127.0.0.0/8"'; for ((i = 1; i < n; i++)); do printf ', "tcp/443@10.%d.%d.0/24"' $((i / 256)) $((i % 256)); done; echo "]"
+    printf 'exec.allow = ["/bin/nop", "/bin/bench"'; for ((i = 2; i < n; i++)); do printf ', "/srv/x%d"' $i; done; echo "]"
+    for ((i = 0; i < n; i++)); do printf '[[enroll]]\nexec = "/bench/files/f%d"\nrole = "bench"\n' $i; done
+}
+extra=""
+for n in 10 1000 10000; do
+    jail_policy $n > "$out/jail-$n.toml"
+    extra="$extra $out/jail-$n.toml:/bench/jail-$n.toml"
+done
 BPFLOCK_INIT="$root/tests/bench/bench-init" \
-BPFLOCK_EXTRA="$out/bench:/bin/bench $out/nop:/bin/nop $out/attach:/bin/attach $out/empty.bpf.o:/bench/empty.bpf.o" \
+BPFLOCK_EXTRA="$out/bench:/bin/bench $out/nop:/bin/nop $out/attach:/bin/attach $out/empty.bpf.o:/bench/empty.bpf.o $out/empty-jail.bpf.o:/bench/empty-jail.bpf.o$extra" \
     "$root/tests/guest/mkinitramfs.sh" "$bin" "$guest/testops" "$out/initramfs.cpio.gz" >/dev/null
 
 report="$out/report.md"
@@ -42,6 +59,19 @@ for kernel in "$@"; do
                 n = median(v["none " op]); e = median(v["empty " op]); b = median(v["bpflock " op])
                 s = spread(v["none " op]); if (spread(v["empty " op]) > s) s = spread(v["empty " op]); if (spread(v["bpflock " op]) > s) s = spread(v["bpflock " op])
                 printf "| %s | %.0f | %.0f | %.0f | %.3f | %.3f | %.2f %% |\n", op, n, e, b, b / n, b / e, s }
+        }' "$log.clean"
+    echo
+    echo "Jails (instructions per operation): empty programs on the jail's hooks too; bpflock's default policy plus a jail of 1000 rules with the benchmark in no jail; jailed in a role of 10, 1000 and 10 000 rules of each kind (paths, CIDRs, executables); open_denied is refused in the jail:"
+    echo
+    echo "| operation | empty (jail hooks) | not jailed | jailed, 10 rules | 1 000 | 10 000 | not jailed / empty | jailed 1 000 / empty | 10 000 / 10 rules |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    awk '/^BENCH [a-z]/ { v[$2" "$3] = v[$2" "$3] " " $4; ops[$3] = 1 }
+        function median(s,   a, n, i, j, t) { n = split(s, a, " "); for (i = 1; i <= n; i++) a[i] += 0; for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }; return a[int((n + 1) / 2)] }
+        END {
+            split("open_close open_denied fork execve connect", order, " ")
+            for (k = 1; k <= 5; k++) { op = order[k]; if (!(op in ops) || v["empty_jail " op] == "") continue
+                e = median(v["empty_jail " op]); u = median(v["unjailed " op]); j1 = median(v["jailed_10 " op]); j2 = median(v["jailed_1000 " op]); j3 = median(v["jailed_10000 " op])
+                printf "| %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.3f | %.3f | %.3f |\n", op, e, u, j1, j2, j3, u / e, j2 / e, j3 / j1 }
         }' "$log.clean"
     echo
     echo "Verifier (instructions processed to accept each program of the default policy):"
