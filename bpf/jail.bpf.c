@@ -81,6 +81,22 @@ struct {
 	__type(value, struct jail_net_rule);
 } jail_net SEC(".maps");
 
+/* Role names by id, for status, the forwarder and `bpflock run` (not read by the programs). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, JAIL_MAX_ROLES);
+	__type(key, __u32);
+	__type(value, char[32]);
+} jail_role_names SEC(".maps");
+
+/* Refusals per role: [role * 2] denied, [role * 2 + 1] would-deny (complain mode). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, JAIL_MAX_ROLES * 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} jail_role_counters SEC(".maps");
+
 /* A path key is too large for the BPF stack next to an event. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -111,7 +127,11 @@ static __always_inline int jail_deny(void *ctx, struct jail_task *t, struct jail
 				     const char *object)
 {
 	bool complain = r && r->mode == JAIL_MODE_COMPLAIN;
+	__u32 index = (t->role % JAIL_MAX_ROLES) * 2 + complain;
+	__u64 *n = bpf_map_lookup_elem(&jail_role_counters, &index);
 
+	if (n)
+		*n += 1;
 	report(ctx, PROT_JAIL, hook, op | (t->role << 16), complain ? DECISION_WOULD_DENY : DECISION_DENY, object);
 	return complain ? 0 : -EPERM;
 }
@@ -603,7 +623,7 @@ int BPF_PROG(jail_bpf_map, struct bpf_map *map, fmode_t fmode, int ret)
 		return 0;
 	if (map != (void *)&jail_tasks && map != (void *)&jail_roles && map != (void *)&jail_paths &&
 	    map != (void *)&jail_exec_enroll && map != (void *)&jail_cgroup_enroll && map != (void *)&jail_net &&
-	    map != (void *)&jail_inodes)
+	    map != (void *)&jail_inodes && map != (void *)&jail_role_counters && map != (void *)&jail_role_names)
 		return 0;
 	report(ctx, PROT_JAIL, HOOK_BPF_MAP, JAIL_OP_BPF | (t->role << 16), DECISION_DENY, NULL);
 	return -EPERM;
@@ -714,11 +734,3 @@ int BPF_PROG(jail_socket_sendmsg, struct socket *sock, struct msghdr *msg, int s
 	return net_check(ctx, HOOK_SOCKET_SENDMSG, JAIL_OP_SENDMSG, JAIL_NET_CONNECT, sock, msg->msg_name,
 			 msg->msg_namelen);
 }
-
-/* Role names by id, for status, the forwarder and `bpflock run` (not read by the programs). */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, JAIL_MAX_ROLES);
-	__type(key, __u32);
-	__type(value, char[32]);
-} jail_role_names SEC(".maps");

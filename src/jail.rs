@@ -319,6 +319,9 @@ pub fn setup(policy: &JailPolicy, events: EventsMode, dir: &Path, live: &Path, s
     pins::pin_map(&mut m.jail_tasks, &maps, "tasks")?;
     pins::pin_map(&mut m.jail_roles, &maps, "roles")?;
     pins::pin_map(&mut m.jail_role_names, &maps, "role_names")?;
+    pins::pin_map(&mut m.jail_role_counters, &maps, "role_counters")?;
+    pins::pin_map(&mut m.jail_exec_enroll, &maps, "enrolled_executables")?;
+    pins::pin_map(&mut m.jail_cgroup_enroll, &maps, "enrolled_cgroups")?;
     let p = &skel.progs;
     for (prog, hook) in [
         (&p.jail_file_open, "file_open"),
@@ -350,6 +353,41 @@ pub fn setup(policy: &JailPolicy, events: EventsMode, dir: &Path, live: &Path, s
         pins::attach_and_pin(NAME, prog, dir, hook)?;
     }
     Ok(())
+}
+
+/// A pinned role as status shows it.
+#[derive(Debug, serde::Serialize)]
+pub struct RoleStatus {
+    pub name: String,
+    pub id: u32,
+    pub denied: u64,
+    pub would_deny: u64,
+}
+
+/// Roles with their refusal counts, and the number of enrolled executables and cgroups.
+pub fn pinned_status(dir: &Path) -> (Vec<RoleStatus>, Option<usize>, Option<usize>) {
+    let maps = dir.join(MAPS_DIR);
+    let counters = MapHandle::from_pinned_path(maps.join("role_counters")).ok();
+    let sum = |index: u32| -> u64 {
+        let Some(map) = &counters else { return 0 };
+        map.lookup_percpu(&index.to_ne_bytes(), MapFlags::ANY)
+            .ok()
+            .flatten()
+            .map(|values| {
+                values
+                    .iter()
+                    .filter_map(|v| v.get(..8))
+                    .map(|b| u64::from_ne_bytes(b.try_into().expect("8 bytes")))
+                    .sum()
+            })
+            .unwrap_or(0)
+    };
+    let roles = pinned_roles(dir)
+        .into_iter()
+        .map(|(id, name)| RoleStatus { denied: sum(id * 2), would_deny: sum(id * 2 + 1), name, id })
+        .collect();
+    let count = |name: &str| MapHandle::from_pinned_path(maps.join(name)).ok().map(|m| m.keys().count());
+    (roles, count("enrolled_executables"), count("enrolled_cgroups"))
 }
 
 /// The events setting recorded in a pinned jail.

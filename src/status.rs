@@ -36,8 +36,17 @@ pub struct ProtectionStatus {
     pub not_in_this_kernel: Vec<&'static str>,
     /// jail: the roles it enforces.
     pub roles: Vec<String>,
+    /// jail: roles with their refusals, and what is enrolled.
+    pub jail: Option<JailStatus>,
     /// What could not be read, and why.
     pub unreadable: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct JailStatus {
+    pub roles: Vec<crate::jail::RoleStatus>,
+    pub enrolled_executables: Option<usize>,
+    pub enrolled_cgroups: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -77,6 +86,7 @@ fn protection(root: &Path, name: &str) -> ProtectionStatus {
         pins: vec![],
         not_in_this_kernel: vec![],
         roles: vec![],
+        jail: None,
         unreadable: vec![],
     };
     match fs::read_dir(&dir) {
@@ -96,7 +106,9 @@ fn protection(root: &Path, name: &str) -> ProtectionStatus {
         bpfrestrict::NAME => Some(bpfrestrict::pinned_policy(&dir)),
         crate::filelesslock::NAME => Some(crate::filelesslock::pinned_policy(&dir)),
         crate::jail::NAME => {
-            st.roles = crate::jail::pinned_roles(&dir).into_values().collect();
+            let (roles, executables, cgroups) = crate::jail::pinned_status(&dir);
+            st.roles = roles.iter().map(|r| r.name.clone()).collect();
+            st.jail = Some(JailStatus { roles, enrolled_executables: executables, enrolled_cgroups: cgroups });
             match crate::jail::pinned_events(&dir) {
                 Ok(events) => st.events = Some(events.name()),
                 Err(e) => st.unreadable.push(format!("policy: {e}")),
@@ -207,6 +219,13 @@ pub fn print_human(st: &Status) {
             policy += &format!("; events: {events}");
         }
         println!("{}: {} [{}]", p.name, policy, p.pin_dir);
+        if let Some(j) = &p.jail {
+            for r in &j.roles {
+                println!("  role {:<16} denied {}, would-deny {}", r.name, r.denied, r.would_deny);
+            }
+            let n = |c: Option<usize>| c.map_or("unknown".to_string(), |c| c.to_string());
+            println!("  enrolled: {} executables, {} cgroups", n(j.enrolled_executables), n(j.enrolled_cgroups));
+        }
         for l in &p.links {
             match l.prog_id {
                 Some(id) => println!("  lsm/{:<12} program id {id}", l.hook),

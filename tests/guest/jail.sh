@@ -100,6 +100,22 @@ control jailops traceme
 kill $VICTIM
 keep
 
+begin jail_attack_mount
+mkdir -p /tmp/mnt
+attack EPERM jailops mount /tmp/mnt
+control jailops mount /tmp/mnt
+keep
+
+begin jail_attack_module_load
+attack EPERM testops finit_module $MOD
+control testops finit_module $MOD
+keep
+
+begin jail_attack_bpf
+attack EPERM testops map_create
+control testops map_create
+keep
+
 begin jail_attack_hard_link
 # (A link stays on one filesystem: the denied file under /tmp.)
 attack EPERM jailops link /tmp/secret/key /tmp/key-link
@@ -227,6 +243,13 @@ d=/tmp/deep; for i in $(seq 30); do d=$d/abcdefghij; done
 mkdir -p $d && echo x > $d/f
 attack EPERM jailops read $d/f
 control jailops read $d/f
+keep
+
+begin jail_status_counts_per_role
+run 0 bpflock status
+contains "role web  *denied [1-9]"
+contains "role complain  *denied 0, would-deny [1-9]"
+contains "enrolled: 1 executables, 1 cgroups"
 keep
 
 begin jail_denial_reaches_journal
