@@ -89,6 +89,22 @@ struct {
 	__type(value, char[32]);
 } jail_role_names SEC(".maps");
 
+/* Role ids by name, for enrollment by xattr. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, JAIL_MAX_ROLES);
+	__type(key, char[JAIL_ROLE_NAME_LEN]);
+	__type(value, __u32);
+} jail_role_ids SEC(".maps");
+
+/* The xattr being read, per task: a sleepable program can be preempted mid-read. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, char[JAIL_ROLE_NAME_LEN]);
+} jail_xattr_buf SEC(".maps");
+
 /* Refusals per role: [role * 2] denied, [role * 2 + 1] would-deny (complain mode). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -333,6 +349,15 @@ int BPF_PROG(jail_bprm_check, struct linux_binprm *bprm, int ret)
 		t = enroll(task, role);
 		if (!t)
 			return -ENOMEM;
+	} else if (t->flags & JAIL_FLAG_BAD_XATTR) {
+		/* The file's xattr names no role of the policy: refused, the task left as it was. */
+		bpf_task_storage_delete(&jail_tasks, task);
+		report(ctx, PROT_JAIL, HOOK_BPRM_CHECK, JAIL_OP_ENROLL, DECISION_DENY, NULL);
+		return -EPERM;
+	} else if (t->flags & JAIL_FLAG_ENROLLING) {
+		/* Enrolled by this exec's xattr (jail_xattr_enroll): it runs what it names. */
+		t->flags &= ~JAIL_FLAG_ENROLLING;
+		return 0;
 	} else {
 		role = exec_role(bprm->file);
 		if (role && role != t->role)
@@ -623,7 +648,8 @@ int BPF_PROG(jail_bpf_map, struct bpf_map *map, fmode_t fmode, int ret)
 		return 0;
 	if (map != (void *)&jail_tasks && map != (void *)&jail_roles && map != (void *)&jail_paths &&
 	    map != (void *)&jail_exec_enroll && map != (void *)&jail_cgroup_enroll && map != (void *)&jail_net &&
-	    map != (void *)&jail_inodes && map != (void *)&jail_role_counters && map != (void *)&jail_role_names)
+	    map != (void *)&jail_inodes && map != (void *)&jail_role_counters && map != (void *)&jail_role_names &&
+	    map != (void *)&jail_role_ids)
 		return 0;
 	report(ctx, PROT_JAIL, HOOK_BPF_MAP, JAIL_OP_BPF | (t->role << 16), DECISION_DENY, NULL);
 	return -EPERM;
@@ -733,4 +759,50 @@ int BPF_PROG(jail_socket_sendmsg, struct socket *sock, struct msghdr *msg, int s
 		return 0;
 	return net_check(ctx, HOOK_SOCKET_SENDMSG, JAIL_OP_SENDMSG, JAIL_NET_CONNECT, sock, msg->msg_name,
 			 msg->msg_namelen);
+}
+
+/* ---- enrollment by xattr (kernels with bpf_get_file_xattr, 6.8+) ---- */
+
+extern int bpf_get_file_xattr(struct file *file, const char *name, struct bpf_dynptr *value_ptr) __ksym __weak;
+
+/*
+ * Runs before jail_bprm_check (attached first): a task in no jail executing a file whose
+ * user.bpflock.role xattr names a role is enrolled in it. Sleepable: the kernel reads the
+ * xattr. Loaded only when the policy asks for it (bpflock refuses where the kernel lacks it).
+ */
+SEC("lsm.s/bprm_check_security")
+int BPF_PROG(jail_xattr_enroll, struct linux_binprm *bprm, int ret)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct bpf_dynptr value;
+	struct jail_task *t;
+	__u32 *role;
+	char *name;
+	int len;
+
+	if (ret)
+		return ret;
+	if (jail_of(task))
+		return 0;
+	name = bpf_task_storage_get(&jail_xattr_buf, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!name)
+		return 0;
+	__builtin_memset(name, 0, JAIL_ROLE_NAME_LEN);
+	bpf_dynptr_from_mem(name, JAIL_ROLE_NAME_LEN - 1, 0, &value);
+	len = bpf_get_file_xattr(bprm->file, JAIL_XATTR_NAME, &value);
+	if (len <= 0) {
+		bpf_task_storage_delete(&jail_xattr_buf, task);
+		return 0;
+	}
+	role = bpf_map_lookup_elem(&jail_role_ids, name);
+	bpf_task_storage_delete(&jail_xattr_buf, task);
+	/*
+	 * A sleepable program cannot write events: jail_bprm_check, next on this hook,
+	 * reports and refuses a name the policy does not know (fail closed).
+	 */
+	t = enroll(task, role ? *role : 0);
+	if (!t)
+		return -ENOMEM;
+	t->flags |= role ? JAIL_FLAG_ENROLLING : JAIL_FLAG_BAD_XATTR;
+	return 0;
 }

@@ -46,6 +46,15 @@ struct jail_task {
 	__u32 flags;
 };
 
+/* jail_task.flags: enrolled by this very exec (its own exec check is skipped once). */
+#define JAIL_FLAG_ENROLLING 0x1
+/* jail_task.flags: this exec's xattr names no role (the next program refuses it). */
+#define JAIL_FLAG_BAD_XATTR 0x2
+
+#define JAIL_ROLE_NAME_LEN 32
+#define JAIL_XATTR_NAME "user.bpflock.role"
+
+
 /* Rule kinds in the path trie. */
 #define JAIL_RULE_FILE 0
 #define JAIL_RULE_EXEC 1

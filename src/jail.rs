@@ -22,7 +22,7 @@ use std::{
 use libbpf_rs::{MapCore, MapFlags, MapHandle};
 
 use crate::{
-    error::{Error, Result},
+    error::{Error, NotSupported, Result},
     events::{self, Shared},
     pins,
     policy::EventsMode,
@@ -217,6 +217,7 @@ pub fn setup(policy: &JailPolicy, events: EventsMode, dir: &Path, live: &Path, s
     // Resolve what enrollment names before loading anything: errors point at the policy.
     let mut execs = Vec::new();
     let mut cgroups = Vec::new();
+    let mut xattr = false;
     for e in &policy.enroll {
         match e {
             Enroll::Exec { path, role, at } => {
@@ -235,8 +236,11 @@ pub fn setup(policy: &JailPolicy, events: EventsMode, dir: &Path, live: &Path, s
                     .ino();
                 cgroups.push((id, ids[role]));
             }
-            Enroll::Xattr { at } => {
-                return Err(Error::Jail(format!("{at}: enroll.xattr: not supported by this version of bpflock")));
+            Enroll::Xattr { .. } => {
+                if let Some(why) = xattr_unsupported() {
+                    return Err(NotSupported { what: "jail enrollment by xattr".into(), why }.into());
+                }
+                xattr = true;
             }
         }
     }
@@ -247,6 +251,8 @@ pub fn setup(policy: &JailPolicy, events: EventsMode, dir: &Path, live: &Path, s
     config.jail_enroll_exec = !execs.is_empty() as u32;
     config.jail_enroll_cgroup = !cgroups.is_empty() as u32;
     events::configure_events!(shared, open, config, events)?;
+    // The sleepable xattr reader is loaded only where the policy asks for it.
+    open.progs.jail_xattr_enroll.set_autoload(xattr);
     let tasks = live.join(MAPS_DIR).join("tasks");
     if tasks.exists() {
         open.maps
@@ -264,6 +270,7 @@ pub fn setup(policy: &JailPolicy, events: EventsMode, dir: &Path, live: &Path, s
         let mut name = [0u8; 32];
         name[..role.name.len()].copy_from_slice(role.name.as_bytes());
         update(&m.jail_role_names, &id.to_ne_bytes(), &name, "a role name")?;
+        update(&m.jail_role_ids, &name, &id.to_ne_bytes(), "a role id")?;
         for (kind, list) in [(0u32, &role.files), (1u32, &role.execs)] {
             for rule in list {
                 let value = types::jail_path_rule { access: rule.access };
@@ -323,6 +330,10 @@ pub fn setup(policy: &JailPolicy, events: EventsMode, dir: &Path, live: &Path, s
     pins::pin_map(&mut m.jail_exec_enroll, &maps, "enrolled_executables")?;
     pins::pin_map(&mut m.jail_cgroup_enroll, &maps, "enrolled_cgroups")?;
     let p = &skel.progs;
+    if xattr {
+        // Before jail_bprm_check on the same hook: it enrolls, the other then checks.
+        pins::attach_and_pin(NAME, &p.jail_xattr_enroll, dir, "bprm_check_security_xattr")?;
+    }
     for (prog, hook) in [
         (&p.jail_file_open, "file_open"),
         (&p.jail_mmap_file, "mmap_file"),
@@ -388,6 +399,16 @@ pub fn pinned_status(dir: &Path) -> (Vec<RoleStatus>, Option<usize>, Option<usiz
         .collect();
     let count = |name: &str| MapHandle::from_pinned_path(maps.join(name)).ok().map(|m| m.keys().count());
     (roles, count("enrolled_executables"), count("enrolled_cgroups"))
+}
+
+/// Why this kernel cannot enroll by xattr, if it cannot: the kernel reads the xattr with
+/// the bpf_get_file_xattr kfunc (Linux 6.8+; `user.` names).
+pub fn xattr_unsupported() -> Option<String> {
+    match crate::kernel::KernelBtf::load() {
+        Ok(btf) if btf.has_func("bpf_get_file_xattr") => None,
+        Ok(_) => Some("this kernel has no bpf_get_file_xattr kfunc (added in Linux 6.8)".into()),
+        Err(e) => Some(e.to_string()),
+    }
 }
 
 /// The events setting recorded in a pinned jail.

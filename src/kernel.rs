@@ -55,6 +55,11 @@ impl KernelBtf {
         self.0.type_by_name::<types::Func<'_>>(&format!("bpf_lsm_{name}")).is_some()
     }
 
+    /// Whether the kernel has the function (or kfunc) `name`.
+    pub fn has_func(&self, name: &str) -> bool {
+        self.0.type_by_name::<types::Func<'_>>(name).is_some()
+    }
+
     pub fn has_enumerator(&self, enum_name: &str, value: &str) -> bool {
         self.0
             .type_by_name::<types::Enum<'_>>(enum_name)

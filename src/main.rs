@@ -173,6 +173,10 @@ fn run(cli: Cli) -> Result<()> {
                 let enabled = bootstrap::wanted(&policy, name);
                 println!("{name}: hooks present{}", if enabled { "" } else { " (not enabled by the policy)" });
             }
+            match jail::xattr_unsupported() {
+                None => println!("jail: enrollment by xattr (user.bpflock.role): supported"),
+                Some(why) => println!("jail: enrollment by xattr: not supported: {why}"),
+            }
             let missing = kimglock::unavailable(&btf);
             if !missing.is_empty() {
                 println!("kimglock: no lockdown reason in this kernel for: {}", missing.join(", "));

@@ -262,6 +262,36 @@ n=$(journal_json BPFLOCK_PROTECTION=jail BPFLOCK_ROLE=web BPFLOCK_OPERATION=file
 [ "$n" = 1 ] || fail "the jailed read of /etc/shadow logged $n times, want 1: $(journal_json BPFLOCK_PROTECTION=jail | tail -2)"
 keep
 
+begin jail_enroll_by_xattr
+# The kernel reads the xattr with bpf_get_file_xattr: 6.8 and later. On 6.1 a policy that
+# asks for it is refused (exit 3), and the jail in force stays as it was.
+cp $P/jail.toml /tmp/jail-xattr.toml
+printf '[[enroll]]\nxattr = true\n' >> /tmp/jail-xattr.toml
+release=$(uname -r); major=${release%%.*}; minor=${release#*.}; minor=${minor%%.*}
+if [ "$major" -gt 6 ] || { [ "$major" = 6 ] && [ "$minor" -ge 8 ]; }; then
+	run 0 bpflock bootstrap --policy /tmp/jail-xattr.toml --kimglock-profile=allow --bpfrestrict-profile=allow
+	run 0 bpflock probe --policy /tmp/jail-xattr.toml
+	contains "enrollment by xattr (user.bpflock.role): supported"
+	cp /bin/jailops /tmp/jailops-x && cp /bin/jailops /tmp/jailops-bad
+	control jailops setxattr /tmp/jailops-x user.bpflock.role web
+	control jailops setxattr /tmp/jailops-bad user.bpflock.role nosuchrole
+	got=$(/tmp/jailops-x read /etc/shadow 2>&1)
+	[ "$got" = EPERM ] || fail "a file tagged user.bpflock.role=web: got $got, want EPERM"
+	got=$(/tmp/jailops-x exec /bin/jailops read /etc/shadow 2>&1)
+	echo "$got" | grep -qx EPERM || fail "a child of the xattr-enrolled process: got $got"
+	/tmp/jailops-bad read /etc/shadow >/dev/null 2>&1 && fail "a file naming an unknown role ran"
+	control jailops read /etc/shadow
+else
+	run 3 bpflock bootstrap --policy /tmp/jail-xattr.toml --kimglock-profile=allow --bpfrestrict-profile=allow
+	contains "not supported by this kernel: jail enrollment by xattr: this kernel has no bpf_get_file_xattr kfunc"
+	pinned jail/file_open
+	run 0 bpflock probe --policy /tmp/jail-xattr.toml
+	contains "enrollment by xattr: not supported"
+fi
+got=$(jailops-web read /etc/shadow 2>&1)
+[ "$got" = EPERM ] || fail "the jail in force after the xattr policy: got $got"
+keep
+
 begin jail_remove
 run 0 bpflock remove jail
 for _ in $(seq 50); do got=$(jailops-web read /etc/shadow 2>&1); [ "$got" = ok ] && break; sleep 0.2; done

@@ -8,7 +8,7 @@
  *   jailops link SRC DST | rename SRC DST | unlink PATH | symlink TARGET LINK
  *   jailops connect4 IP PORT | connect6 IP PORT | udp4 IP PORT | udp6 IP PORT   (tcp/udp)
  *   jailops bind4 PORT | serve PORT | fetch PORT
- *   jailops setuid UID | ptrace PID | traceme | mount DIR | unix PATH
+ *   jailops setuid UID | ptrace PID | traceme | mount DIR | unix PATH | setxattr PATH NAME VALUE
  * connect/fetch: a refused connection (ECONNREFUSED) or an unreachable network means the
  * jail let it through; EPERM is the jail.
  */
@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -176,6 +177,8 @@ static int run(int argc, char **argv)
 			r = 1000 + WEXITSTATUS(status); /* ran, and failed: EXIT<status> */
 		return r;
 	}
+	if (!strcmp(op, "setxattr"))
+		return err(setxattr(a, b, argv[4], strlen(argv[4]), 0));
 	if (!strcmp(op, "link"))
 		return err(link(a, b));
 	if (!strcmp(op, "rename"))
