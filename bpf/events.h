@@ -46,6 +46,9 @@ enum bpflock_hook {
 	HOOK_BPF_MAP = 24,
 	HOOK_INODE_CREATE = 25,
 	HOOK_INODE_MKDIR = 26,
+	HOOK_PATH_CHMOD = 27,
+	HOOK_PATH_CHOWN = 28,
+	HOOK_PATH_TRUNCATE = 29,
 };
 
 enum bpflock_decision {

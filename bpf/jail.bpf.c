@@ -456,6 +456,32 @@ int BPF_PROG(jail_inode_mkdir, struct inode *dir, struct dentry *dentry, umode_t
 	return dentry_check(ctx, HOOK_INODE_MKDIR, JAIL_OP_FILE_WRITE, dentry, JAIL_WRITE);
 }
 
+/* chmod, chown and truncate(2) by path: changing a file the rules do not let it write.
+ * (kuid_t and kgid_t are one-member structs: read as their 32-bit value.) */
+SEC("lsm/path_chmod")
+int BPF_PROG(jail_path_chmod, const struct path *path, umode_t mode, int ret)
+{
+	if (ret)
+		return ret;
+	return dentry_check(ctx, HOOK_PATH_CHMOD, JAIL_OP_SETATTR, path->dentry, JAIL_WRITE);
+}
+
+SEC("lsm/path_chown")
+int BPF_PROG(jail_path_chown, const struct path *path, __u32 uid, __u32 gid, int ret)
+{
+	if (ret)
+		return ret;
+	return dentry_check(ctx, HOOK_PATH_CHOWN, JAIL_OP_SETATTR, path->dentry, JAIL_WRITE);
+}
+
+SEC("lsm/path_truncate")
+int BPF_PROG(jail_path_truncate, const struct path *path, int ret)
+{
+	if (ret)
+		return ret;
+	return dentry_check(ctx, HOOK_PATH_TRUNCATE, JAIL_OP_SETATTR, path->dentry, JAIL_WRITE);
+}
+
 SEC("lsm/inode_link")
 int BPF_PROG(jail_inode_link, struct dentry *old_dentry, struct inode *dir, struct dentry *new_dentry, int ret)
 {

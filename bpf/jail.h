@@ -141,6 +141,7 @@ enum jail_op {
 	JAIL_OP_ENROLL = 18,     /* a jailed task asked to re-enroll: refused */
 	JAIL_OP_RENAME = 19,
 	JAIL_OP_UNLINK = 20,
+	JAIL_OP_SETATTR = 21,    /* chmod, chown, truncate(2) */
 };
 
 #endif

@@ -21,7 +21,7 @@ pub const SHARED_MAPS: [&str; 3] = ["events", "counters", "ratelimit"];
 
 // bpf/events.h
 pub const PROT_NAMES: [&str; 5] = ["kimglock", "bpfrestrict", "kmodlock", "filelesslock", "jail"];
-pub const HOOK_NAMES: [&str; 27] = [
+pub const HOOK_NAMES: [&str; 30] = [
     "locked_down",
     "bpf",
     "kernel_module_request",
@@ -49,6 +49,9 @@ pub const HOOK_NAMES: [&str; 27] = [
     "bpf_map",
     "inode_create",
     "inode_mkdir",
+    "path_chmod",
+    "path_chown",
+    "path_truncate",
 ];
 pub const DECISION_NAMES: [&str; 3] = ["denied", "allowed", "would-deny"];
 const COUNTER_WANTED: u32 = 0;

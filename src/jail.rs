@@ -42,6 +42,9 @@ pub const HOOKS: &[&str] = &[
     "task_alloc",
     "inode_create",
     "inode_mkdir",
+    "path_chmod",
+    "path_chown",
+    "path_truncate",
     "inode_link",
     "inode_unlink",
     "inode_rmdir",
@@ -64,7 +67,7 @@ pub const HOOKS: &[&str] = &[
 ];
 
 /// Event operations (bpf/jail.h enum jail_op); the role id is in the high 16 bits.
-pub const OPERATION_NAMES: [&str; 21] = [
+pub const OPERATION_NAMES: [&str; 22] = [
     "file_read",
     "file_write",
     "file_append",
@@ -86,6 +89,7 @@ pub const OPERATION_NAMES: [&str; 21] = [
     "enroll",
     "rename",
     "unlink",
+    "setattr",
 ];
 
 const MAPS_DIR: &str = "maps";
@@ -341,6 +345,9 @@ pub fn setup(policy: &JailPolicy, events: EventsMode, dir: &Path, live: &Path, s
         (&p.jail_task_alloc, "task_alloc"),
         (&p.jail_inode_create, "inode_create"),
         (&p.jail_inode_mkdir, "inode_mkdir"),
+        (&p.jail_path_chmod, "path_chmod"),
+        (&p.jail_path_chown, "path_chown"),
+        (&p.jail_path_truncate, "path_truncate"),
         (&p.jail_inode_link, "inode_link"),
         (&p.jail_inode_unlink, "inode_unlink"),
         (&p.jail_inode_rmdir, "inode_rmdir"),

@@ -135,6 +135,16 @@ control jailops rename /tmp/secret/key /tmp/key
 mv /tmp/key /tmp/secret/key
 keep
 
+begin jail_attack_chmod_chown_truncate
+# /etc is read-only in the role: its files' modes, owners and sizes too.
+attack EPERM jailops chmod /etc/passwd 666
+attack EPERM jailops chown /etc/passwd 1000
+attack EPERM jailops truncate /etc/passwd 0
+control jailops chmod /etc/passwd 644
+control jailops chown /etc/passwd 0
+allowed_in_jail jailops truncate /tmp/miner 0
+keep
+
 begin jail_attack_proc_self_root
 attack EPERM jailops read /proc/self/root/etc/shadow
 control jailops read /proc/self/root/etc/shadow

@@ -6,6 +6,7 @@
  *   jailops read PATH | write PATH | append PATH | mmap_exec PATH | exec PATH [ARG...] (EXIT<n>: ran, failed)
  *   jailops thread_read PATH          the open happens in a new thread
  *   jailops link SRC DST | rename SRC DST | unlink PATH | symlink TARGET LINK
+ *   jailops chmod PATH OCTAL | chown PATH UID | truncate PATH LEN
  *   jailops connect4 IP PORT | connect6 IP PORT | udp4 IP PORT | udp6 IP PORT   (tcp/udp)
  *   jailops bind4 PORT | serve PORT | fetch PORT
  *   jailops setuid UID | ptrace PID | traceme | mount DIR | unix PATH | setxattr PATH NAME VALUE
@@ -177,6 +178,12 @@ static int run(int argc, char **argv)
 			r = 1000 + WEXITSTATUS(status); /* ran, and failed: EXIT<status> */
 		return r;
 	}
+	if (!strcmp(op, "chmod"))
+		return err(chmod(a, strtol(b, NULL, 8)));
+	if (!strcmp(op, "chown"))
+		return err(chown(a, atoi(b), -1));
+	if (!strcmp(op, "truncate"))
+		return err(truncate(a, atoi(b)));
 	if (!strcmp(op, "setxattr"))
 		return err(setxattr(a, b, argv[4], strlen(argv[4]), 0));
 	if (!strcmp(op, "link"))
