@@ -89,6 +89,14 @@ struct {
 	__type(value, char[32]);
 } jail_role_names SEC(".maps");
 
+/* Moves between roles the policy allows (bpflock checked each narrows its source). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct jail_move_key);
+	__type(value, __u8);
+} jail_moves SEC(".maps");
+
 /* Role ids by name, for enrollment by xattr. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -359,9 +367,25 @@ int BPF_PROG(jail_bprm_check, struct linux_binprm *bprm, int ret)
 		t->flags &= ~JAIL_FLAG_ENROLLING;
 		return 0;
 	} else {
+		/* Enrolled again, by executable or cgroup: only into a role that narrows this one. */
+		bool by_exec = true;
+
 		role = exec_role(bprm->file);
-		if (role && role != t->role)
-			report(ctx, PROT_JAIL, HOOK_BPRM_CHECK, JAIL_OP_ENROLL | (t->role << 16), DECISION_DENY, NULL);
+		if (!role) {
+			role = cgroup_role();
+			by_exec = false;
+		}
+		if (role && role != t->role) {
+			struct jail_move_key move = { .from = t->role, .to = role };
+
+			if (!bpf_map_lookup_elem(&jail_moves, &move)) {
+				report(ctx, PROT_JAIL, HOOK_BPRM_CHECK, JAIL_OP_ENROLL | (t->role << 16), DECISION_DENY, NULL);
+			} else {
+				t->role = role;
+				if (by_exec)
+					return 0; /* as for a first enrollment: it runs what the policy names */
+			}
+		}
 	}
 	r = role_of(t);
 	if (!r)
@@ -675,7 +699,7 @@ int BPF_PROG(jail_bpf_map, struct bpf_map *map, fmode_t fmode, int ret)
 	if (map != (void *)&jail_tasks && map != (void *)&jail_roles && map != (void *)&jail_paths &&
 	    map != (void *)&jail_exec_enroll && map != (void *)&jail_cgroup_enroll && map != (void *)&jail_net &&
 	    map != (void *)&jail_inodes && map != (void *)&jail_role_counters && map != (void *)&jail_role_names &&
-	    map != (void *)&jail_role_ids)
+	    map != (void *)&jail_role_ids && map != (void *)&jail_moves)
 		return 0;
 	report(ctx, PROT_JAIL, HOOK_BPF_MAP, JAIL_OP_BPF | (t->role << 16), DECISION_DENY, NULL);
 	return -EPERM;

@@ -85,6 +85,12 @@ struct jail_inode_key {
 	__u64 ino;
 };
 
+/* Moves a jailed task may make: from a role into one that narrows it (value unused). */
+struct jail_move_key {
+	__u32 from;
+	__u32 to;
+};
+
 /* Executables that enroll, by the kernel's (s_dev, i_ino). */
 struct jail_exec_key {
 	__u32 dev;

@@ -316,6 +316,10 @@ pub fn setup(policy: &JailPolicy, events: EventsMode, dir: &Path, live: &Path, s
         update(&m.jail_role_names, &id.to_ne_bytes(), &bytes, "a role name")?;
         log::warn!(target: NAME, "role \"{name}\" is gone from the policy: tasks still in it are denied everything");
     }
+    for (from, to) in &policy.moves {
+        let key = types::jail_move_key { from: ids[from], to: ids[to] };
+        update(&m.jail_moves, bytes_of(&key), &[1u8], "a move between roles")?;
+    }
     for (key, role) in &execs {
         update(&m.jail_exec_enroll, bytes_of(key), &role.to_ne_bytes(), "an enrolled executable")?;
     }

@@ -49,6 +49,8 @@ pub struct RawRole {
     mount: Option<Spanned<String>>,
     module: Option<Spanned<String>>,
     bpf: Option<Spanned<String>>,
+    /// Roles a task may move from into this one, because this one is at least as strict.
+    narrows: Option<RawList>,
 }
 
 #[derive(Deserialize)]
@@ -154,6 +156,8 @@ pub enum Enroll {
 pub struct JailPolicy {
     pub roles: Vec<Role>,
     pub enroll: Vec<Enroll>,
+    /// (from, to): a task jailed in `from` may move into `to` (`to` narrows `from`).
+    pub moves: Vec<(String, String)>,
 }
 
 impl JailPolicy {
@@ -398,6 +402,22 @@ pub fn parse(
         }
         policy.roles.push(role);
     }
+    for (name, raw) in roles.into_iter().flatten() {
+        for item in raw.get_ref().narrows.iter().flat_map(|l| l.get_ref()) {
+            let key = format!("roles.{name}.narrows");
+            let from = policy
+                .role(item.get_ref())
+                .ok_or_else(|| c.error(item.span(), format!("{key}: no role \"{}\"", item.get_ref())))?;
+            let to = policy.role(name).expect("parsed above");
+            if let Err(why) = at_least_as_strict(to, from) {
+                return Err(c.error(
+                    item.span(),
+                    format!("{key}: \"{name}\" is not at least as strict as \"{}\": {why}", from.name),
+                ));
+            }
+            policy.moves.push((from.name.clone(), name.clone()));
+        }
+    }
     if policy.roles.len() > MAX_ROLES {
         return Err(c.error(0..0, format!("roles: at most {MAX_ROLES} roles (there are {})", policy.roles.len())));
     }
@@ -451,6 +471,73 @@ pub fn parse(
         return Err(c.error(0..0, "enroll: there are no roles".into()));
     }
     Ok(policy)
+}
+
+/// The access the longest matching rule of `rules` grants on `path` (`fallback` if none).
+fn effective(rules: &[PathRule], path: &str, fallback: u32) -> u32 {
+    rules
+        .iter()
+        .filter(|r| {
+            if r.subtree {
+                r.path == "/" || path == r.path || path.starts_with(&format!("{}/", r.path))
+            } else {
+                path == r.path
+            }
+        })
+        .max_by_key(|r| (r.path.len(), !r.subtree))
+        .map_or(fallback, |r| r.access)
+}
+
+/// Whether `b` never allows what `a` refuses: the condition for moving a task from `a`
+/// into `b`. Checked where the rules of either role change the answer (their paths), and
+/// on the defaults; network rules of `b` must each lie within one of `a`'s.
+pub fn at_least_as_strict(b: &Role, a: &Role) -> Result<(), String> {
+    if a.deny & !b.deny != 0 {
+        return Err("it allows something (ptrace, setuid, mount, module, bpf, link or unix) the other denies".into());
+    }
+    if b.complain && !a.complain {
+        return Err("it is in complain mode".into());
+    }
+    for (kind, ra, rb, da, db) in [
+        ("file", &a.files, &b.files, a.file_default, b.file_default),
+        ("exec", &a.execs, &b.execs, a.exec_default as u32, b.exec_default as u32),
+    ] {
+        if db & !da != 0 {
+            return Err(format!("its {kind} default grants more"));
+        }
+        for r in ra.iter().chain(rb) {
+            let probe = if r.subtree && r.path != "/" { format!("{}/x", r.path) } else { r.path.clone() };
+            for path in [r.path.as_str(), probe.as_str()] {
+                if effective(rb, path, db) & !effective(ra, path, da) != 0 {
+                    return Err(format!("it grants more {kind} access to {path}"));
+                }
+            }
+        }
+    }
+    if b.net_default && !a.net_default {
+        return Err("its network default allows".into());
+    }
+    if !a.net_default {
+        for r in &b.net {
+            let inside = a.net.iter().any(|o| {
+                o.direction == r.direction
+                    && o.protocol == r.protocol
+                    && o.prefix <= r.prefix
+                    && o.lo <= r.lo
+                    && r.hi <= o.hi
+                    && (0..16).all(|i| {
+                        let keep = (o.prefix as usize).saturating_sub(i * 8).min(8);
+                        let mask = if keep == 0 { 0 } else { 0xffu8 << (8 - keep) };
+                        o.addr[i] & mask == r.addr[i] & mask
+                    })
+            });
+            if !inside {
+                let (line, col) = r.at;
+                return Err(format!("its network rule at {line}:{col} is not within one of the other's"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Per (direction, protocol, CIDR): the port ranges of every rule whose CIDR contains it,
@@ -562,5 +649,27 @@ role = "web"
         assert_eq!((e.line, e.col), (4, 8));
         let e = parse("[roles.r]\nfile.deny = [\"/a/*/b\"]\n").unwrap_err();
         assert!(e.message.contains("trailing /**"), "{e}");
+    }
+
+    #[test]
+    fn narrows_only_a_role_it_is_stricter_than() {
+        let ok = parse(
+            "[roles.web]\nfile.deny = [\"/etc/shadow\"]\nnet.connect = [\"tcp/443@10.0.0.0/8\"]\n\
+             [roles.tight]\nnarrows = [\"web\"]\nfile.deny = [\"/etc/shadow\", \"/etc/passwd\"]\n\
+             net.connect = [\"tcp/443@10.1.0.0/16\"]\n",
+        )
+        .unwrap();
+        assert_eq!(ok.moves, vec![("web".to_string(), "tight".to_string())]);
+        let e = parse("[roles.web]\nfile.deny = [\"/etc/shadow\"]\n[roles.loose]\nnarrows = [\"web\"]\nfile.deny = [\"/etc/passwd\"]\n")
+            .unwrap_err();
+        assert!(e.message.contains("more file access to /etc/shadow"), "{e}");
+        assert_eq!((e.line, e.col), (4, 12));
+        let e = parse("[roles.web]\n[roles.b]\nnarrows = [\"web\"]\nbpf = \"allow\"\n").unwrap_err();
+        assert!(e.message.contains("allows something"), "{e}");
+        let e = parse(
+            "[roles.web]\nnet.connect = [\"tcp/443\"]\n[roles.b]\nnarrows = [\"web\"]\nnet.connect = [\"tcp/22\"]\n",
+        )
+        .unwrap_err();
+        assert!(e.message.contains("network rule"), "{e}");
     }
 }

@@ -30,12 +30,12 @@ echo "root:secret-hash:19000:0:99999:7:::" > /etc/shadow
 mkdir -p /etc/cron.d /root /tmp/secret /sys/fs/cgroup/sandbox/sub
 echo key > /tmp/secret/key
 echo "#!/bin/sh" > /root/notes
-cp /bin/jailops /bin/jailops-web
+cp /bin/jailops /bin/jailops-web && cp /bin/jailops /bin/jailops-narrow && cp /bin/jailops /bin/jailops-open
 cp /bin/nop-dyn /bin/denied-tool
 run 0 bpflock bootstrap --policy $P/jail.toml --kimglock-profile=allow --bpfrestrict-profile=allow
 pinned jail/file_open
 run 0 bpflock status
-contains "jail: roles: complain, open, tools, web"
+contains "jail: roles: complain, narrow, open, tools, web"
 keep
 
 begin jail_attack_path_traversal
@@ -240,6 +240,19 @@ echo "$got" | sed -n 2p | grep -q "Operation not permitted" || fail "moved into 
 control jailops read /etc/shadow
 keep
 
+begin jail_move_only_to_a_narrower_role
+# From web into narrow (declared, and checked to be at least as strict): moved.
+got=$(jailed web jailops exec /bin/jailops-narrow read /etc/passwd)
+echo "$got" | grep -qx EPERM || fail "web -> narrow: /etc/passwd still readable: $got"
+allowed_in_jail jailops read /etc/passwd
+# From web into open (which does not narrow web): refused, the task stays in web.
+before=$(jail_denials)
+got=$(jailed web jailops exec /bin/jailops-open read /etc/shadow)
+echo "$got" | grep -qx EPERM || fail "web -> open: escaped, /etc/shadow read: $got"
+[ "$(jail_denials)" -gt "$before" ] || fail "web -> open: the refused re-enrollment was not counted"
+control jailops-open read /etc/shadow
+keep
+
 begin jail_complain_mode
 before=$(bpflock status --json | tr -d ' \n' | grep -o '"protection":"jail","decision":"would-deny","count":[0-9]*' | grep -o '[0-9]*$')
 got=$(jailed complain jailops read /etc/shadow)
@@ -259,7 +272,7 @@ begin jail_status_counts_per_role
 run 0 bpflock status
 contains "role web  *denied [1-9]"
 contains "role complain  *denied 0, would-deny [1-9]"
-contains "enrolled: 1 executables, 1 cgroups"
+contains "enrolled: 3 executables, 1 cgroups"
 keep
 
 begin jail_denial_reaches_journal
