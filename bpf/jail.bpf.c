@@ -261,6 +261,17 @@ static __always_inline struct jail_path_key *scratch_key(void)
 	return bpf_map_lookup_elem(&jail_path_scratch, &zero);
 }
 
+static __always_inline __u32 file_op(__u32 access)
+{
+	if (access & JAIL_EXEC)
+		return JAIL_OP_FILE_EXEC;
+	if (access & JAIL_WRITE)
+		return JAIL_OP_FILE_WRITE;
+	if (access & JAIL_APPEND)
+		return JAIL_OP_FILE_APPEND;
+	return JAIL_OP_FILE_READ;
+}
+
 /* File access by path: needed access against what the longest matching rule grants. */
 static __always_inline int file_check(void *ctx, __u32 hook, const struct path *path, __u32 need)
 {
@@ -268,7 +279,7 @@ static __always_inline int file_check(void *ctx, __u32 hook, const struct path *
 	struct jail_path_key *key;
 	struct jail_role *r;
 	long granted;
-	__u32 op;
+	__u32 op, denied;
 
 	if (!t)
 		return 0;
@@ -286,19 +297,14 @@ static __always_inline int file_check(void *ctx, __u32 hook, const struct path *
 		if (granted < 0)
 			return jail_deny(ctx, t, r, hook, JAIL_OP_PATH_TOO_LONG, NULL);
 	}
-	if (!(need & ~(__u32)granted)) {
+	/* The operation named in the event: what was refused, or what was asked. */
+	denied = need & ~(__u32)granted;
+	op = file_op(denied ? denied : need);
+	if (!denied) {
 		if (bpflock_events_mode == EVENTS_ALL)
-			jail_allow(ctx, t, hook, JAIL_OP_FILE_READ, key ? key->path : NULL);
+			jail_allow(ctx, t, hook, op, key ? key->path : NULL);
 		return 0;
 	}
-	if (need & ~granted & JAIL_EXEC)
-		op = JAIL_OP_FILE_EXEC;
-	else if (need & ~granted & JAIL_WRITE)
-		op = JAIL_OP_FILE_WRITE;
-	else if (need & ~granted & JAIL_APPEND)
-		op = JAIL_OP_FILE_APPEND;
-	else
-		op = JAIL_OP_FILE_READ;
 	return jail_deny(ctx, t, r, hook, op, key ? key->path : NULL);
 }
 

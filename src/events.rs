@@ -191,14 +191,7 @@ impl Counters {
     pub fn read(pin_root: &Path) -> io::Result<Self> {
         let path = pin_root.join(EVENTS_DIR).join("counters");
         let map = MapHandle::from_pinned_path(&path).map_err(io::Error::other)?;
-        let sum = |index: u32| -> io::Result<u64> {
-            let values =
-                map.lookup_percpu(&index.to_ne_bytes(), MapFlags::ANY).map_err(io::Error::other)?.unwrap_or_default();
-            Ok(values
-                .iter()
-                .map(|v| v.get(..8).map_or(0, |b| u64::from_ne_bytes(b.try_into().expect("8 bytes"))))
-                .sum())
-        };
+        let sum = |index: u32| percpu_sum(&map, index);
         let mut decisions = Vec::new();
         for (p, protection) in PROT_NAMES.iter().enumerate() {
             for (d, decision) in DECISION_NAMES.iter().enumerate() {
@@ -218,6 +211,12 @@ impl Counters {
             decisions,
         })
     }
+}
+
+/// The sum over CPUs of one u64 counter of a per-CPU array.
+pub fn percpu_sum(map: &MapHandle, index: u32) -> io::Result<u64> {
+    let values = map.lookup_percpu(&index.to_ne_bytes(), MapFlags::ANY).map_err(io::Error::other)?.unwrap_or_default();
+    Ok(values.iter().map(|v| v.get(..8).map_or(0, |b| u64::from_ne_bytes(b.try_into().expect("8 bytes")))).sum())
 }
 
 /// The name of an event's operation, as the policy and the docs call it.

@@ -239,9 +239,11 @@ impl Forwarder {
         let role = (protection == crate::jail::NAME).then(|| {
             let id = e.operation >> 16;
             if !self.roles.contains_key(&id) {
+                // Re-read once per unknown id (a re-apply adds roles); remember a miss too.
                 self.roles = crate::jail::pinned_roles(&self.pin_root.join(crate::jail::NAME));
+                self.roles.entry(id).or_insert_with(|| format!("#{id}"));
             }
-            self.roles.get(&id).cloned().unwrap_or_else(|| format!("#{id}"))
+            self.roles[&id].clone()
         });
         // Lossy UTF-8 (borrowed when valid): a name with invalid bytes must not turn the
         // MESSAGE into a blob journalctl does not show.

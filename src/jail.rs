@@ -390,20 +390,7 @@ pub struct RoleStatus {
 pub fn pinned_status(dir: &Path) -> (Vec<RoleStatus>, Option<usize>, Option<usize>) {
     let maps = dir.join(MAPS_DIR);
     let counters = MapHandle::from_pinned_path(maps.join("role_counters")).ok();
-    let sum = |index: u32| -> u64 {
-        let Some(map) = &counters else { return 0 };
-        map.lookup_percpu(&index.to_ne_bytes(), MapFlags::ANY)
-            .ok()
-            .flatten()
-            .map(|values| {
-                values
-                    .iter()
-                    .filter_map(|v| v.get(..8))
-                    .map(|b| u64::from_ne_bytes(b.try_into().expect("8 bytes")))
-                    .sum()
-            })
-            .unwrap_or(0)
-    };
+    let sum = |index: u32| counters.as_ref().and_then(|m| crate::events::percpu_sum(m, index).ok()).unwrap_or(0);
     let roles = pinned_roles(dir)
         .into_iter()
         .map(|(id, name)| RoleStatus { denied: sum(id * 2), would_deny: sum(id * 2 + 1), name, id })
@@ -428,7 +415,7 @@ pub fn pinned_events(dir: &Path) -> Result<EventsMode> {
     Ok(EventsMode::from_raw(c.bpflock_events_mode))
 }
 
-/// Tasks in each role: not kept by the kernel in a countable form; reported as the roles.
+/// "roles a, b (N enrollment rules)", for bootstrap's log and `check`.
 pub fn describe(policy: &JailPolicy) -> String {
     let names: Vec<_> = policy.roles.iter().map(|r| r.name.as_str()).collect();
     format!("roles {} ({} enrollment rules)", names.join(", "), policy.enroll.len())

@@ -121,6 +121,23 @@ pub struct NetRule {
     pub at: (usize, usize),
 }
 
+/// The bits of address byte `i` that a /`prefix` keeps.
+fn prefix_mask(prefix: u8, i: usize) -> u8 {
+    match (prefix as usize).saturating_sub(i * 8).min(8) {
+        0 => 0,
+        keep => 0xffu8 << (8 - keep),
+    }
+}
+
+impl NetRule {
+    /// Whether `inner`'s CIDR lies within this rule's.
+    fn contains(&self, inner: &NetRule) -> bool {
+        self.prefix <= inner.prefix
+            && (0..16)
+                .all(|i| self.addr[i] & prefix_mask(self.prefix, i) == inner.addr[i] & prefix_mask(self.prefix, i))
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Role {
     pub name: String,
@@ -251,8 +268,7 @@ fn net_rule(c: &Checker<'_>, key: &str, direction: u8, item: &Spanned<String>) -
     };
     // The address is masked to its prefix, as the trie compares it.
     for (i, b) in addr.iter_mut().enumerate() {
-        let keep = (prefix as usize).saturating_sub(i * 8).min(8);
-        *b &= if keep == 0 { 0 } else { 0xffu8 << (8 - keep) };
+        *b &= prefix_mask(prefix, i);
     }
     let at = c.line_col(item.span().start);
     Ok(NetRule { direction, protocol, addr, prefix, lo, hi, at })
@@ -520,16 +536,7 @@ pub fn at_least_as_strict(b: &Role, a: &Role) -> Result<(), String> {
     if !a.net_default {
         for r in &b.net {
             let inside = a.net.iter().any(|o| {
-                o.direction == r.direction
-                    && o.protocol == r.protocol
-                    && o.prefix <= r.prefix
-                    && o.lo <= r.lo
-                    && r.hi <= o.hi
-                    && (0..16).all(|i| {
-                        let keep = (o.prefix as usize).saturating_sub(i * 8).min(8);
-                        let mask = if keep == 0 { 0 } else { 0xffu8 << (8 - keep) };
-                        o.addr[i] & mask == r.addr[i] & mask
-                    })
+                o.direction == r.direction && o.protocol == r.protocol && o.lo <= r.lo && r.hi <= o.hi && o.contains(r)
             });
             if !inside {
                 let (line, col) = r.at;
@@ -543,16 +550,6 @@ pub fn at_least_as_strict(b: &Role, a: &Role) -> Result<(), String> {
 /// Per (direction, protocol, CIDR): the port ranges of every rule whose CIDR contains it,
 /// merged. Err names the rule whose CIDR ends up with too many ranges.
 pub fn merged_port_ranges(rules: &[NetRule]) -> Result<Vec<(NetRule, Vec<(u16, u16)>)>, ((usize, usize), String)> {
-    let contains = |outer: &NetRule, inner: &NetRule| {
-        outer.prefix <= inner.prefix && {
-            let bits = outer.prefix as usize;
-            (0..16).all(|i| {
-                let keep = bits.saturating_sub(i * 8).min(8);
-                let mask = if keep == 0 { 0 } else { 0xffu8 << (8 - keep) };
-                outer.addr[i] & mask == inner.addr[i] & mask
-            })
-        }
-    };
     let mut out: Vec<(NetRule, Vec<(u16, u16)>)> = Vec::new();
     for rule in rules {
         if out.iter().any(|(r, _)| {
@@ -565,7 +562,7 @@ pub fn merged_port_ranges(rules: &[NetRule]) -> Result<Vec<(NetRule, Vec<(u16, u
         }
         let mut ranges: Vec<(u16, u16)> = rules
             .iter()
-            .filter(|o| o.direction == rule.direction && o.protocol == rule.protocol && contains(o, rule))
+            .filter(|o| o.direction == rule.direction && o.protocol == rule.protocol && o.contains(rule))
             .map(|o| (o.lo, o.hi))
             .collect();
         ranges.sort();

@@ -34,6 +34,8 @@ BPFLOCK_EXTRA="$out/bench:/bin/bench $out/nop:/bin/nop $out/attach:/bin/attach $
     "$root/tests/guest/mkinitramfs.sh" "$bin" "$guest/testops" "$out/initramfs.cpio.gz" >/dev/null
 
 report="$out/report.md"
+# Shared by the tables' awk programs: the median of a space-separated list.
+AWK_MEDIAN='function median(s,   a, n, i, j, t) { n = split(s, a, " "); for (i = 1; i <= n; i++) a[i] += 0; for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }; return a[int((n + 1) / 2)] }'
 {
 echo "## Hook cost (instructions per operation, QEMU -icount shift=0: 1 guest ns = 1 instruction)"
 echo
@@ -50,8 +52,8 @@ for kernel in "$@"; do
     echo
     echo "| operation | none | empty LSM program | bpflock default | bpflock / none | bpflock / empty | spread over rounds |"
     echo "|---|---:|---:|---:|---:|---:|---:|"
-    awk '/^BENCH [a-z]/ { v[$2" "$3] = v[$2" "$3] " " $4; ops[$3] = 1 }
-        function median(s,   a, n, i, j, t) { n = split(s, a, " "); for (i = 1; i <= n; i++) a[i] += 0; for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }; return a[int((n + 1) / 2)] }
+    awk "$AWK_MEDIAN"'
+        /^BENCH [a-z]/ { v[$2" "$3] = v[$2" "$3] " " $4; ops[$3] = 1 }
         function spread(s,   a, n, i, lo, hi) { n = split(s, a, " "); for (i = 1; i <= n; i++) a[i] += 0; lo = hi = a[1]; for (i = 2; i <= n; i++) { if (a[i] < lo) lo = a[i]; if (a[i] > hi) hi = a[i] }; return lo > 0 ? (hi - lo) / lo * 100 : 0 }
         END {
             split("open_close fork execve connect bpf_lookup ioperm", order, " ")
@@ -65,8 +67,8 @@ for kernel in "$@"; do
     echo
     echo "| operation | empty (jail hooks) | not jailed | jailed, 10 rules | 1 000 | 10 000 | not jailed / empty | jailed 1 000 / empty | 10 000 / 10 rules |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-    awk '/^BENCH [a-z]/ { v[$2" "$3] = v[$2" "$3] " " $4; ops[$3] = 1 }
-        function median(s,   a, n, i, j, t) { n = split(s, a, " "); for (i = 1; i <= n; i++) a[i] += 0; for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }; return a[int((n + 1) / 2)] }
+    awk "$AWK_MEDIAN"'
+        /^BENCH [a-z]/ { v[$2" "$3] = v[$2" "$3] " " $4; ops[$3] = 1 }
         END {
             split("open_close open_denied fork execve connect", order, " ")
             for (k = 1; k <= 5; k++) { op = order[k]; if (!(op in ops) || v["empty_jail " op] == "") continue

@@ -12,9 +12,7 @@ if [[ -f "$out.done" ]]; then
     exit 0
 fi
 command -v debootstrap >/dev/null || { echo "mkrootfs: debootstrap is missing (make deps)" >&2; exit 1; }
-mirror=$(grep -hsE '^(URIs:|deb )' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list /etc/apt/sources.list \
-    | grep -v -- '-security' | grep -oE 'https?://[^ ]+/debian/?' | head -1 || true)
-[[ -n "$mirror" ]] || { echo "mkrootfs: no Debian mirror found in the apt sources" >&2; exit 1; }
+mirror=$("$root/tests/debian-mirror.sh") || { echo "mkrootfs: cannot tell the Debian mirror" >&2; exit 1; }
 rm -rf "$out"
 mkdir -p "$(dirname "$out")"
 echo "mkrootfs: debootstrap $suite from $mirror"

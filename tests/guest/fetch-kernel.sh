@@ -16,10 +16,8 @@ fi
 apt_dir="$root/target/guest/apt-$suite"
 mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial" "$out"
 
-# The mirror the system already uses for Debian (deb822 or one-line format).
-mirror=$(grep -hsE '^(URIs:|deb )' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list /etc/apt/sources.list \
-    | grep -v -- '-security' | grep -oE 'https?://[^ ]+/debian/?' | head -1 || true)
-[[ -n "$mirror" ]] || { echo "fetch-kernel: no Debian mirror found in the apt sources" >&2; exit 1; }
+# The mirror the system already uses for Debian.
+mirror=$("$root/tests/debian-mirror.sh") || { echo "fetch-kernel: cannot tell the Debian mirror" >&2; exit 1; }
 echo "deb $mirror $suite main" > "$apt_dir/sources.list"
 apt_opts=(-o "Dir::Etc::sourcelist=$apt_dir/sources.list" -o "Dir::Etc::sourceparts=-"
           -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache::Archives=$apt_dir/archives"
