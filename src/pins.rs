@@ -258,9 +258,24 @@ fn remove_and_wait(dir: &Path) {
 
 /// Atomically swaps two directories on the same bpffs.
 fn exchange(a: &Path, b: &Path) -> Result<()> {
-    use nix::fcntl::{renameat2, RenameFlags, AT_FDCWD};
-    renameat2(AT_FDCWD, a, AT_FDCWD, b, RenameFlags::RENAME_EXCHANGE)
-        .map_err(|e| Error::io("cannot swap in the new pins at", b)(e.into()))
+    use std::os::unix::ffi::OsStrExt;
+    let cstr = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(io::Error::from);
+    let swap = || -> io::Result<()> {
+        let (a, b) = (cstr(a)?, cstr(b)?);
+        // The system call itself: nix wraps renameat2 on glibc only, and musl has no wrapper.
+        let ret = unsafe {
+            libc::syscall(
+                libc::SYS_renameat2,
+                libc::AT_FDCWD,
+                a.as_ptr(),
+                libc::AT_FDCWD,
+                b.as_ptr(),
+                libc::RENAME_EXCHANGE,
+            )
+        };
+        if ret == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    };
+    swap().map_err(Error::io("cannot swap in the new pins at", b))
 }
 
 /// Opens a skeleton, naming the protection in the error.

@@ -4,7 +4,7 @@
 set -euo pipefail
 guest=${1:?usage: demo.sh GUEST_DIR KERNEL}
 kernel=${2:?}
-bin=target/x86_64-unknown-linux-gnu/release/bpflock
+bin=target/x86_64-unknown-linux-musl/release/bpflock
 echo "== this host: $(uname -r)"
 echo "# bpflock probe"
 "$bin" probe 2>&1 | sed 's/^/  /' || echo "  (exit $?: bpflock pins nothing on a kernel that cannot enforce)"
