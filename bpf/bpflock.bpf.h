@@ -3,7 +3,7 @@
 #ifndef BPFLOCK_BPF_H
 #define BPFLOCK_BPF_H
 
-#include "vmlinux.h"
+#include "kernel.bpf.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
@@ -22,7 +22,7 @@
  */
 static __always_inline bool in_initial_pidns(void)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct___local *task = current_task();
 
 	return task->thread_pid->level == 0;
 }
@@ -38,8 +38,8 @@ const volatile __u64 bpflock_exe_ino = 0;
 
 static __always_inline bool is_bpflock_exe(void)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct file *exe;
+	struct task_struct___local *task = current_task();
+	struct file___local *exe;
 
 	if (!bpflock_exe_ino || !task->mm || !in_initial_pidns())
 		return false;

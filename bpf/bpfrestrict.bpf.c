@@ -29,7 +29,7 @@ __u64 bpfrestrict_loader_start;
 
 static __always_inline bool is_loader(void)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct___local *task = current_task();
 	__u64 start;
 
 	if (!bpfrestrict_loader_tgid || task->tgid != bpfrestrict_loader_tgid)

@@ -68,9 +68,9 @@ static __always_inline void count(__u32 index)
  * pid_ns_for_children is the active namespace or one of its descendants, so its ancestor
  * at the active level is the active namespace.
  */
-static __always_inline struct pid_namespace *active_pidns(struct task_struct *task)
+static __always_inline struct pid_namespace___local *active_pidns(struct task_struct___local *task)
 {
-	struct pid_namespace *ns;
+	struct pid_namespace___local *ns;
 	unsigned int level = task->thread_pid->level;
 
 	if (!task->nsproxy)
@@ -103,8 +103,8 @@ static __always_inline bool over_rate_limit(__u32 protection, __u32 tgid)
 static __always_inline void report(void *ctx, __u32 protection, __u32 hook, __u32 operation,
 				   __u32 decision, const char *object)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct pid_namespace *ns;
+	struct task_struct___local *task = current_task();
+	struct pid_namespace___local *ns;
 	struct bpflock_event *e;
 	__u32 zero = 0;
 	__u64 uid_gid;

@@ -19,13 +19,13 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 filelesslock_profile = PROFILE_ALLOW;
 
-static __always_inline bool is_fileless(struct file *file)
+static __always_inline bool is_fileless(struct file___local *file)
 {
 	return file && file->f_inode->i_nlink == 0;
 }
 
 /* allow: reported, allowed. baseline: denied outside the initial pid namespace. restricted: denied. */
-static __always_inline int filelesslock_decide(void *ctx, __u32 hook, __u32 op, struct file *file)
+static __always_inline int filelesslock_decide(void *ctx, __u32 hook, __u32 op, struct file___local *file)
 {
 	int ret;
 
@@ -37,7 +37,7 @@ static __always_inline int filelesslock_decide(void *ctx, __u32 hook, __u32 op, 
 }
 
 SEC("lsm/bprm_check_security")
-int BPF_PROG(filelesslock_bprm_check, struct linux_binprm *bprm, int ret)
+int BPF_PROG(filelesslock_bprm_check, struct linux_binprm___local *bprm, int ret)
 {
 	if (ret)
 		return ret;
@@ -45,7 +45,7 @@ int BPF_PROG(filelesslock_bprm_check, struct linux_binprm *bprm, int ret)
 }
 
 SEC("lsm/mmap_file")
-int BPF_PROG(filelesslock_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot,
+int BPF_PROG(filelesslock_mmap_file, struct file___local *file, unsigned long reqprot, unsigned long prot,
 	     unsigned long flags, int ret)
 {
 	if (ret)
@@ -56,7 +56,7 @@ int BPF_PROG(filelesslock_mmap_file, struct file *file, unsigned long reqprot, u
 }
 
 SEC("lsm/file_mprotect")
-int BPF_PROG(filelesslock_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot,
+int BPF_PROG(filelesslock_file_mprotect, struct vm_area_struct___local *vma, unsigned long reqprot,
 	     unsigned long prot, int ret)
 {
 	if (ret)

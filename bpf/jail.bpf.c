@@ -133,14 +133,14 @@ struct {
 const volatile __u32 jail_enroll_exec = 0;
 const volatile __u32 jail_enroll_cgroup = 0;
 
-static __always_inline struct jail_task *jail_of(struct task_struct *task)
+static __always_inline struct jail_task *jail_of(struct task_struct___local *task)
 {
-	return bpf_task_storage_get(&jail_tasks, task, 0, 0);
+	return bpf_task_storage_get(&jail_tasks, (void *)task, 0, 0);
 }
 
 static __always_inline struct jail_task *current_jail(void)
 {
-	return jail_of(bpf_get_current_task_btf());
+	return jail_of(current_task());
 }
 
 /*
@@ -190,7 +190,7 @@ static __always_inline int jail_category(void *ctx, __u32 hook, __u32 op, __u32 
 /* The closest enrolled cgroup among the current task's cgroup and its ancestors. */
 static __always_inline __u32 cgroup_role(void)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct___local *task = current_task();
 	int level;
 
 	if (!jail_enroll_cgroup)
@@ -210,7 +210,7 @@ static __always_inline __u32 cgroup_role(void)
 	return 0;
 }
 
-static __always_inline __u32 exec_role(struct file *file)
+static __always_inline __u32 exec_role(struct file___local *file)
 {
 	struct jail_exec_key key = {};
 	__u32 *role;
@@ -223,9 +223,9 @@ static __always_inline __u32 exec_role(struct file *file)
 	return role ? *role : 0;
 }
 
-static __always_inline struct jail_task *enroll(struct task_struct *task, __u32 role)
+static __always_inline struct jail_task *enroll(struct task_struct___local *task, __u32 role)
 {
-	struct jail_task *t = bpf_task_storage_get(&jail_tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	struct jail_task *t = bpf_task_storage_get(&jail_tasks, (void *)task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 
 	if (t)
 		t->role = role;
@@ -238,7 +238,7 @@ static __always_inline struct jail_task *enroll(struct task_struct *task, __u32 
  * where none matches, or -1 when the path is longer than the rules can match (the caller
  * fails closed). The path is left in the scratch key for the event.
  */
-static __always_inline long path_rule(struct jail_path_key *key, const struct path *path, __u32 role, __u32 kind,
+static __always_inline long path_rule(struct jail_path_key *key, const struct path___local *path, __u32 role, __u32 kind,
 				      __u32 fallback)
 {
 	struct jail_path_rule *rule;
@@ -246,7 +246,7 @@ static __always_inline long path_rule(struct jail_path_key *key, const struct pa
 
 	key->role = role;
 	key->kind = kind;
-	len = bpf_d_path((struct path *)path, key->path, sizeof(key->path));
+	len = bpf_d_path((void *)path, key->path, sizeof(key->path));
 	if (len < 0)
 		return -1;
 	key->prefixlen = (sizeof(key->role) + sizeof(key->kind) + sizeof(key->path)) * 8;
@@ -273,7 +273,7 @@ static __always_inline __u32 file_op(__u32 access)
 }
 
 /* File access by path: needed access against what the longest matching rule grants. */
-static __always_inline int file_check(void *ctx, __u32 hook, const struct path *path, __u32 need)
+static __always_inline int file_check(void *ctx, __u32 hook, const struct path___local *path, __u32 need)
 {
 	struct jail_task *t = current_jail();
 	struct jail_path_key *key;
@@ -309,7 +309,7 @@ static __always_inline int file_check(void *ctx, __u32 hook, const struct path *
 }
 
 SEC("lsm/file_open")
-int BPF_PROG(jail_file_open, struct file *file, int ret)
+int BPF_PROG(jail_file_open, struct file___local *file, int ret)
 {
 	__u32 need = 0;
 
@@ -326,7 +326,7 @@ int BPF_PROG(jail_file_open, struct file *file, int ret)
 
 /* Executable mappings: how ld.so runs a program without execve of it. */
 SEC("lsm/mmap_file")
-int BPF_PROG(jail_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot, unsigned long flags,
+int BPF_PROG(jail_mmap_file, struct file___local *file, unsigned long reqprot, unsigned long prot, unsigned long flags,
 	     int ret)
 {
 	if (ret)
@@ -341,9 +341,9 @@ int BPF_PROG(jail_mmap_file, struct file *file, unsigned long reqprot, unsigned 
  * rules. A jailed task running an enrolled executable keeps its role (reported).
  */
 SEC("lsm/bprm_check_security")
-int BPF_PROG(jail_bprm_check, struct linux_binprm *bprm, int ret)
+int BPF_PROG(jail_bprm_check, struct linux_binprm___local *bprm, int ret)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct___local *task = current_task();
 	struct jail_task *t = jail_of(task);
 	struct jail_path_key *key;
 	struct jail_role *r;
@@ -365,7 +365,7 @@ int BPF_PROG(jail_bprm_check, struct linux_binprm *bprm, int ret)
 			return -ENOMEM;
 	} else if (t->flags & JAIL_FLAG_BAD_XATTR) {
 		/* The file's xattr names no role of the policy: refused, the task left as it was. */
-		bpf_task_storage_delete(&jail_tasks, task);
+		bpf_task_storage_delete(&jail_tasks, (void *)task);
 		report(ctx, PROT_JAIL, HOOK_BPRM_CHECK, JAIL_OP_ENROLL, DECISION_DENY, NULL);
 		return -EPERM;
 	} else if (t->flags & JAIL_FLAG_ENROLLING) {
@@ -411,7 +411,7 @@ int BPF_PROG(jail_bprm_check, struct linux_binprm *bprm, int ret)
 
 /* Inheritance: a child (process or thread) of a jailed task is jailed in the same role. */
 SEC("lsm/task_alloc")
-int BPF_PROG(jail_task_alloc, struct task_struct *task, unsigned long clone_flags, int ret)
+int BPF_PROG(jail_task_alloc, struct task_struct___local *task, unsigned long clone_flags, int ret)
 {
 	struct jail_task *parent;
 	__u32 role;
@@ -431,7 +431,7 @@ int BPF_PROG(jail_task_alloc, struct task_struct *task, unsigned long clone_flag
  * file itself or of its closest ancestor directory on the same filesystem (rules are
  * recorded by the identity of what they name at bootstrap).
  */
-static __always_inline __u32 inode_access(__u32 role, struct dentry *dentry, __u32 fallback)
+static __always_inline __u32 inode_access(__u32 role, struct dentry___local *dentry, __u32 fallback)
 {
 	struct jail_inode_key key = { .role = role };
 	__u32 *access;
@@ -452,7 +452,7 @@ static __always_inline __u32 inode_access(__u32 role, struct dentry *dentry, __u
 }
 
 /* A file whose rules do not grant everything may not get another name or lose this one. */
-static __always_inline int dentry_check(void *ctx, __u32 hook, __u32 op, struct dentry *dentry, __u32 need)
+static __always_inline int dentry_check(void *ctx, __u32 hook, __u32 op, struct dentry___local *dentry, __u32 need)
 {
 	struct jail_task *t = current_jail();
 	struct jail_role *r;
@@ -471,7 +471,7 @@ static __always_inline int dentry_check(void *ctx, __u32 hook, __u32 op, struct 
 
 /* Creating a name where the rules do not grant writing (O_CREAT would create it before file_open refuses it). */
 SEC("lsm/inode_create")
-int BPF_PROG(jail_inode_create, struct inode *dir, struct dentry *dentry, umode_t mode, int ret)
+int BPF_PROG(jail_inode_create, struct inode___local *dir, struct dentry___local *dentry, umode_t mode, int ret)
 {
 	if (ret)
 		return ret;
@@ -479,7 +479,7 @@ int BPF_PROG(jail_inode_create, struct inode *dir, struct dentry *dentry, umode_
 }
 
 SEC("lsm/inode_mkdir")
-int BPF_PROG(jail_inode_mkdir, struct inode *dir, struct dentry *dentry, umode_t mode, int ret)
+int BPF_PROG(jail_inode_mkdir, struct inode___local *dir, struct dentry___local *dentry, umode_t mode, int ret)
 {
 	if (ret)
 		return ret;
@@ -489,7 +489,7 @@ int BPF_PROG(jail_inode_mkdir, struct inode *dir, struct dentry *dentry, umode_t
 /* chmod, chown and truncate(2) by path: changing a file the rules do not let it write.
  * (kuid_t and kgid_t are one-member structs: read as their 32-bit value.) */
 SEC("lsm/path_chmod")
-int BPF_PROG(jail_path_chmod, const struct path *path, umode_t mode, int ret)
+int BPF_PROG(jail_path_chmod, const struct path___local *path, umode_t mode, int ret)
 {
 	if (ret)
 		return ret;
@@ -497,7 +497,7 @@ int BPF_PROG(jail_path_chmod, const struct path *path, umode_t mode, int ret)
 }
 
 SEC("lsm/path_chown")
-int BPF_PROG(jail_path_chown, const struct path *path, __u32 uid, __u32 gid, int ret)
+int BPF_PROG(jail_path_chown, const struct path___local *path, __u32 uid, __u32 gid, int ret)
 {
 	if (ret)
 		return ret;
@@ -505,7 +505,7 @@ int BPF_PROG(jail_path_chown, const struct path *path, __u32 uid, __u32 gid, int
 }
 
 SEC("lsm/path_truncate")
-int BPF_PROG(jail_path_truncate, const struct path *path, int ret)
+int BPF_PROG(jail_path_truncate, const struct path___local *path, int ret)
 {
 	if (ret)
 		return ret;
@@ -513,7 +513,7 @@ int BPF_PROG(jail_path_truncate, const struct path *path, int ret)
 }
 
 SEC("lsm/inode_link")
-int BPF_PROG(jail_inode_link, struct dentry *old_dentry, struct inode *dir, struct dentry *new_dentry, int ret)
+int BPF_PROG(jail_inode_link, struct dentry___local *old_dentry, struct inode___local *dir, struct dentry___local *new_dentry, int ret)
 {
 	if (ret)
 		return ret;
@@ -524,7 +524,7 @@ int BPF_PROG(jail_inode_link, struct dentry *old_dentry, struct inode *dir, stru
 }
 
 /* bpflock's pins are not a jailed task's to remove, whatever its role. */
-static __always_inline int pins_check(void *ctx, __u32 hook, struct dentry *dentry)
+static __always_inline int pins_check(void *ctx, __u32 hook, struct dentry___local *dentry)
 {
 	struct jail_task *t;
 
@@ -538,7 +538,7 @@ static __always_inline int pins_check(void *ctx, __u32 hook, struct dentry *dent
 }
 
 SEC("lsm/inode_unlink")
-int BPF_PROG(jail_inode_unlink, struct inode *dir, struct dentry *dentry, int ret)
+int BPF_PROG(jail_inode_unlink, struct inode___local *dir, struct dentry___local *dentry, int ret)
 {
 	if (ret)
 		return ret;
@@ -549,7 +549,7 @@ int BPF_PROG(jail_inode_unlink, struct inode *dir, struct dentry *dentry, int re
 }
 
 SEC("lsm/inode_rmdir")
-int BPF_PROG(jail_inode_rmdir, struct inode *dir, struct dentry *dentry, int ret)
+int BPF_PROG(jail_inode_rmdir, struct inode___local *dir, struct dentry___local *dentry, int ret)
 {
 	if (ret)
 		return ret;
@@ -557,8 +557,8 @@ int BPF_PROG(jail_inode_rmdir, struct inode *dir, struct dentry *dentry, int ret
 }
 
 SEC("lsm/inode_rename")
-int BPF_PROG(jail_inode_rename, struct inode *old_dir, struct dentry *old_dentry, struct inode *new_dir,
-	     struct dentry *new_dentry, int ret)
+int BPF_PROG(jail_inode_rename, struct inode___local *old_dir, struct dentry___local *old_dentry, struct inode___local *new_dir,
+	     struct dentry___local *new_dentry, int ret)
 {
 	if (ret)
 		return ret;
@@ -574,7 +574,7 @@ int BPF_PROG(jail_inode_rename, struct inode *old_dir, struct dentry *old_dentry
 
 /* Tracing other processes (and reading their memory or environment). */
 SEC("lsm/ptrace_access_check")
-int BPF_PROG(jail_ptrace_access_check, struct task_struct *child, unsigned int mode, int ret)
+int BPF_PROG(jail_ptrace_access_check, struct task_struct___local *child, unsigned int mode, int ret)
 {
 	if (ret)
 		return ret;
@@ -583,7 +583,7 @@ int BPF_PROG(jail_ptrace_access_check, struct task_struct *child, unsigned int m
 
 /* PTRACE_TRACEME: a jailed task offering itself, or a jailed parent becoming the tracer. */
 SEC("lsm/ptrace_traceme")
-int BPF_PROG(jail_ptrace_traceme, struct task_struct *parent, int ret)
+int BPF_PROG(jail_ptrace_traceme, struct task_struct___local *parent, int ret)
 {
 	struct jail_task *t;
 	struct jail_role *r;
@@ -604,7 +604,7 @@ int BPF_PROG(jail_ptrace_traceme, struct task_struct *parent, int ret)
 
 /* setuid(2) and friends: any change of the real, effective, saved or fs uid. */
 SEC("lsm/task_fix_setuid")
-int BPF_PROG(jail_task_fix_setuid, struct cred *new, const struct cred *old, int flags, int ret)
+int BPF_PROG(jail_task_fix_setuid, struct cred___local *new, const struct cred___local *old, int flags, int ret)
 {
 	if (ret)
 		return ret;
@@ -616,9 +616,9 @@ int BPF_PROG(jail_task_fix_setuid, struct cred *new, const struct cred *old, int
 
 /* exec of a set-user-ID or set-group-ID program: the other way to change identity. */
 SEC("lsm/bprm_creds_from_file")
-int BPF_PROG(jail_bprm_creds_from_file, struct linux_binprm *bprm, struct file *file, int ret)
+int BPF_PROG(jail_bprm_creds_from_file, struct linux_binprm___local *bprm, struct file___local *file, int ret)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct___local *task = current_task();
 
 	if (ret)
 		return ret;
@@ -628,7 +628,7 @@ int BPF_PROG(jail_bprm_creds_from_file, struct linux_binprm *bprm, struct file *
 }
 
 SEC("lsm/sb_mount")
-int BPF_PROG(jail_sb_mount, const char *dev_name, const struct path *path, const char *type, unsigned long flags,
+int BPF_PROG(jail_sb_mount, const char *dev_name, const struct path___local *path, const char *type, unsigned long flags,
 	     void *data, int ret)
 {
 	if (ret)
@@ -637,7 +637,7 @@ int BPF_PROG(jail_sb_mount, const char *dev_name, const struct path *path, const
 }
 
 SEC("lsm/sb_umount")
-int BPF_PROG(jail_sb_umount, struct vfsmount *mnt, int flags, int ret)
+int BPF_PROG(jail_sb_umount, struct vfsmount___local *mnt, int flags, int ret)
 {
 	if (ret)
 		return ret;
@@ -646,7 +646,7 @@ int BPF_PROG(jail_sb_umount, struct vfsmount *mnt, int flags, int ret)
 
 /* The new mount API attaches with move_mount(2). */
 SEC("lsm/move_mount")
-int BPF_PROG(jail_move_mount, const struct path *from_path, const struct path *to_path, int ret)
+int BPF_PROG(jail_move_mount, const struct path___local *from_path, const struct path___local *to_path, int ret)
 {
 	if (ret)
 		return ret;
@@ -662,7 +662,7 @@ int BPF_PROG(jail_module_request, char *kmod_name, int ret)
 }
 
 SEC("lsm/kernel_read_file")
-int BPF_PROG(jail_kernel_read_file, struct file *file, enum kernel_read_file_id id, bool contents, int ret)
+int BPF_PROG(jail_kernel_read_file, struct file___local *file, enum kernel_read_file_id id, bool contents, int ret)
 {
 	if (ret)
 		return ret;
@@ -693,7 +693,7 @@ int BPF_PROG(jail_bpf)
  * jailed task could rewrite its role.
  */
 SEC("lsm/bpf_map")
-int BPF_PROG(jail_bpf_map, struct bpf_map *map, fmode_t fmode, int ret)
+int BPF_PROG(jail_bpf_map, void *map, fmode_t fmode, int ret)
 {
 	struct jail_task *t;
 
@@ -728,7 +728,7 @@ static __always_inline bool port_allowed(struct jail_net_rule *rule, __u16 port)
  * connect/bind/sendto with an address: AF_UNIX by the role's `unix` setting, IPv4 and IPv6
  * (v4-mapped addresses are IPv4's rules) by the longest matching CIDR's port ranges.
  */
-static __always_inline int net_check(void *ctx, __u32 hook, __u32 op, __u8 direction, struct socket *sock,
+static __always_inline int net_check(void *ctx, __u32 hook, __u32 op, __u8 direction, struct socket___local *sock,
 				     void *address, int addrlen)
 {
 	struct jail_task *t = current_jail();
@@ -736,7 +736,7 @@ static __always_inline int net_check(void *ctx, __u32 hook, __u32 op, __u8 direc
 	struct jail_net_key key = {};
 	struct jail_net_rule *rule;
 	struct jail_role *r;
-	struct sock *sk;
+	struct sock___local *sk;
 	__u16 family, port;
 	__u8 protocol;
 
@@ -790,7 +790,7 @@ static __always_inline int net_check(void *ctx, __u32 hook, __u32 op, __u8 direc
 }
 
 SEC("lsm/socket_connect")
-int BPF_PROG(jail_socket_connect, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
+int BPF_PROG(jail_socket_connect, struct socket___local *sock, struct sockaddr *address, int addrlen, int ret)
 {
 	if (ret)
 		return ret;
@@ -798,7 +798,7 @@ int BPF_PROG(jail_socket_connect, struct socket *sock, struct sockaddr *address,
 }
 
 SEC("lsm/socket_bind")
-int BPF_PROG(jail_socket_bind, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
+int BPF_PROG(jail_socket_bind, struct socket___local *sock, struct sockaddr *address, int addrlen, int ret)
 {
 	if (ret)
 		return ret;
@@ -807,7 +807,7 @@ int BPF_PROG(jail_socket_bind, struct socket *sock, struct sockaddr *address, in
 
 /* sendto/sendmsg with an address: an unconnected UDP (or AF_UNIX datagram) socket. */
 SEC("lsm/socket_sendmsg")
-int BPF_PROG(jail_socket_sendmsg, struct socket *sock, struct msghdr *msg, int size, int ret)
+int BPF_PROG(jail_socket_sendmsg, struct socket___local *sock, struct msghdr___local *msg, int size, int ret)
 {
 	if (ret)
 		return ret;
@@ -819,7 +819,7 @@ int BPF_PROG(jail_socket_sendmsg, struct socket *sock, struct msghdr *msg, int s
 
 /* ---- enrollment by xattr (kernels with bpf_get_file_xattr, 6.8+) ---- */
 
-extern int bpf_get_file_xattr(struct file *file, const char *name, struct bpf_dynptr *value_ptr) __ksym __weak;
+extern int bpf_get_file_xattr(struct file___local *file, const char *name, struct bpf_dynptr *value_ptr) __ksym __weak;
 
 /*
  * Runs before jail_bprm_check (attached first): a task in no jail executing a file whose
@@ -827,9 +827,9 @@ extern int bpf_get_file_xattr(struct file *file, const char *name, struct bpf_dy
  * xattr. Loaded only when the policy asks for it (bpflock refuses where the kernel lacks it).
  */
 SEC("lsm.s/bprm_check_security")
-int BPF_PROG(jail_xattr_enroll, struct linux_binprm *bprm, int ret)
+int BPF_PROG(jail_xattr_enroll, struct linux_binprm___local *bprm, int ret)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct___local *task = current_task();
 	struct bpf_dynptr value;
 	struct jail_task *t;
 	__u32 *role;
@@ -840,18 +840,18 @@ int BPF_PROG(jail_xattr_enroll, struct linux_binprm *bprm, int ret)
 		return ret;
 	if (jail_of(task))
 		return 0;
-	name = bpf_task_storage_get(&jail_xattr_buf, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	name = bpf_task_storage_get(&jail_xattr_buf, (void *)task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!name)
 		return 0;
 	__builtin_memset(name, 0, JAIL_ROLE_NAME_LEN);
 	bpf_dynptr_from_mem(name, JAIL_ROLE_NAME_LEN - 1, 0, &value);
 	len = bpf_get_file_xattr(bprm->file, JAIL_XATTR_NAME, &value);
 	if (len <= 0) {
-		bpf_task_storage_delete(&jail_xattr_buf, task);
+		bpf_task_storage_delete(&jail_xattr_buf, (void *)task);
 		return 0;
 	}
 	role = bpf_map_lookup_elem(&jail_role_ids, name);
-	bpf_task_storage_delete(&jail_xattr_buf, task);
+	bpf_task_storage_delete(&jail_xattr_buf, (void *)task);
 	/*
 	 * A sleepable program cannot write events: jail_bprm_check, next on this hook,
 	 * reports and refuses a name the policy does not know (fail closed).

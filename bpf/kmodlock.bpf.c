@@ -40,9 +40,9 @@ static __always_inline bool origin_checks(void)
 
 /* The kernel's bdev_read_only(): the read-only policy of the block device (BLKROSET), or
  * the disk's own read-only state (set_disk_ro(), e.g. a virtio disk with VIRTIO_BLK_F_RO). */
-static __always_inline bool bdev_read_only(struct block_device *bdev)
+static __always_inline bool bdev_read_only(struct block_device___local *bdev)
 {
-	struct gendisk *disk;
+	struct gendisk___local *disk;
 
 	if (!bdev)
 		return false;
@@ -55,9 +55,9 @@ static __always_inline bool bdev_read_only(struct block_device *bdev)
 }
 
 /* Whether `file` (NULL: loaded from memory, origin unknown) passes the origin checks. */
-static __always_inline bool origin_ok(struct file *file)
+static __always_inline bool origin_ok(struct file___local *file)
 {
-	struct super_block *sb;
+	struct super_block___local *sb;
 
 	if (!origin_checks())
 		return true;
@@ -92,7 +92,7 @@ int BPF_PROG(kmodlock_module_request, char *kmod_name, int ret)
 }
 
 SEC("lsm/kernel_read_file")
-int BPF_PROG(kmodlock_read_file, struct file *file, enum kernel_read_file_id id, bool contents, int ret)
+int BPF_PROG(kmodlock_read_file, struct file___local *file, enum kernel_read_file_id id, bool contents, int ret)
 {
 	if (ret)
 		return ret;

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The kernel's structures as bpflock reads them: only the fields it uses.
+ *
+ * libbpf relocates each access by field name against the running kernel's BTF (CO-RE),
+ * ignoring the ___local suffix, so these work wherever vmlinux.h's full types would. Why
+ * not vmlinux.h's: a type the program names is written into its BTF with every type it
+ * reaches, and struct task_struct reaches most of the kernel, ~40 KB in each object.
+ * Enums and constants still come from vmlinux.h; they cost nothing.
+ */
+#ifndef BPFLOCK_KERNEL_BPF_H
+#define BPFLOCK_KERNEL_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#define __local_type __attribute__((preserve_access_index))
+
+struct pid___local {
+	unsigned int level; /* depth of the pid namespace the pid was allocated in */
+} __local_type;
+
+struct ns_common___local {
+	unsigned int inum;
+} __local_type;
+
+struct pid_namespace___local {
+	unsigned int level;
+	struct pid_namespace___local *parent;
+	struct ns_common___local ns;
+} __local_type;
+
+struct nsproxy___local {
+	struct pid_namespace___local *pid_ns_for_children;
+} __local_type;
+
+struct gendisk___local {
+	unsigned long state;
+} __local_type;
+
+struct block_device___local {
+	struct gendisk___local *bd_disk;
+	atomic_t __bd_flags; /* 6.10+ */
+} __local_type;
+
+struct super_block___local {
+	dev_t s_dev;
+	unsigned long s_flags;
+	unsigned long s_magic;
+	struct block_device___local *s_bdev;
+} __local_type;
+
+struct inode___local {
+	unsigned long i_ino;
+	unsigned int i_nlink;
+	struct super_block___local *i_sb;
+} __local_type;
+
+struct dentry___local {
+	struct dentry___local *d_parent;
+	struct inode___local *d_inode;
+	struct super_block___local *d_sb;
+} __local_type;
+
+struct vfsmount___local {
+	int mnt_flags;
+} __local_type;
+
+struct path___local {
+	struct vfsmount___local *mnt;
+	struct dentry___local *dentry;
+} __local_type;
+
+struct file___local {
+	struct path___local f_path;
+	struct inode___local *f_inode;
+	unsigned int f_flags;
+	fmode_t f_mode;
+} __local_type;
+
+struct mm_struct___local {
+	struct file___local *exe_file;
+} __local_type;
+
+struct cred___local {
+	kuid_t uid;
+	kuid_t suid;
+	kuid_t euid;
+	kuid_t fsuid;
+	kgid_t egid;
+} __local_type;
+
+struct cgroup___local {
+	int level;
+} __local_type;
+
+struct css_set___local {
+	struct cgroup___local *dfl_cgrp;
+} __local_type;
+
+struct task_struct___local {
+	pid_t pid;
+	pid_t tgid;
+	u64 start_time;
+	struct task_struct___local *real_parent;
+	struct task_struct___local *group_leader;
+	struct pid___local *thread_pid;
+	struct nsproxy___local *nsproxy;
+	struct mm_struct___local *mm;
+	const struct cred___local *cred;
+	struct css_set___local *cgroups;
+} __local_type;
+
+struct linux_binprm___local {
+	struct file___local *file;
+	struct cred___local *cred;
+} __local_type;
+
+struct vm_area_struct___local {
+	struct file___local *vm_file;
+} __local_type;
+
+struct sock___local {
+	u16 sk_protocol;
+} __local_type;
+
+struct socket___local {
+	struct sock___local *sk;
+} __local_type;
+
+struct msghdr___local {
+	void *msg_name;
+	int msg_namelen;
+} __local_type;
+
+static __always_inline struct task_struct___local *current_task(void)
+{
+	return (struct task_struct___local *)bpf_get_current_task_btf();
+}
+
+#endif
