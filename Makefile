@@ -1,12 +1,15 @@
 # bpflock — see README.md. `make demo` and `make test` do all set-up on a fresh Debian 12.
 SHELL := /bin/bash
 # Static on musl: a third the size of static glibc (docs/performance.md). libbpf is built
-# by libbpf-sys with musl-gcc, against the kernel and libelf headers gathered in MUSL_DEPS;
-# Debian's libelf.a and libz.a are linked as they are (src/musl_compat.c).
-TARGET := x86_64-unknown-linux-musl
-MUSL_DEPS := $(CURDIR)/target/musl-deps
-MUSL_ENV := LIBBPF_SYS_LIBRARY_PATH=$(MUSL_DEPS)/lib LIBBPF_SYS_EXTRA_CFLAGS=-I$(MUSL_DEPS)/include
-BIN := target/$(TARGET)/release/bpflock
+# by libbpf-sys with musl-gcc, against the kernel and libelf headers gathered in LIBBPF_DEPS;
+# Debian's libelf.a and libz.a are linked as they are (src/musl_compat.c). Where rustup
+# cannot add the musl target, static glibc: the same program, 1 MiB larger.
+MUSL := x86_64-unknown-linux-musl
+TARGET = $(if $(shell rustup target list --installed 2>/dev/null | grep -x $(MUSL)),$(MUSL),x86_64-unknown-linux-gnu)
+LIBBPF_DEPS := $(CURDIR)/target/libbpf-deps
+STATIC_ENV := RUSTFLAGS='-C target-feature=+crt-static' LIBBPF_SYS_LIBRARY_PATH=$(LIBBPF_DEPS)/lib \
+	LIBBPF_SYS_EXTRA_CFLAGS=-I$(LIBBPF_DEPS)/include
+BIN = target/$(TARGET)/release/bpflock
 GUEST := target/guest
 KERNELS ?= bookworm trixie
 PREFIX ?= /usr
@@ -26,14 +29,15 @@ deps:
 		echo "installing:" $$missing; \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	fi
-	@rustup target list --installed 2>/dev/null | grep -qx $(TARGET) || rustup target add $(TARGET)
-	@mkdir -p $(MUSL_DEPS)/include $(MUSL_DEPS)/lib
-	@for h in linux asm-generic libelf.h gelf.h zlib.h zconf.h; do ln -sfn /usr/include/$$h $(MUSL_DEPS)/include/$$h; done
-	@ln -sfn /usr/include/x86_64-linux-gnu/asm $(MUSL_DEPS)/include/asm
-	@for a in libelf.a libz.a; do ln -sfn /usr/lib/x86_64-linux-gnu/$$a $(MUSL_DEPS)/lib/$$a; done
+	@rustup target list --installed 2>/dev/null | grep -qx $(MUSL) || rustup target add $(MUSL) || \
+		echo "warning: rustup could not add $(MUSL): building on static glibc" >&2
+	@mkdir -p $(LIBBPF_DEPS)/include $(LIBBPF_DEPS)/lib
+	@for h in linux asm-generic libelf.h gelf.h zlib.h zconf.h; do ln -sfn /usr/include/$$h $(LIBBPF_DEPS)/include/$$h; done
+	@ln -sfn /usr/include/x86_64-linux-gnu/asm $(LIBBPF_DEPS)/include/asm
+	@for a in libelf.a libz.a; do ln -sfn /usr/lib/x86_64-linux-gnu/$$a $(LIBBPF_DEPS)/lib/$$a; done
 
 build: deps
-	$(MUSL_ENV) cargo build --release --locked --target $(TARGET)
+	$(STATIC_ENV) cargo build --release --locked --target $(TARGET)
 	@! ldd $(BIN) 2>&1 | grep -q '=>' || { echo "$(BIN) is dynamically linked" >&2; exit 1; }
 	@echo "built $(BIN) ($$(stat -c %s $(BIN)) bytes, static)"
 
@@ -99,7 +103,7 @@ bench: guest-kernels build $(GUEST)/testops
 # Installed layout (docs/deploy.md). /etc/bpflock/policy.toml is never overwritten.
 SBINDIR := $(PREFIX)/sbin
 UNITDIR := $(PREFIX)/lib/systemd/system
-GEN := target/$(TARGET)/release/bpflock-gen
+GEN = target/$(TARGET)/release/bpflock-gen
 INSTALLED := $(SBINDIR)/bpflock $(UNITDIR)/bpflock.service $(UNITDIR)/bpflock-forward.service \
 	$(PREFIX)/share/man/man8/bpflock.8 $(PREFIX)/share/bash-completion/completions/bpflock \
 	$(PREFIX)/share/zsh/vendor-completions/_bpflock $(PREFIX)/share/fish/vendor_completions.d/bpflock.fish \
