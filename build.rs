@@ -27,7 +27,12 @@ fn main() {
     }
     // Debian's libelf.a and libz.a are built against glibc; see src/musl_compat.c.
     if env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("musl") {
-        cc::Build::new().file("src/musl_compat.c").link_lib_modifier("+whole-archive").compile("musl_compat");
+        cc::Build::new()
+            .file("src/musl_compat.c")
+            .flag("-fno-tree-loop-distribute-patterns") // its memcpy must not call memcpy
+            .link_lib_modifier("+whole-archive")
+            .compile("musl_compat");
+        println!("cargo:rustc-link-arg=-Wl,--wrap=memcpy");
         println!("cargo:rerun-if-changed=src/musl_compat.c");
     }
     println!("cargo:rerun-if-changed=bpf");

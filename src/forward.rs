@@ -212,8 +212,13 @@ impl Forwarder {
         let mut next = 0;
         while next < ends.len() {
             let pending = &mut headers[next..ends.len()];
+            // The system call itself: musl's sendmmsg() on 64-bit loops over sendmsg(), one
+            // system call per entry. Its msghdr has 32-bit lengths and zero padding where the
+            // kernel reads 64 bits: the headers are zeroed, so the kernel reads them right.
             // SAFETY: the headers point into `iovecs` and `batch`, which outlive the call.
-            let sent = unsafe { libc::sendmmsg(socket.as_raw_fd(), pending.as_mut_ptr(), pending.len() as u32, 0) };
+            let sent = unsafe {
+                libc::syscall(libc::SYS_sendmmsg, socket.as_raw_fd(), pending.as_mut_ptr(), pending.len() as u32, 0)
+            };
             if sent < 0 {
                 if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
                     continue;

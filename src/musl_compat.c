@@ -45,3 +45,49 @@ void *rawmemchr(const void *s, int c)
 		p++;
 	return (void *)p;
 }
+
+/*
+ * musl's x86_64 memcpy moves the unaligned head and tail of every copy a byte at a time,
+ * after a `rep movsq` whose start-up dominates short copies. The forwarder builds each
+ * journal entry from ~50 copies of a few bytes: this one moves them in at most four
+ * overlapping loads and stores, and longer ones 16 bytes at a time. build.rs links it in
+ * with --wrap=memcpy: every call to memcpy outside libc comes here; musl's own memmove
+ * keeps musl's forward copy, which must stay safe on overlapping buffers.
+ */
+void *__wrap_memcpy(void *restrict dst, const void *restrict src, size_t n)
+{
+	unsigned char *d = dst;
+	const unsigned char *s = src;
+	typedef unsigned long long __attribute__((may_alias, aligned(1))) u64u;
+	typedef unsigned int __attribute__((may_alias, aligned(1))) u32u;
+
+	if (n >= 16) {
+		size_t i = 0;
+
+		for (; i + 16 <= n; i += 16) {
+			*(u64u *)(d + i) = *(const u64u *)(s + i);
+			*(u64u *)(d + i + 8) = *(const u64u *)(s + i + 8);
+		}
+		if (i < n) {
+			*(u64u *)(d + n - 16) = *(const u64u *)(s + n - 16);
+			*(u64u *)(d + n - 8) = *(const u64u *)(s + n - 8);
+		}
+	} else if (n >= 8) {
+		u64u a = *(const u64u *)s, b = *(const u64u *)(s + n - 8);
+
+		*(u64u *)d = a;
+		*(u64u *)(d + n - 8) = b;
+	} else if (n >= 4) {
+		u32u a = *(const u32u *)s, b = *(const u32u *)(s + n - 4);
+
+		*(u32u *)d = a;
+		*(u32u *)(d + n - 4) = b;
+	} else if (n) {
+		unsigned char a = s[0], b = s[n / 2], c = s[n - 1];
+
+		d[0] = a;
+		d[n / 2] = b;
+		d[n - 1] = c;
+	}
+	return dst;
+}

@@ -4,7 +4,7 @@
  * `-icount shift=0,sleep=off`: guest time advances 1 ns per guest instruction, so these
  * figures count instructions and hold still whatever the host is doing.
  *
- *   bench CONFIG [OP]   prints "BENCH CONFIG OP NS_PER_OP" for each operation (or OP)
+ *   bench CONFIG [OP...]   prints "BENCH CONFIG OP NS_PER_OP" for each operation (or each OP)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -15,14 +15,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/io.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-static int map_fd, listen_fd;
+static int map_fd, listen_fd, file_fd, module_fd;
 static struct sockaddr_in addr;
+static void *anon_page;
 
 static unsigned long long now_ns(void)
 {
@@ -93,6 +95,31 @@ static void op_ioperm(void)
 	ioperm(0x80, 1, 0);
 }
 
+/* filelesslock's mmap_file hook: a file mapped (not executable) and unmapped. */
+static void op_mmap_file(void)
+{
+	munmap(mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, file_fd, 0), 4096);
+}
+
+/* filelesslock's file_mprotect hook: an anonymous page made writable and back. */
+static void op_mprotect(void)
+{
+	mprotect(anon_page, 4096, PROT_READ | PROT_WRITE);
+	mprotect(anon_page, 4096, PROT_READ);
+}
+
+/* kmodlock's hooks on a module load: 4 KiB that are not a module, handed over as a file
+ * (kernel_read_file) and from memory (kernel_load_data). The kernel reads them, asks
+ * about the missing signature (locked_down), and refuses them as no ELF: the hooks'
+ * cost without a real load, whose RCU waits would drown it. */
+static char not_a_module[4096];
+
+static void op_init_module(void)
+{
+	syscall(SYS_finit_module, module_fd, "", 0);
+	syscall(SYS_init_module, not_a_module, sizeof(not_a_module), "");
+}
+
 static void setup(void)
 {
 	union bpf_attr attr = { .map_type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 4,
@@ -106,6 +133,13 @@ static void setup(void)
 	bind(listen_fd, (struct sockaddr *)&addr, sizeof(addr));
 	listen(listen_fd, 128);
 	getsockname(listen_fd, (struct sockaddr *)&addr, &len);
+	file_fd = open("/init", O_RDONLY);
+	anon_page = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* Read-only: the kernel refuses to load a file open for writing before any hook. */
+	module_fd = open("/tmp/not-a-module", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	write(module_fd, not_a_module, sizeof(not_a_module));
+	close(module_fd);
+	module_fd = open("/tmp/not-a-module", O_RDONLY);
 }
 
 static const struct {
@@ -120,7 +154,18 @@ static const struct {
 	{ "connect", op_connect, 2000 },
 	{ "bpf_lookup", op_bpf_lookup, 20000 },
 	{ "ioperm", op_ioperm, 20000 },
+	{ "mmap_file", op_mmap_file, 20000 },
+	{ "mprotect", op_mprotect, 20000 },
+	{ "init_module", op_init_module, 2000 },
 };
+
+static int named(const char *name, int n, char **names)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(name, names[i]))
+			return 1;
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -135,7 +180,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc < 2) {
-		fprintf(stderr, "usage: bench CONFIG [OP]\n");
+		fprintf(stderr, "usage: bench CONFIG [OP...]\n");
 		return 2;
 	}
 	setup();
@@ -143,7 +188,7 @@ int main(int argc, char **argv)
 		unsigned long long start;
 		int n = ops[i].iterations;
 
-		if (argc > 2 && strcmp(argv[2], ops[i].name))
+		if (argc > 2 && !named(ops[i].name, argc - 2, argv + 2))
 			continue;
 		for (int w = 0; w < n / 10; w++)
 			ops[i].run();

@@ -3,7 +3,8 @@
  * The physical limit of BPF LSM: an empty program on each hook bpflock uses. `make bench`
  * compares bpflock's programs against these: configuration "empty" has the default
  * policy's hooks (locked_down, bpf), "empty_jail" these and the jail's hooks the
- * benchmarked operations cross (compiled with -DJAIL_HOOKS).
+ * benchmarked operations cross (compiled with -DJAIL_HOOKS), "empty_locks" these and the
+ * hooks of kmodlock and filelesslock (-DLOCK_HOOKS).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -23,7 +24,6 @@ int BPF_PROG(empty_bpf, int cmd)
 	return 0;
 }
 
-#ifdef JAIL_HOOKS
 #define EMPTY(hook, ...)                        \
 	SEC("lsm/" #hook)                       \
 	int BPF_PROG(empty_##hook, ##__VA_ARGS__) \
@@ -31,6 +31,16 @@ int BPF_PROG(empty_bpf, int cmd)
 		return 0;                       \
 	}
 
+#ifdef LOCK_HOOKS
+EMPTY(kernel_module_request)
+EMPTY(kernel_read_file)
+EMPTY(kernel_load_data)
+EMPTY(bprm_check_security)
+EMPTY(mmap_file)
+EMPTY(file_mprotect)
+#endif
+
+#ifdef JAIL_HOOKS
 EMPTY(file_open)
 EMPTY(mmap_file)
 EMPTY(bprm_check_security)
