@@ -5,6 +5,7 @@
  * figures count instructions and hold still whatever the host is doing.
  *
  *   bench CONFIG [OP...]   prints "BENCH CONFIG OP NS_PER_OP" for each operation (or each OP)
+ *   bench time LABEL CMD...   prints "BENCH-TIME LABEL NS EXIT_STATUS"
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -169,6 +170,25 @@ static int named(const char *name, int n, char **names)
 
 int main(int argc, char **argv)
 {
+	/* bench time LABEL CMD...: runs CMD (its output discarded), prints "BENCH-TIME LABEL NS EXIT" (under icount,
+	 * instructions of the whole guest while it ran: bpflock bootstrap's full duration). */
+	if (argc > 3 && !strcmp(argv[1], "time")) {
+		unsigned long long start = now_ns();
+		int status = 0;
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			int null = open("/dev/null", O_WRONLY);
+
+			dup2(null, 1);
+			dup2(null, 2);
+			execvp(argv[3], argv + 3);
+			_exit(127);
+		}
+		waitpid(pid, &status, 0);
+		printf("BENCH-TIME %s %llu %d\n", argv[2], now_ns() - start, WEXITSTATUS(status));
+		return 0;
+	}
 	/* bench mkfiles DIR N: N empty files DIR/f0.. (the enrolled executables of the scaling runs). */
 	if (argc == 4 && !strcmp(argv[1], "mkfiles")) {
 		char path[256];

@@ -90,6 +90,14 @@ for kernel in "$@"; do
     echo
     { grep '^VERIFIED' "$log.clean" || true; } | sed 's/VERIFIED //' | awk -F'[:,"]+' '/"name"/ { p = $3; next } { printf "- %s lsm/%s: %s\n", p, $3, $7; t += $7 } END { printf "- total: %d\n", t }'
     echo
+    echo "Bootstrap, full duration in the guest (read the policy, load, verify, attach, pin; instructions of the whole guest while it ran, median of 3):"
+    echo
+    awk "$AWK_MEDIAN"'
+        /^BENCH-TIME / { v[$2] = v[$2] " " $3; if ($4 != 0) failed[$2] = 1 }
+        END { split("bootstrap_default bootstrap_locks", order, " "); split("the default policy|every system-wide lock at baseline", what, "|")
+              for (k = 1; k <= 2; k++) { l = order[k]; if (!(l in v)) continue
+                  printf "- %s: %.1f M instructions (%.1f ms at 1 instruction/ns)%s\n", what[k], median(v[l]) / 1e6, median(v[l]) / 1e6, (l in failed) ? " — FAILED" : "" } }' "$log.clean"
+    echo
     echo "Forwarder, 40 bursts of 500 denials from a container, rate_limit = 0, into a real journald:"
     echo
     awk '/^FORWARD rss_kb/ { printf "- peak resident memory: %.2f MiB (target <= 3 MiB)\n", $3 / 1024 }
