@@ -68,6 +68,9 @@ test: test-unit test-install test-guest test-boot
 
 test-unit: deps
 	cargo test --locked --bins --test cli
+	@mkdir -p target
+	musl-gcc -O2 -Wall -Werror -fno-tree-loop-distribute-patterns -o target/musl_compat_test tests/musl_compat.c src/musl_compat.c
+	target/musl_compat_test
 
 # One initrd per kernel: the shared archive, then that kernel's modules (the kernel
 # unpacks concatenated archives in turn).

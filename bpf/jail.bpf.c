@@ -238,8 +238,8 @@ static __always_inline struct jail_task *enroll(struct task_struct___local *task
  * where none matches, or -1 when the path is longer than the rules can match (the caller
  * fails closed). The path is left in the scratch key for the event.
  */
-static __always_inline long path_rule(struct jail_path_key *key, const struct path___local *path, __u32 role, __u32 kind,
-				      __u32 fallback)
+static __always_inline long path_rule(struct jail_path_key *key, const struct path___local *path, __u32 role,
+				      __u32 kind, __u32 fallback)
 {
 	struct jail_path_rule *rule;
 	long len;
@@ -513,7 +513,8 @@ int BPF_PROG(jail_path_truncate, const struct path___local *path, int ret)
 }
 
 SEC("lsm/inode_link")
-int BPF_PROG(jail_inode_link, struct dentry___local *old_dentry, struct inode___local *dir, struct dentry___local *new_dentry, int ret)
+int BPF_PROG(jail_inode_link, struct dentry___local *old_dentry, struct inode___local *dir,
+	     struct dentry___local *new_dentry, int ret)
 {
 	if (ret)
 		return ret;
@@ -557,8 +558,8 @@ int BPF_PROG(jail_inode_rmdir, struct inode___local *dir, struct dentry___local 
 }
 
 SEC("lsm/inode_rename")
-int BPF_PROG(jail_inode_rename, struct inode___local *old_dir, struct dentry___local *old_dentry, struct inode___local *new_dir,
-	     struct dentry___local *new_dentry, int ret)
+int BPF_PROG(jail_inode_rename, struct inode___local *old_dir, struct dentry___local *old_dentry,
+	     struct inode___local *new_dir, struct dentry___local *new_dentry, int ret)
 {
 	if (ret)
 		return ret;
@@ -628,8 +629,8 @@ int BPF_PROG(jail_bprm_creds_from_file, struct linux_binprm___local *bprm, struc
 }
 
 SEC("lsm/sb_mount")
-int BPF_PROG(jail_sb_mount, const char *dev_name, const struct path___local *path, const char *type, unsigned long flags,
-	     void *data, int ret)
+int BPF_PROG(jail_sb_mount, const char *dev_name, const struct path___local *path, const char *type,
+	     unsigned long flags, void *data, int ret)
 {
 	if (ret)
 		return ret;

@@ -273,7 +273,11 @@ fn exchange(a: &Path, b: &Path) -> Result<()> {
                 libc::RENAME_EXCHANGE,
             )
         };
-        if ret == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+        if ret == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
     };
     swap().map_err(Error::io("cannot swap in the new pins at", b))
 }
