@@ -11,7 +11,8 @@ STATIC_ENV := RUSTFLAGS='-C target-feature=+crt-static' LIBBPF_SYS_LIBRARY_PATH=
 	LIBBPF_SYS_EXTRA_CFLAGS=-I$(LIBBPF_DEPS)/include
 BIN = target/$(TARGET)/release/bpflock
 GUEST := target/guest
-KERNELS ?= bookworm trixie
+KERNELS ?= bookworm trixie trixie-backports sid
+SUITES ?= locks audit jail
 PREFIX ?= /usr
 DESTDIR ?=
 
@@ -60,7 +61,7 @@ $(GUEST)/nop-dyn: tests/guest/nop.c
 guest-kernels: deps
 	@for k in $(KERNELS); do tests/guest/fetch-kernel.sh $$k || exit 1; done
 
-$(GUEST)/initramfs.cpio.gz: build $(GUEST)/testops $(GUEST)/jailops $(GUEST)/nop $(GUEST)/nop-dyn tests/guest/init tests/guest/cases.sh tests/guest/jail.sh tests/guest/mkinitramfs.sh $(wildcard tests/policies/*.toml)
+$(GUEST)/initramfs.cpio.gz: build $(GUEST)/testops $(GUEST)/jailops $(GUEST)/nop $(GUEST)/nop-dyn tests/guest/init $(wildcard tests/guest/*.sh) tests/guest/mkinitramfs.sh $(wildcard tests/policies/*.toml)
 	BPFLOCK_EXTRA="$(GUEST)/nop:/bin/nop $(GUEST)/nop-dyn:/bin/nop-dyn $(GUEST)/jailops:/bin/jailops" tests/guest/mkinitramfs.sh $(BIN) $(GUEST)/testops $@
 
 # Unit and host tests, then the enforcement cases in a guest of each kernel.
@@ -81,7 +82,7 @@ guest-initrds: guest-kernels $(GUEST)/initramfs.cpio.gz
 	done
 
 test-guest: guest-initrds
-	BPFLOCK_GUEST_DIR=$(CURDIR)/$(GUEST) BPFLOCK_GUEST_KERNELS="$(KERNELS)" cargo test --locked --test guest
+	BPFLOCK_GUEST_DIR=$(CURDIR)/$(GUEST) BPFLOCK_GUEST_KERNELS="$(KERNELS)" BPFLOCK_GUEST_SUITES="$(SUITES)" cargo test --locked --test guest
 
 # A real Debian systemd system (debootstrap, cached in target/boot) with bpflock from
 # `make install`, booted once per scenario: unit ordering, the initramfs path, bad boots.

@@ -39,14 +39,22 @@ const volatile __u64 bpflock_exe_ino = 0;
 static __always_inline bool is_bpflock_exe(void)
 {
 	struct task_struct___local *task = current_task();
+	struct mm_struct___local *mm;
 	struct file___local *exe;
+	struct inode___local *inode;
 
-	if (!bpflock_exe_ino || !task->mm || !in_initial_pidns())
+	if (!bpflock_exe_ino || !in_initial_pidns())
 		return false;
-	exe = task->mm->exe_file;
+	mm = read_ptr(task->mm);
+	if (!mm)
+		return false;
+	exe = read_ptr(mm->exe_file);
 	if (!exe)
 		return false;
-	return exe->f_inode->i_ino == bpflock_exe_ino && exe->f_inode->i_sb->s_dev == bpflock_exe_dev;
+	inode = read_ptr(exe->f_inode);
+	if (!inode)
+		return false;
+	return inode->i_ino == bpflock_exe_ino && inode->i_sb->s_dev == bpflock_exe_dev;
 }
 
 /*

@@ -34,7 +34,7 @@ static __always_inline bool is_loader(void)
 
 	if (!bpfrestrict_loader_tgid || task->tgid != bpfrestrict_loader_tgid)
 		return false;
-	start = task->group_leader->start_time;
+	start = read_ptr(task->group_leader)->start_time;
 	/* The first call after arming comes from bpflock itself, which calls at once. */
 	if (!bpfrestrict_loader_start)
 		bpfrestrict_loader_start = start;

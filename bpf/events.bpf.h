@@ -70,14 +70,15 @@ static __always_inline void count(__u32 index)
  */
 static __always_inline struct pid_namespace___local *active_pidns(struct task_struct___local *task)
 {
+	struct nsproxy___local *nsproxy = read_ptr(task->nsproxy);
 	struct pid_namespace___local *ns;
 	unsigned int level = task->thread_pid->level;
 
-	if (!task->nsproxy)
+	if (!nsproxy)
 		return NULL;
-	ns = task->nsproxy->pid_ns_for_children;
+	ns = read_ptr(nsproxy->pid_ns_for_children);
 	for (int i = 0; i < 32 && ns && ns->level > level; i++)
-		ns = ns->parent;
+		ns = read_ptr(ns->parent);
 	return ns;
 }
 
@@ -104,6 +105,7 @@ static __always_inline void report(void *ctx, __u32 protection, __u32 hook, __u3
 				   __u32 decision, const char *object)
 {
 	struct task_struct___local *task = current_task();
+	struct task_struct___local *parent;
 	struct pid_namespace___local *ns;
 	struct bpflock_event *e;
 	__u32 zero = 0;
@@ -132,7 +134,8 @@ static __always_inline void report(void *ctx, __u32 protection, __u32 hook, __u3
 	e->decision = decision;
 	e->pid = task->pid;
 	e->tgid = task->tgid;
-	e->ppid = task->real_parent ? task->real_parent->tgid : 0;
+	parent = read_ptr(task->real_parent);
+	e->ppid = parent ? parent->tgid : 0;
 	uid_gid = bpf_get_current_uid_gid();
 	e->uid = (__u32)uid_gid;
 	e->gid = uid_gid >> 32;

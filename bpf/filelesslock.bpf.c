@@ -21,7 +21,12 @@ const volatile __u32 filelesslock_profile = PROFILE_ALLOW;
 
 static __always_inline bool is_fileless(struct file___local *file)
 {
-	return file && file->f_inode->i_nlink == 0;
+	struct inode___local *inode;
+
+	if (!file)
+		return false;
+	inode = read_ptr(file->f_inode);
+	return inode && inode->i_nlink == 0;
 }
 
 /* allow: reported, allowed. baseline: denied outside the initial pid namespace. restricted: denied. */
@@ -41,7 +46,7 @@ int BPF_PROG(filelesslock_bprm_check, struct linux_binprm___local *bprm, int ret
 {
 	if (ret)
 		return ret;
-	return filelesslock_decide(ctx, HOOK_BPRM_CHECK, FILELESS_EXEC, bprm->file);
+	return filelesslock_decide(ctx, HOOK_BPRM_CHECK, FILELESS_EXEC, read_ptr(bprm->file));
 }
 
 SEC("lsm/mmap_file")
@@ -63,5 +68,5 @@ int BPF_PROG(filelesslock_file_mprotect, struct vm_area_struct___local *vma, uns
 		return ret;
 	if (!(prot & PROT_EXEC))
 		return 0;
-	return filelesslock_decide(ctx, HOOK_FILE_MPROTECT, FILELESS_MPROTECT_EXEC, vma->vm_file);
+	return filelesslock_decide(ctx, HOOK_FILE_MPROTECT, FILELESS_MPROTECT_EXEC, read_ptr(vma->vm_file));
 }

@@ -213,12 +213,16 @@ static __always_inline __u32 cgroup_role(void)
 static __always_inline __u32 exec_role(struct file___local *file)
 {
 	struct jail_exec_key key = {};
+	struct inode___local *inode;
 	__u32 *role;
 
 	if (!jail_enroll_exec || !file)
 		return 0;
-	key.dev = file->f_inode->i_sb->s_dev;
-	key.ino = file->f_inode->i_ino;
+	inode = read_ptr(file->f_inode);
+	if (!inode)
+		return 0;
+	key.dev = inode->i_sb->s_dev;
+	key.ino = inode->i_ino;
 	role = bpf_map_lookup_elem(&jail_exec_enroll, &key);
 	return role ? *role : 0;
 }
@@ -344,6 +348,7 @@ SEC("lsm/bprm_check_security")
 int BPF_PROG(jail_bprm_check, struct linux_binprm___local *bprm, int ret)
 {
 	struct task_struct___local *task = current_task();
+	struct file___local *file = read_ptr(bprm->file);
 	struct jail_task *t = jail_of(task);
 	struct jail_path_key *key;
 	struct jail_role *r;
@@ -352,8 +357,10 @@ int BPF_PROG(jail_bprm_check, struct linux_binprm___local *bprm, int ret)
 
 	if (ret)
 		return ret;
+	if (!file)
+		return 0;
 	if (!t) {
-		role = exec_role(bprm->file);
+		role = exec_role(file);
 		if (role)
 			/* The executable the policy enrolls: this exec is what it asks to run. */
 			return enroll(task, role) ? 0 : -ENOMEM;
@@ -376,7 +383,7 @@ int BPF_PROG(jail_bprm_check, struct linux_binprm___local *bprm, int ret)
 		/* Enrolled again, by executable or cgroup: only into a role that narrows this one. */
 		bool by_exec = true;
 
-		role = exec_role(bprm->file);
+		role = exec_role(file);
 		if (!role) {
 			role = cgroup_role();
 			by_exec = false;
@@ -401,7 +408,7 @@ int BPF_PROG(jail_bprm_check, struct linux_binprm___local *bprm, int ret)
 	key = scratch_key();
 	if (!key)
 		return jail_deny(ctx, t, r, HOOK_BPRM_CHECK, JAIL_OP_PATH_TOO_LONG, NULL);
-	allowed = path_rule(key, &bprm->file->f_path, t->role, JAIL_RULE_EXEC, r->exec_default);
+	allowed = path_rule(key, &file->f_path, t->role, JAIL_RULE_EXEC, r->exec_default);
 	if (allowed < 0)
 		return jail_deny(ctx, t, r, HOOK_BPRM_CHECK, JAIL_OP_PATH_TOO_LONG, NULL);
 	if (allowed)
@@ -434,19 +441,23 @@ int BPF_PROG(jail_task_alloc, struct task_struct___local *task, unsigned long cl
 static __always_inline __u32 inode_access(__u32 role, struct dentry___local *dentry, __u32 fallback)
 {
 	struct jail_inode_key key = { .role = role };
+	struct dentry___local *parent;
+	struct inode___local *inode;
 	__u32 *access;
 
 	for (int i = 0; i < 32 && dentry; i++) {
-		if (dentry->d_inode) {
+		inode = read_ptr(dentry->d_inode);
+		if (inode) {
 			key.dev = dentry->d_sb->s_dev;
-			key.ino = dentry->d_inode->i_ino;
+			key.ino = inode->i_ino;
 			access = bpf_map_lookup_elem(&jail_inodes, &key);
 			if (access)
 				return *access;
 		}
-		if (dentry->d_parent == dentry)
+		parent = read_ptr(dentry->d_parent);
+		if (parent == dentry)
 			break;
-		dentry = dentry->d_parent;
+		dentry = parent;
 	}
 	return fallback;
 }
@@ -493,7 +504,7 @@ int BPF_PROG(jail_path_chmod, const struct path___local *path, umode_t mode, int
 {
 	if (ret)
 		return ret;
-	return dentry_check(ctx, HOOK_PATH_CHMOD, JAIL_OP_SETATTR, path->dentry, JAIL_WRITE);
+	return dentry_check(ctx, HOOK_PATH_CHMOD, JAIL_OP_SETATTR, read_ptr(path->dentry), JAIL_WRITE);
 }
 
 SEC("lsm/path_chown")
@@ -501,7 +512,7 @@ int BPF_PROG(jail_path_chown, const struct path___local *path, __u32 uid, __u32 
 {
 	if (ret)
 		return ret;
-	return dentry_check(ctx, HOOK_PATH_CHOWN, JAIL_OP_SETATTR, path->dentry, JAIL_WRITE);
+	return dentry_check(ctx, HOOK_PATH_CHOWN, JAIL_OP_SETATTR, read_ptr(path->dentry), JAIL_WRITE);
 }
 
 SEC("lsm/path_truncate")
@@ -509,7 +520,7 @@ int BPF_PROG(jail_path_truncate, const struct path___local *path, int ret)
 {
 	if (ret)
 		return ret;
-	return dentry_check(ctx, HOOK_PATH_TRUNCATE, JAIL_OP_SETATTR, path->dentry, JAIL_WRITE);
+	return dentry_check(ctx, HOOK_PATH_TRUNCATE, JAIL_OP_SETATTR, read_ptr(path->dentry), JAIL_WRITE);
 }
 
 SEC("lsm/inode_link")
@@ -527,9 +538,10 @@ int BPF_PROG(jail_inode_link, struct dentry___local *old_dentry, struct inode___
 /* bpflock's pins are not a jailed task's to remove, whatever its role. */
 static __always_inline int pins_check(void *ctx, __u32 hook, struct dentry___local *dentry)
 {
+	struct super_block___local *sb = read_ptr(dentry->d_sb);
 	struct jail_task *t;
 
-	if (dentry->d_sb->s_magic != BPF_FS_MAGIC)
+	if (!sb || sb->s_magic != BPF_FS_MAGIC)
 		return 0;
 	t = current_jail();
 	if (!t)
@@ -619,11 +631,12 @@ int BPF_PROG(jail_task_fix_setuid, struct cred___local *new, const struct cred__
 SEC("lsm/bprm_creds_from_file")
 int BPF_PROG(jail_bprm_creds_from_file, struct linux_binprm___local *bprm, struct file___local *file, int ret)
 {
-	struct task_struct___local *task = current_task();
+	const struct cred___local *old = read_ptr(current_task()->cred);
+	struct cred___local *new = read_ptr(bprm->cred);
 
 	if (ret)
 		return ret;
-	if (bprm->cred->euid.val == task->cred->euid.val && bprm->cred->egid.val == task->cred->egid.val)
+	if (old && new && new->euid.val == old->euid.val && new->egid.val == old->egid.val)
 		return 0;
 	return jail_category(ctx, HOOK_BPRM_CREDS_FROM_FILE, JAIL_OP_SETUID, JAIL_DENY_SETUID, NULL);
 }
@@ -755,7 +768,7 @@ static __always_inline int net_check(void *ctx, __u32 hook, __u32 op, __u8 direc
 	}
 	if (family != AF_INET && family != AF_INET6)
 		return 0;
-	sk = sock->sk;
+	sk = read_ptr(sock->sk);
 	if (!sk)
 		return 0;
 	protocol = sk->sk_protocol;
@@ -810,12 +823,13 @@ int BPF_PROG(jail_socket_bind, struct socket___local *sock, struct sockaddr *add
 SEC("lsm/socket_sendmsg")
 int BPF_PROG(jail_socket_sendmsg, struct socket___local *sock, struct msghdr___local *msg, int size, int ret)
 {
+	void *name = read_ptr(msg->msg_name);
+
 	if (ret)
 		return ret;
-	if (!msg->msg_name)
+	if (!name)
 		return 0;
-	return net_check(ctx, HOOK_SOCKET_SENDMSG, JAIL_OP_SENDMSG, JAIL_NET_CONNECT, sock, msg->msg_name,
-			 msg->msg_namelen);
+	return net_check(ctx, HOOK_SOCKET_SENDMSG, JAIL_OP_SENDMSG, JAIL_NET_CONNECT, sock, name, msg->msg_namelen);
 }
 
 /* ---- enrollment by xattr (kernels with bpf_get_file_xattr, 6.8+) ---- */

@@ -133,6 +133,20 @@ struct msghdr___local {
 	int msg_namelen;
 } __local_type;
 
+/*
+ * A kernel pointer read once, for a NULL check and the dereferences after it. Verifiers
+ * differ in which fields they type "trusted or NULL" (7.x: dentry->d_inode), and a check
+ * proves only the register it was made on: were the field loaded again after the check,
+ * that copy would be unchecked. barrier_var() makes the loaded value opaque to the
+ * compiler, which can then neither re-load the field nor fold the check away.
+ */
+#define read_ptr(field)                      \
+	({                                   \
+		typeof(*(field)) *__ptr = (field); \
+		barrier_var(__ptr);          \
+		__ptr;                       \
+	})
+
 static __always_inline struct task_struct___local *current_task(void)
 {
 	return (struct task_struct___local *)bpf_get_current_task_btf();

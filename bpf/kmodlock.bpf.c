@@ -46,7 +46,7 @@ static __always_inline bool bdev_read_only(struct block_device___local *bdev)
 
 	if (!bdev)
 		return false;
-	disk = bdev->bd_disk;
+	disk = read_ptr(bdev->bd_disk);
 	if (disk && (disk->state & (1UL << GD_READ_ONLY)))
 		return true;
 	if (bpf_core_field_exists(struct block_device___old, bd_read_only))
@@ -58,17 +58,23 @@ static __always_inline bool bdev_read_only(struct block_device___local *bdev)
 static __always_inline bool origin_ok(struct file___local *file)
 {
 	struct super_block___local *sb;
+	struct inode___local *inode;
 
 	if (!origin_checks())
 		return true;
 	if (!file)
 		return false;
-	sb = file->f_inode->i_sb;
+	inode = read_ptr(file->f_inode);
+	if (!inode)
+		return false;
+	sb = read_ptr(inode->i_sb);
+	if (!sb)
+		return false;
 	if (kmodlock_rootfs && sb->s_dev != kmodlock_root_dev)
 		return false;
 	if (kmodlock_ro && !(sb->s_flags & SB_RDONLY) && !(file->f_path.mnt->mnt_flags & MNT_READONLY))
 		return false;
-	if (kmodlock_ro_dev && !bdev_read_only(sb->s_bdev))
+	if (kmodlock_ro_dev && !bdev_read_only(read_ptr(sb->s_bdev)))
 		return false;
 	return true;
 }

@@ -1,34 +1,72 @@
-//! Enforcement tests: boots each Debian guest kernel under QEMU with an initramfs that
-//! carries the static bpflock, `testops` and tests/guest/cases.sh, and turns every
-//! `BPFLOCK-CASE` line of the serial console into one test result here.
+//! Enforcement tests: boots Debian guest kernels under QEMU with an initramfs that carries
+//! the static bpflock, `testops` and the case suites of tests/guest/, and turns every
+//! `BPFLOCK-CASE` line of the serial console into one test result here, named
+//! `GUEST::case`.
 //!
-//! `make test` prepares the guest (kernels, initramfs) and sets BPFLOCK_GUEST_DIR. Run
+//! A guest is a kernel of the matrix (`target/guest/kernel-NAME`; a name ending in
+//! `-arm64` boots in qemu-system-aarch64) running the suites `locks`, `audit` and `jail`,
+//! or that kernel booted with `lockdown=integrity` / `lockdown=confidentiality` running the
+//! `lockdown` suite (`NAME+lockdown=MODE`). Guests boot two at a time, one core each.
+//!
+//! `make test` prepares the guests (kernels, initramfs) and sets BPFLOCK_GUEST_DIR. Run
 //! alone, without it, every case is reported as ignored, with how to run it.
+//!   BPFLOCK_GUEST_KERNELS   kernels of the matrix (default: bookworm trixie)
+//!   BPFLOCK_GUEST_SUITES    suites each of them runs (default: locks audit jail)
+//!   BPFLOCK_GUEST_LOCKDOWN  kernels also booted under each lockdown mode (default: none)
 
 use std::{
     collections::HashMap,
     env, fs,
     path::{Path, PathBuf},
     process::{Command, Stdio},
+    sync::{Arc, Mutex},
     thread,
     time::{Duration, Instant},
 };
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
-/// cases.sh, and the jail cases it sources at its end.
-const CASES: [&str; 2] = [include_str!("guest/cases.sh"), include_str!("guest/jail.sh")];
-/// A guest that has not finished by then is killed; a run takes well under a minute.
-const BOOT_TIMEOUT: Duration = Duration::from_secs(600);
+/// The suites, by the name the guest's /init sources them (tests/guest/NAME.sh).
+const SUITES: [(&str, &str); 4] = [
+    ("locks", include_str!("guest/locks.sh")),
+    ("audit", include_str!("guest/audit.sh")),
+    ("jail", include_str!("guest/jail.sh")),
+    ("lockdown", include_str!("guest/lockdown.sh")),
+];
+const DEFAULT_SUITES: &str = "locks audit jail";
+const LOCKDOWN_MODES: [&str; 2] = ["integrity", "confidentiality"];
+/// A guest that has not finished by then is killed. TCG on a loaded 2-core host: an x86
+/// guest takes 3 to 5 minutes, an arm64 one about twice that.
+const BOOT_TIMEOUT: Duration = Duration::from_secs(1500);
+/// Guests booted at once: each QEMU TCG guest runs on one core.
+const PARALLEL: usize = 2;
 
-/// Case names in the order cases.sh runs them (`begin NAME` lines).
-fn case_names() -> Vec<String> {
-    CASES
-        .iter()
-        .flat_map(|c| c.lines())
-        .filter_map(|l| l.strip_prefix("begin "))
-        .map(|n| n.trim().to_string())
-        .collect()
+/// Case names of a suite, in the order it runs them (`begin NAME` lines).
+fn case_names(suite: &str) -> Vec<String> {
+    let text = SUITES.iter().find(|(n, _)| *n == suite).map(|(_, t)| *t).unwrap_or_else(|| {
+        panic!("unknown guest suite {suite:?} (known: {:?})", SUITES.map(|(n, _)| n))
+    });
+    text.lines().filter_map(|l| l.strip_prefix("begin ")).map(|n| n.trim().to_string()).collect()
+}
+
+struct Guest {
+    /// The test-name prefix: the kernel, and `+lockdown=MODE` where booted so.
+    name: String,
+    /// target/guest/kernel-KERNEL
+    kernel: String,
+    suites: Vec<String>,
+    /// Kernel command line arguments beyond the console's.
+    append: String,
+}
+
+impl Guest {
+    fn arm64(&self) -> bool {
+        self.kernel.ends_with("-arm64")
+    }
+
+    fn cases(&self) -> Vec<String> {
+        self.suites.iter().flat_map(|s| case_names(s)).collect()
+    }
 }
 
 struct Boot {
@@ -59,24 +97,35 @@ fn rodisk(guest_dir: &Path, kernel: &str) -> Vec<String> {
     }
 }
 
-fn boot(guest_dir: &Path, kernel: &str) -> Boot {
-    let kdir = guest_dir.join(format!("kernel-{kernel}"));
-    let log = guest_dir.join(format!("console-{kernel}.log"));
+fn boot(guest_dir: &Path, guest: &Guest) -> Boot {
+    let kdir = guest_dir.join(format!("kernel-{}", guest.kernel));
+    let log = guest_dir.join(format!("console-{}.log", guest.name.replace(['+', '='], "-")));
     let start = Instant::now();
-    let mut child = Command::new("qemu-system-x86_64")
+    let (qemu, machine, console): (&str, &[&str], &str) = if guest.arm64() {
+        ("qemu-system-aarch64", &["-M", "virt", "-cpu", "max"], "ttyAMA0")
+    } else {
+        ("qemu-system-x86_64", &[], "ttyS0")
+    };
+    let append = format!(
+        "console={console} panic=-1 oops=panic quiet bpflock.suites={} {}",
+        guest.suites.join(","),
+        guest.append
+    );
+    let mut child = Command::new(qemu)
+        .args(machine)
         .args(["-accel", "tcg", "-m", "1024", "-smp", "1", "-no-reboot", "-display", "none"])
         .args(["-monitor", "none", "-serial", &format!("file:{}", log.display())])
         .arg("-kernel")
         .arg(kdir.join("vmlinuz"))
         .arg("-initrd")
-        .arg(initrd(guest_dir, kernel))
-        .args(["-append", "console=ttyS0 panic=-1 oops=panic quiet"])
-        .args(rodisk(guest_dir, kernel))
+        .arg(initrd(guest_dir, &guest.kernel))
+        .args(["-append", append.trim_end()])
+        .args(rodisk(guest_dir, &guest.kernel))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("qemu-system-x86_64 starts (apt-get install qemu-system-x86)");
+        .unwrap_or_else(|e| panic!("{qemu} starts (make deps installs it): {e}"));
     while child.try_wait().expect("waiting for qemu").is_none() {
         if start.elapsed() > BOOT_TIMEOUT {
             let _ = child.kill();
@@ -98,58 +147,83 @@ fn boot(guest_dir: &Path, kernel: &str) -> Boot {
     let finished = console.contains("BPFLOCK-GUEST-END");
     let lines: Vec<&str> = console.lines().collect();
     let tail = lines[lines.len().saturating_sub(15)..].join("\n");
-    eprintln!("guest {kernel}: {:.1} s, console in {}", start.elapsed().as_secs_f64(), log.display());
+    eprintln!("guest {}: {:.1} s, console in {}", guest.name, start.elapsed().as_secs_f64(), log.display());
     Boot { results, finished, log, tail }
+}
+
+fn words(var: &str, default: &str) -> Vec<String> {
+    env::var(var).unwrap_or_else(|_| default.into()).split_whitespace().map(String::from).collect()
+}
+
+fn guests() -> Vec<Guest> {
+    let suites = words("BPFLOCK_GUEST_SUITES", DEFAULT_SUITES);
+    let mut guests: Vec<Guest> = words("BPFLOCK_GUEST_KERNELS", "bookworm trixie")
+        .into_iter()
+        .map(|k| Guest { name: k.clone(), kernel: k, suites: suites.clone(), append: String::new() })
+        .collect();
+    for kernel in words("BPFLOCK_GUEST_LOCKDOWN", "") {
+        for mode in LOCKDOWN_MODES {
+            guests.push(Guest {
+                name: format!("{kernel}+lockdown={mode}"),
+                kernel: kernel.clone(),
+                suites: vec!["lockdown".into()],
+                append: format!("lockdown={mode}"),
+            });
+        }
+    }
+    // The slowest first, so that the last two to run end close together.
+    guests.sort_by_key(|g| (!g.arm64(), g.suites.len() == 1));
+    guests
 }
 
 fn main() {
     let args = Arguments::from_args();
-    let cases = case_names();
-    let kernels: Vec<String> = env::var("BPFLOCK_GUEST_KERNELS")
-        .unwrap_or_else(|_| "bookworm trixie".into())
-        .split_whitespace()
-        .map(String::from)
-        .collect();
+    let guests = guests();
     let Some(guest_dir) = env::var_os("BPFLOCK_GUEST_DIR").map(PathBuf::from) else {
         eprintln!("BPFLOCK_GUEST_DIR is not set: guest cases ignored; run them with `make test-guest`");
-        let trials = kernels
+        let trials = guests
             .iter()
-            .flat_map(|k| {
-                cases.iter().map(move |c| Trial::test(format!("{k}::{c}"), || Ok(())).with_ignored_flag(true))
+            .flat_map(|g| {
+                g.cases().into_iter().map(move |c| Trial::test(format!("{}::{c}", g.name), || Ok(())).with_ignored_flag(true))
             })
             .collect();
         libtest_mimic::run(&args, trials).exit();
     };
-    // Both guests at once: each QEMU TCG guest runs on one core.
-    let boots: Vec<(String, Boot)> = thread::scope(|s| {
-        let handles: Vec<_> = kernels
-            .iter()
-            .map(|k| {
-                let dir = guest_dir.clone();
-                (k.clone(), s.spawn(move || boot(&dir, k)))
-            })
-            .collect();
-        handles.into_iter().map(|(k, h)| (k, h.join().expect("boot thread"))).collect()
+    // A pool of PARALLEL workers takes the guests in order.
+    let next = Arc::new(Mutex::new(0usize));
+    let boots: Vec<Mutex<Option<Boot>>> = guests.iter().map(|_| Mutex::new(None)).collect();
+    thread::scope(|s| {
+        for _ in 0..PARALLEL {
+            s.spawn(|| loop {
+                let i = {
+                    let mut n = next.lock().unwrap();
+                    *n += 1;
+                    *n - 1
+                };
+                let Some(guest) = guests.get(i) else { break };
+                let boot = boot(&guest_dir, guest);
+                *boots[i].lock().unwrap() = Some(boot);
+            });
+        }
     });
     let mut trials = Vec::new();
-    for (kernel, boot) in boots {
-        let finished = boot.finished;
-        let tail = boot.tail.clone();
-        let log = boot.log.clone();
-        trials.push(Trial::test(format!("{kernel}::guest_ran_every_case"), move || {
+    for (guest, boot) in guests.iter().zip(boots) {
+        let boot = boot.into_inner().unwrap().expect("every guest booted");
+        let (finished, tail, log) = (boot.finished, boot.tail.clone(), boot.log.clone());
+        trials.push(Trial::test(format!("{}::guest_ran_every_case", guest.name), move || {
             if finished {
                 Ok(())
             } else {
                 Err(Failed::from(format!(
-                    "the guest never reached the end of cases.sh (see {}); last console lines:\n{tail}",
+                    "the guest never reached the end of its suites (see {}); last console lines:\n{tail}",
                     log.display()
                 )))
             }
         }));
-        for case in &cases {
-            let outcome = boot.results.get(case).cloned();
+        for case in guest.cases() {
+            let outcome = boot.results.get(&case).cloned();
             let log = boot.log.clone();
-            trials.push(Trial::test(format!("{kernel}::{case}"), move || match outcome {
+            trials.push(Trial::test(format!("{}::{case}", guest.name), move || match outcome {
                 Some(None) => Ok(()),
                 Some(Some(detail)) => Err(Failed::from(detail)),
                 None => Err(Failed::from(format!("the guest never reported this case (see {})", log.display()))),

@@ -1,19 +1,26 @@
 #!/bin/bash
 # Fetch a Debian kernel for the enforcement test guests, cached under target/guest/.
-#   fetch-kernel.sh SUITE      (bookworm -> 6.1, trixie -> 6.12)
-# The exact image package is resolved through the linux-image-amd64 metapackage at
-# fetch time: ABI-numbered packages vanish from the archive when a new ABI lands.
+#   fetch-kernel.sh SUITE [ARCH]    (bookworm -> 6.1, trixie -> 6.12, trixie-backports and
+#                                    sid -> 7.x; ARCH amd64 (default) or arm64)
+# The exact packages are resolved through the linux-image-ARCH metapackage at fetch time:
+# ABI-numbered packages vanish from the archive when a new ABI lands, so the matrix follows
+# Debian forward by itself. Up to 6.x, linux-image-<abi> holds the kernel and its modules;
+# from 7.x it is a shell depending on linux-binary-<abi> (the kernel, at
+# usr/lib/modules/<abi>/vmlinuz) and linux-modules-<abi> (modules, .ko.xz): every
+# linux-binary-/linux-modules-/linux-base- dependency of the image is fetched and unpacked with it.
 # The archive address is taken from the system's own apt sources (never hard-coded),
 # and the system's apt state is never modified: a private Dir::State / sourcelist is used.
 set -euo pipefail
-suite=${1:?usage: fetch-kernel.sh SUITE}
+suite=${1:?usage: fetch-kernel.sh SUITE [ARCH]}
+arch=${2:-amd64}
 root=$(cd "$(dirname "$0")/../.." && pwd)
-out="$root/target/guest/kernel-$suite"
+name=$suite; [[ $arch == amd64 ]] || name=$suite-$arch
+out="$root/target/guest/kernel-$name"
 if [[ -f "$out/vmlinuz" && -f "$out/version" ]]; then
-    echo "fetch-kernel: $suite kernel $(cat "$out/version") cached in $out"
+    echo "fetch-kernel: $name kernel $(cat "$out/version") cached in $out"
     exit 0
 fi
-apt_dir="$root/target/guest/apt-$suite"
+apt_dir="$root/target/guest/apt-$name"
 mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial" "$out"
 
 # The mirror the system already uses for Debian.
@@ -21,24 +28,30 @@ mirror=$("$root/tests/debian-mirror.sh") || { echo "fetch-kernel: cannot tell th
 echo "deb $mirror $suite main" > "$apt_dir/sources.list"
 apt_opts=(-o "Dir::Etc::sourcelist=$apt_dir/sources.list" -o "Dir::Etc::sourceparts=-"
           -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache::Archives=$apt_dir/archives"
-          -o "Dir::State::status=/dev/null" -o "APT::Get::List-Cleanup=0" -o "Debug::NoLocking=1" -o "APT::Sandbox::User=root")
+          -o "Dir::State::status=/dev/null" -o "APT::Get::List-Cleanup=0" -o "Debug::NoLocking=1"
+          -o "APT::Sandbox::User=root" -o "APT::Architecture=$arch" -o "APT::Architectures::=$arch")
 apt-get -q "${apt_opts[@]}" update >/dev/null
-# linux-image-amd64 depends on linux-image-<abi>-amd64 (or the -unsigned one).
-image=$(apt-cache "${apt_opts[@]}" depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
-[[ -n "$image" ]] || { echo "fetch-kernel: cannot resolve linux-image-amd64 in $suite" >&2; exit 1; }
-echo "fetch-kernel: $suite: linux-image-amd64 -> $image"
+# linux-image-ARCH depends on linux-image-<abi>-ARCH (or the -unsigned one).
+image=$(apt-cache "${apt_opts[@]}" depends "linux-image-$arch" | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+[[ -n "$image" ]] || { echo "fetch-kernel: cannot resolve linux-image-$arch in $suite" >&2; exit 1; }
+# 7.x: the kernel, the modules and modules.builtin/config (linux-base-) are packages of their own.
+parts=$(apt-cache "${apt_opts[@]}" depends "$image" | awk '/Depends: linux-(binary|modules|base)-[0-9]/{print $2}' | sort -u)
+echo "fetch-kernel: $suite/$arch: linux-image-$arch -> $image" $parts
 cd "$apt_dir"
 rm -f ./*.deb
-apt-get -q "${apt_opts[@]}" download "$image" >/dev/null
+apt-get -q "${apt_opts[@]}" download "$image" $parts >/dev/null
 rm -rf "$out/root"
-dpkg -x ./"$image"_*.deb "$out/root"
-# trixie ships modules under /usr/lib (merged /usr); give both layouts one path.
+for deb in ./*.deb; do dpkg -x "$deb" "$out/root"; done
+# trixie and later ship modules under /usr/lib (merged /usr); give both layouts one path.
 if [[ ! -d "$out/root/lib/modules" && -d "$out/root/usr/lib/modules" ]]; then
     ln -s usr/lib "$out/root/lib"
 fi
 version=$(ls "$out/root/lib/modules" | head -1)
-cp "$out/root/boot/vmlinuz-$version" "$out/vmlinuz"
+for kernel in "$out/root/boot/vmlinuz-$version" "$out/root/lib/modules/$version/vmlinuz"; do
+    [[ -f $kernel ]] && { cp "$kernel" "$out/vmlinuz"; break; }
+done
+[[ -f "$out/vmlinuz" ]] || { echo "fetch-kernel: no vmlinuz in $image $parts" >&2; exit 1; }
 # dpkg -x skips postinst: build modules.dep ourselves.
 depmod -b "$out/root" "$version"
 echo "$version" > "$out/version"
-echo "fetch-kernel: $suite kernel $version ready in $out"
+echo "fetch-kernel: $name kernel $version ready in $out"

@@ -18,7 +18,7 @@ cp "$busybox" "$work/bin/busybox"
 cp "$bpflock" "$work/bin/bpflock"
 cp "$testops" "$work/bin/testops"
 cp "${BPFLOCK_INIT:-$here/init}" "$work/init"
-cp "$here/cases.sh" "$here/jail.sh" "$work/cases/"
+cp "$here"/lib.sh "$here"/locks.sh "$here"/audit.sh "$here"/jail.sh "$work/cases/"
 cp "$here"/../policies/*.toml "$work/cases/policies/"
 chmod 755 "$work/init" "$work/bin/"*
 
