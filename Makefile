@@ -4,11 +4,35 @@ SHELL := /bin/bash
 # by libbpf-sys with musl-gcc, against the kernel and libelf headers gathered in LIBBPF_DEPS;
 # Debian's libelf.a and libz.a are linked as they are (src/musl_compat.c). Where rustup
 # cannot add the musl target, static glibc: the same program, 1 MiB larger.
-MUSL := x86_64-unknown-linux-musl
-TARGET = $(if $(shell rustup target list --installed 2>/dev/null | grep -x $(MUSL)),$(MUSL),x86_64-unknown-linux-gnu)
+# ARCH=arm64 cross-builds for aarch64 (Debian's cross gcc with that architecture's musl,
+# libelf and kernel headers unpacked by tools/cross-deps.sh): the IoT images.
+ARCH ?= x86_64
+ifeq ($(ARCH),arm64)
+RUST_ARCH := aarch64
+DEB_ARCH := arm64
+else ifeq ($(ARCH),x86_64)
+RUST_ARCH := x86_64
+DEB_ARCH := amd64
+else
+$(error ARCH=$(ARCH): bpflock builds for x86_64 and arm64)
+endif
+TRIPLET := $(RUST_ARCH)-linux-gnu
+MUSL := $(RUST_ARCH)-unknown-linux-musl
+TARGET = $(if $(shell rustup target list --installed 2>/dev/null | grep -x $(MUSL)),$(MUSL),$(RUST_ARCH)-unknown-linux-gnu)
+TARGET_VAR = $(subst -,_,$(TARGET))
+ifeq ($(ARCH),x86_64)
 LIBBPF_DEPS := $(CURDIR)/target/libbpf-deps
-STATIC_ENV := RUSTFLAGS='-C target-feature=+crt-static' LIBBPF_SYS_LIBRARY_PATH=$(LIBBPF_DEPS)/lib \
+STATIC_ENV = RUSTFLAGS='-C target-feature=+crt-static' LIBBPF_SYS_LIBRARY_PATH=$(LIBBPF_DEPS)/lib \
 	LIBBPF_SYS_EXTRA_CFLAGS=-I$(LIBBPF_DEPS)/include
+else
+# Cross: only the target's libbpf-sys gets the target's libraries and compiler (it is built
+# for the host too, for build.rs). The headers come with the compiler (cross-deps.sh).
+LIBBPF_DEPS := $(CURDIR)/target/libbpf-deps-$(DEB_ARCH)
+CROSS_CC = $(if $(filter $(MUSL),$(TARGET)),$(LIBBPF_DEPS)/bin/$(RUST_ARCH)-linux-musl-gcc,$(TRIPLET)-gcc)
+STATIC_ENV = RUSTFLAGS='-C target-feature=+crt-static' LIBBPF_SYS_LIBRARY_PATH_$(TARGET_VAR)=$(LIBBPF_DEPS)/lib \
+	CC_$(TARGET_VAR)=$(CROSS_CC) AR_$(TARGET_VAR)=$(TRIPLET)-ar \
+	CARGO_TARGET_$(shell echo $(TARGET_VAR) | tr a-z A-Z)_LINKER=$(TRIPLET)-gcc
+endif
 BIN = target/$(TARGET)/release/bpflock
 GUEST := target/guest
 KERNELS ?= bookworm trixie trixie-backports sid
@@ -23,7 +47,8 @@ all: build
 # Debian packages and nothing else (plus rustup's musl target): clang/llvm for the BPF C,
 # libelf/zlib static archives, musl-gcc and kernel headers for libbpf,
 # QEMU and busybox-static for the guests. Skipped when everything is there.
-DEB_PACKAGES := clang llvm libelf-dev zlib1g-dev libbpf-dev musl-tools linux-libc-dev bpftool qemu-system-x86 busybox-static cpio kmod xz-utils e2fsprogs debootstrap gcc libc6-dev make strace bc
+DEB_PACKAGES := clang llvm libelf-dev zlib1g-dev libbpf-dev musl-tools linux-libc-dev bpftool qemu-system-x86 busybox-static cpio kmod xz-utils e2fsprogs debootstrap gcc libc6-dev make strace bc \
+	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm zstd
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -32,14 +57,18 @@ deps:
 	fi
 	@rustup target list --installed 2>/dev/null | grep -qx $(MUSL) || rustup target add $(MUSL) || \
 		echo "warning: rustup could not add $(MUSL): building on static glibc" >&2
+ifeq ($(ARCH),x86_64)
 	@mkdir -p $(LIBBPF_DEPS)/include $(LIBBPF_DEPS)/lib
 	@for h in linux asm-generic libelf.h gelf.h zlib.h zconf.h; do ln -sfn /usr/include/$$h $(LIBBPF_DEPS)/include/$$h; done
 	@ln -sfn /usr/include/x86_64-linux-gnu/asm $(LIBBPF_DEPS)/include/asm
 	@for a in libelf.a libz.a; do ln -sfn /usr/lib/x86_64-linux-gnu/$$a $(LIBBPF_DEPS)/lib/$$a; done
+else
+	@tools/cross-deps.sh $(DEB_ARCH) $(LIBBPF_DEPS)
+endif
 
 build: deps
 	$(STATIC_ENV) cargo build --release --locked --target $(TARGET)
-	@! ldd $(BIN) 2>&1 | grep -q '=>' || { echo "$(BIN) is dynamically linked" >&2; exit 1; }
+	@! readelf -l $(BIN) | grep -q INTERP || { echo "$(BIN) is dynamically linked" >&2; exit 1; }
 	@echo "built $(BIN) ($$(stat -c %s $(BIN)) bytes, static)"
 
 $(GUEST)/testops: tests/guest/testops.c

@@ -46,6 +46,7 @@ void *rawmemchr(const void *s, int c)
 	return (void *)p;
 }
 
+#if defined(__x86_64__)
 /*
  * musl's x86_64 memcpy moves the unaligned head and tail of every copy a byte at a time,
  * after a `rep movsq` whose start-up dominates short copies. The forwarder builds each
@@ -95,3 +96,4 @@ void *__wrap_memcpy(void *restrict dst, const void *restrict src, size_t n)
 	}
 	return dst;
 }
+#endif

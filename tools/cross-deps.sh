@@ -1,0 +1,54 @@
+#!/bin/bash
+# What building the static bpflock for another architecture needs beyond Debian's cross
+# compiler (gcc-aarch64-linux-gnu): that architecture's musl, libelf.a, libz.a and kernel
+# headers, from Debian's packages of the host's release, unpacked (never installed: no
+# multiarch set-up) into DIR, plus a musl-gcc for that architecture.
+#   cross-deps.sh DEB_ARCH DIR        (DEB_ARCH: arm64)
+# Leaves in DIR: root/ (the unpacked packages), include/ (the kernel and libelf headers
+# libbpf is compiled against), lib/ (libelf.a, libz.a), bin/GNU_TRIPLET-musl-gcc.
+# The archive address is taken from the system's own apt sources (never hard-coded), and
+# the system's apt state is never modified: a private Dir::State / sourcelist is used.
+set -euo pipefail
+deb_arch=${1:?usage: cross-deps.sh DEB_ARCH DIR}
+dir=${2:?usage: cross-deps.sh DEB_ARCH DIR}
+case "$deb_arch" in
+    arm64) triplet=aarch64-linux-gnu; musl_triplet=aarch64-linux-musl ;;
+    *) echo "cross-deps: no cross build for $deb_arch" >&2; exit 2 ;;
+esac
+root=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+if [[ -x "$dir/bin/$musl_triplet-gcc" && -f "$dir/lib/libelf.a" ]]; then
+    exit 0
+fi
+. /etc/os-release
+apt_dir="$dir/apt"
+mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial"
+mirror=$("$root/tests/debian-mirror.sh") || { echo "cross-deps: cannot tell the Debian mirror" >&2; exit 1; }
+echo "deb $mirror $VERSION_CODENAME main" > "$apt_dir/sources.list"
+apt_opts=(-o "Dir::Etc::sourcelist=$apt_dir/sources.list" -o "Dir::Etc::sourceparts=-"
+          -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache::Archives=$apt_dir/archives"
+          -o "Dir::State::status=/dev/null" -o "APT::Get::List-Cleanup=0" -o "Debug::NoLocking=1"
+          -o "APT::Sandbox::User=root" -o "APT::Architecture=$deb_arch" -o "APT::Architectures::=$deb_arch")
+apt-get -q "${apt_opts[@]}" update >/dev/null
+cd "$apt_dir"
+rm -f ./*.deb
+apt-get -q "${apt_opts[@]}" download musl-dev libelf-dev zlib1g-dev linux-libc-dev >/dev/null
+rm -rf "$dir/root"
+for deb in ./*.deb; do dpkg -x "$deb" "$dir/root"; done
+
+# musl-gcc for that architecture: Debian's cross gcc with musl's own specs, its paths moved
+# into the unpacked root.
+mkdir -p "$dir/bin" "$dir/include" "$dir/lib"
+sed "s|/usr/|$dir/root/usr/|g" "$dir/root/usr/lib/$musl_triplet/musl-gcc.specs" > "$dir/musl-gcc.specs"
+# The kernel and libelf headers libbpf needs, beside musl's (as the native build gathers them).
+for h in linux asm-generic libelf.h gelf.h zlib.h zconf.h; do ln -sfn "$dir/root/usr/include/$h" "$dir/include/$h"; done
+ln -sfn "$dir/root/usr/include/$triplet/asm" "$dir/include/asm"
+for a in libelf.a libz.a; do ln -sfn "$dir/root/usr/lib/$triplet/$a" "$dir/lib/$a"; done
+# Atomics inline: gcc's default outline atomics call libgcc, which a musl link does not get.
+cat > "$dir/bin/$musl_triplet-gcc" <<EOF
+#!/bin/sh
+exec $triplet-gcc "\$@" -mno-outline-atomics -specs "$dir/musl-gcc.specs" -isystem "$dir/include"
+EOF
+chmod 755 "$dir/bin/$musl_triplet-gcc"
+echo "cross-deps: $deb_arch musl, libelf and kernel headers in $dir"
