@@ -36,11 +36,10 @@ endif
 BIN = target/$(TARGET)/release/bpflock
 GUEST := target/guest
 KERNELS ?= bookworm trixie trixie-backports sid
-SUITES ?= locks audit jail
 PREFIX ?= /usr
 DESTDIR ?=
 
-.PHONY: all build deps test test-unit test-install test-guest test-boot guest-kernels guest-initrds demo bench install uninstall vmlinux clean
+.PHONY: all build deps test test-unit test-install test-guest test-arm64 test-matrix test-boot guest-kernels guest-initrds demo bench install uninstall vmlinux clean
 
 all: build
 
@@ -71,30 +70,47 @@ build: deps
 	@! readelf -l $(BIN) | grep -q INTERP || { echo "$(BIN) is dynamically linked" >&2; exit 1; }
 	@echo "built $(BIN) ($$(stat -c %s $(BIN)) bytes, static)"
 
-$(GUEST)/testops: tests/guest/testops.c
-	@mkdir -p $(GUEST)
-	gcc -static -O2 -Wall -Werror -o $@ $<
+# The guests' programs, per architecture: target/guest/ for x86_64, target/guest/arm64/.
+ifeq ($(ARCH),x86_64)
+GUEST_ARCH := $(GUEST)
+GUEST_CC := gcc
+KSUFFIX :=
+GUEST_ENV :=
+else
+GUEST_ARCH := $(GUEST)/$(DEB_ARCH)
+GUEST_CC := $(TRIPLET)-gcc
+KSUFFIX := -$(DEB_ARCH)
+# Its busybox, and the loader and libc of its dynamic nop, from Debian's packages.
+GUEST_ENV := BPFLOCK_BUSYBOX=$(LIBBPF_DEPS)/root/bin/busybox BPFLOCK_NO_JOURNALD=1
+GUEST_LIBS := /usr/$(TRIPLET)/lib/ld-linux-aarch64.so.1:/lib/ld-linux-aarch64.so.1 /usr/$(TRIPLET)/lib/libc.so.6:/lib/libc.so.6
+endif
 
-$(GUEST)/jailops: tests/guest/jailops.c
-	@mkdir -p $(GUEST)
-	gcc -static -O2 -Wall -Werror -o $@ $< -lpthread
+$(GUEST_ARCH)/testops: tests/guest/testops.c
+	@mkdir -p $(GUEST_ARCH)
+	$(GUEST_CC) -static -O2 -Wall -Werror -o $@ $<
+
+$(GUEST_ARCH)/jailops: tests/guest/jailops.c
+	@mkdir -p $(GUEST_ARCH)
+	$(GUEST_CC) -static -O2 -Wall -Werror -o $@ $< -lpthread
 
 # A program that exits 0: static for exec cases, dynamic for the ld.so cases.
-$(GUEST)/nop: tests/guest/nop.c
-	@mkdir -p $(GUEST)
-	gcc -static -O2 -o $@ $<
-$(GUEST)/nop-dyn: tests/guest/nop.c
-	@mkdir -p $(GUEST)
-	gcc -O2 -o $@ $<
+$(GUEST_ARCH)/nop: tests/guest/nop.c
+	@mkdir -p $(GUEST_ARCH)
+	$(GUEST_CC) -static -O2 -o $@ $<
+$(GUEST_ARCH)/nop-dyn: tests/guest/nop.c
+	@mkdir -p $(GUEST_ARCH)
+	$(GUEST_CC) -O2 -o $@ $<
 
 guest-kernels: deps
-	@for k in $(KERNELS); do tests/guest/fetch-kernel.sh $$k || exit 1; done
+	@for k in $(KERNELS); do tests/guest/fetch-kernel.sh $$k $(DEB_ARCH) || exit 1; done
 
-$(GUEST)/initramfs.cpio.gz: build $(GUEST)/testops $(GUEST)/jailops $(GUEST)/nop $(GUEST)/nop-dyn tests/guest/init $(wildcard tests/guest/*.sh) tests/guest/mkinitramfs.sh $(wildcard tests/policies/*.toml)
-	BPFLOCK_EXTRA="$(GUEST)/nop:/bin/nop $(GUEST)/nop-dyn:/bin/nop-dyn $(GUEST)/jailops:/bin/jailops" tests/guest/mkinitramfs.sh $(BIN) $(GUEST)/testops $@
+$(GUEST_ARCH)/initramfs.cpio.gz: build $(GUEST_ARCH)/testops $(GUEST_ARCH)/jailops $(GUEST_ARCH)/nop $(GUEST_ARCH)/nop-dyn tests/guest/init $(wildcard tests/guest/*.sh) tests/guest/mkinitramfs.sh $(wildcard tests/policies/*.toml)
+	$(GUEST_ENV) BPFLOCK_EXTRA="$(GUEST_ARCH)/nop:/bin/nop $(GUEST_ARCH)/nop-dyn:/bin/nop-dyn $(GUEST_ARCH)/jailops:/bin/jailops $(GUEST_LIBS)" \
+		tests/guest/mkinitramfs.sh $(BIN) $(GUEST_ARCH)/testops $@
 
-# Unit and host tests, then the enforcement cases in a guest of each kernel.
-test: test-unit test-install test-guest test-boot
+# Unit and host tests, then the enforcement cases in the guests of the matrix, then a
+# Debian system booted with bpflock installed.
+test: test-unit test-install test-matrix test-boot
 
 test-unit: deps
 	cargo test --locked --bins --test cli
@@ -104,14 +120,33 @@ test-unit: deps
 
 # One initrd per kernel: the shared archive, then that kernel's modules (the kernel
 # unpacks concatenated archives in turn).
-guest-initrds: guest-kernels $(GUEST)/initramfs.cpio.gz
+guest-initrds: guest-kernels $(GUEST_ARCH)/initramfs.cpio.gz
 	@for k in $(KERNELS); do \
-		tests/guest/mkmodules.sh $(GUEST)/kernel-$$k $(GUEST)/modules-$$k.cpio.gz && \
-		cat $(GUEST)/initramfs.cpio.gz $(GUEST)/modules-$$k.cpio.gz > $(GUEST)/initramfs-$$k.cpio.gz || exit 1; \
+		tests/guest/mkmodules.sh $(GUEST)/kernel-$$k$(KSUFFIX) $(GUEST)/modules-$$k$(KSUFFIX).cpio.gz && \
+		cat $(GUEST_ARCH)/initramfs.cpio.gz $(GUEST)/modules-$$k$(KSUFFIX).cpio.gz > $(GUEST)/initramfs-$$k$(KSUFFIX).cpio.gz || exit 1; \
 	done
 
+# The matrix (docs/testing.md). A guest is KERNEL[+ARG=VALUE...][:SUITE,...] (tests/guest.rs):
+# every x86_64 kernel runs every suite; arm64 kernels the locks and the jail (journald is
+# the host's, x86_64); bookworm's arm64 6.1 cannot attach BPF LSM programs (no ftrace
+# direct calls), where bpflock must refuse and pin nothing; one kernel is booted again
+# under each lockdown mode.
+ARM64_KERNELS ?= trixie trixie-backports
+ARM64_UNSUPPORTED ?= bookworm
+LOCKDOWN_KERNELS ?= sid
+X86_GUESTS = $(KERNELS) $(foreach k,$(LOCKDOWN_KERNELS),$(k)+lockdown=integrity:lockdown $(k)+lockdown=confidentiality:lockdown)
+ARM64_GUESTS = $(ARM64_KERNELS:%=%-arm64:locks,jail) $(ARM64_UNSUPPORTED:%=%-arm64:unsupported)
+run-guests = BPFLOCK_GUEST_DIR=$(CURDIR)/$(GUEST) BPFLOCK_GUESTS="$(1)" cargo test --locked --test guest
+
+# x86_64 guests, arm64 guests, or both in one pool of two (what make test runs).
 test-guest: guest-initrds
-	BPFLOCK_GUEST_DIR=$(CURDIR)/$(GUEST) BPFLOCK_GUEST_KERNELS="$(KERNELS)" BPFLOCK_GUEST_SUITES="$(SUITES)" cargo test --locked --test guest
+	$(call run-guests,$(X86_GUESTS))
+test-arm64:
+	$(MAKE) ARCH=arm64 KERNELS="$(sort $(ARM64_KERNELS) $(ARM64_UNSUPPORTED))" guest-initrds
+	$(call run-guests,$(ARM64_GUESTS))
+test-matrix: guest-initrds
+	$(MAKE) ARCH=arm64 KERNELS="$(sort $(ARM64_KERNELS) $(ARM64_UNSUPPORTED))" guest-initrds
+	$(call run-guests,$(ARM64_GUESTS) $(X86_GUESTS))
 
 # A real Debian systemd system (debootstrap, cached in target/boot) with bpflock from
 # `make install`, booted once per scenario: unit ordering, the initramfs path, bad boots.

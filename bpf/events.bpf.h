@@ -52,6 +52,12 @@ struct {
 /* Set by bpflock before load (each protection's object has its own copy). */
 const volatile __u32 bpflock_events_mode = EVENTS_DENY;
 const volatile __u64 bpflock_rate_per_sec = 100; /* events per (protection, process) per second; 0 = unlimited */
+/*
+ * 0 where lockdown=confidentiality denies BPF programs the helpers that read kernel memory
+ * (bpf_probe_read_kernel*): code that calls them is then behind a false constant, so the
+ * verifier never visits it, and the program still loads.
+ */
+const volatile __u32 bpflock_read_kernel = 1;
 
 #define ENOENT 2
 
@@ -98,11 +104,14 @@ static __always_inline bool over_rate_limit(__u32 protection, __u32 tgid)
 }
 
 /*
- * Counts a decision and, as the policy asks, reports it. `object` may be NULL; it is a
- * kernel string (a path from bpf_d_path, a module name) of at most BPFLOCK_OBJECT_LEN.
+ * Counts a decision and, as the policy asks, reports it. `object` may be NULL. With
+ * `map_size` 0 it is a kernel string (a module name), read where lockdown lets BPF read
+ * kernel memory and left out where it does not; otherwise it is a string in BPF map memory
+ * (a path from bpf_d_path) of `map_size` bytes (a constant, at most BPFLOCK_OBJECT_LEN),
+ * copied directly.
  */
-static __always_inline void report(void *ctx, __u32 protection, __u32 hook, __u32 operation,
-				   __u32 decision, const char *object)
+static __always_inline void report_object(void *ctx, __u32 protection, __u32 hook, __u32 operation,
+					  __u32 decision, const char *object, __u32 map_size)
 {
 	struct task_struct___local *task = current_task();
 	struct task_struct___local *parent;
@@ -145,7 +154,11 @@ static __always_inline void report(void *ctx, __u32 protection, __u32 hook, __u3
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	e->object_len = 0;
 	e->object[0] = 0;
-	if (object) {
+	if (object && map_size) {
+		__builtin_memcpy(e->object, object, map_size);
+		/* NUL-terminated within: readers stop at the NUL. */
+		e->object_len = map_size;
+	} else if (object && bpflock_read_kernel) {
 		ret = bpf_probe_read_kernel_str(e->object, sizeof(e->object), object);
 		e->object_len = ret > 0 ? ret - 1 : 0;
 	}
@@ -156,6 +169,13 @@ static __always_inline void report(void *ctx, __u32 protection, __u32 hook, __u3
 		count(COUNTER_NO_READER);
 	else
 		count(COUNTER_RING_FULL);
+}
+
+/* A decision with a kernel string, or none, as its object (see report_object). */
+static __always_inline void report(void *ctx, __u32 protection, __u32 hook, __u32 operation, __u32 decision,
+				   const char *object)
+{
+	report_object(ctx, protection, hook, operation, decision, object, 0);
 }
 
 #endif

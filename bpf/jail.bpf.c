@@ -145,7 +145,7 @@ static __always_inline struct jail_task *current_jail(void)
 
 /*
  * The verdict on something a role does not grant: denied, or in complain mode allowed
- * and reported as would-deny. `object` may be NULL.
+ * and reported as would-deny. `object` is NULL or a path in jail_path_scratch.
  */
 static __always_inline int jail_deny(void *ctx, struct jail_task *t, struct jail_role *r, __u32 hook, __u32 op,
 				     const char *object)
@@ -156,13 +156,14 @@ static __always_inline int jail_deny(void *ctx, struct jail_task *t, struct jail
 
 	if (n)
 		*n += 1;
-	report(ctx, PROT_JAIL, hook, op | (t->role << 16), complain ? DECISION_WOULD_DENY : DECISION_DENY, object);
+	report_object(ctx, PROT_JAIL, hook, op | (t->role << 16), complain ? DECISION_WOULD_DENY : DECISION_DENY,
+		      object, JAIL_PATH_MAX);
 	return complain ? 0 : -EPERM;
 }
 
 static __always_inline void jail_allow(void *ctx, struct jail_task *t, __u32 hook, __u32 op, const char *object)
 {
-	report(ctx, PROT_JAIL, hook, op | (t->role << 16), DECISION_ALLOW, object);
+	report_object(ctx, PROT_JAIL, hook, op | (t->role << 16), DECISION_ALLOW, object, JAIL_PATH_MAX);
 }
 
 /* A role id without a definition (a policy re-applied without it) denies: fail closed. */
@@ -191,11 +192,19 @@ static __always_inline int jail_category(void *ctx, __u32 hook, __u32 op, __u32 
 static __always_inline __u32 cgroup_role(void)
 {
 	struct task_struct___local *task = current_task();
+	struct css_set___local *cgroups;
+	struct cgroup___local *cgroup;
 	int level;
 
 	if (!jail_enroll_cgroup)
 		return 0;
-	level = BPF_CORE_READ(task, cgroups, dfl_cgrp, level);
+	cgroups = read_ptr(task->cgroups);
+	if (!cgroups)
+		return 0;
+	cgroup = read_ptr(cgroups->dfl_cgrp);
+	if (!cgroup)
+		return 0;
+	level = cgroup->level;
 	for (int i = 0; i < 32; i++) {
 		__u64 id;
 		__u32 *role;
@@ -738,6 +747,29 @@ static __always_inline bool port_allowed(struct jail_net_rule *rule, __u16 port)
 	return false;
 }
 
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+/*
+ * The socket address a task passed, as the kernel holds it (a sockaddr_storage), read as a
+ * sockaddr_in6: an IPv4 one has its family and port at the same places, and its address
+ * where sin6_flowinfo is. Where lockdown denies bpf_probe_read_kernel, read through a
+ * read-only cast (bpflock checks that the kernel has bpf_rdonly_cast).
+ */
+static __always_inline int read_sockaddr(void *address, struct sockaddr_in6 *sa)
+{
+	if (!bpflock_read_kernel) {
+		struct sockaddr_in6___local *in = bpf_core_cast(address, struct sockaddr_in6___local);
+
+		sa->sin6_family = in->sin6_family;
+		sa->sin6_port = in->sin6_port;
+		sa->sin6_flowinfo = in->sin6_flowinfo;
+		for (int i = 0; i < 4; i++)
+			sa->sin6_addr.in6_u.u6_addr32[i] = in->sin6_addr.in6_u.u6_addr32[i];
+		return 0;
+	}
+	return bpf_probe_read_kernel(sa, sizeof(*sa), address);
+}
+
 /*
  * connect/bind/sendto with an address: AF_UNIX by the role's `unix` setting, IPv4 and IPv6
  * (v4-mapped addresses are IPv4's rules) by the longest matching CIDR's port ranges.
@@ -746,7 +778,7 @@ static __always_inline int net_check(void *ctx, __u32 hook, __u32 op, __u8 direc
 				     void *address, int addrlen)
 {
 	struct jail_task *t = current_jail();
-	struct sockaddr_in6 sa6 = {};
+	struct sockaddr_in6 sa = {};
 	struct jail_net_key key = {};
 	struct jail_net_rule *rule;
 	struct jail_role *r;
@@ -759,8 +791,9 @@ static __always_inline int net_check(void *ctx, __u32 hook, __u32 op, __u8 direc
 	r = role_of(t);
 	if (!r)
 		return jail_deny(ctx, t, r, hook, op, NULL);
-	if (bpf_probe_read_kernel(&family, sizeof(family), address))
+	if (read_sockaddr(address, &sa))
 		return jail_deny(ctx, t, r, hook, op, NULL);
+	family = sa.sin6_family;
 	if (family == AF_UNIX) {
 		if (direction == JAIL_NET_BIND || !(r->deny & JAIL_DENY_UNIX))
 			return 0;
@@ -776,19 +809,15 @@ static __always_inline int net_check(void *ctx, __u32 hook, __u32 op, __u8 direc
 	key.role = t->role;
 	key.direction = direction;
 	key.protocol = protocol;
+	port = bpf_ntohs(sa.sin6_port);
 	if (family == AF_INET) {
-		struct sockaddr_in sa4 = {};
-
-		bpf_probe_read_kernel(&sa4, sizeof(sa4), address);
 		key.addr[10] = 0xff;
 		key.addr[11] = 0xff;
-		__builtin_memcpy(&key.addr[12], &sa4.sin_addr, 4);
-		port = bpf_ntohs(sa4.sin_port);
+		__builtin_memcpy(&key.addr[12], &sa.sin6_flowinfo, 4); /* sin_addr */
 	} else {
-		if (addrlen < (int)sizeof(sa6) - 4 || bpf_probe_read_kernel(&sa6, sizeof(sa6), address))
+		if (addrlen < (int)sizeof(sa) - 4)
 			return jail_deny(ctx, t, r, hook, op, NULL);
-		__builtin_memcpy(key.addr, &sa6.sin6_addr, 16);
-		port = bpf_ntohs(sa6.sin6_port);
+		__builtin_memcpy(key.addr, &sa.sin6_addr, 16);
 	}
 	/* bind to port 0 asks for an ephemeral port: a client, not a service. */
 	if (direction == JAIL_NET_BIND && port == 0)

@@ -128,6 +128,13 @@ struct socket___local {
 	struct sock___local *sk;
 } __local_type;
 
+struct sockaddr_in6___local {
+	sa_family_t sin6_family;
+	__be16 sin6_port;
+	__be32 sin6_flowinfo;
+	struct in6_addr sin6_addr;
+} __local_type;
+
 struct msghdr___local {
 	void *msg_name;
 	int msg_namelen;

@@ -31,14 +31,15 @@ pub fn wanted(policy: &Policy, name: &str) -> bool {
     }
 }
 
-fn hooks(name: &str) -> &'static [&'static str] {
+/// What this kernel lacks of the hooks of a protection's programs, if anything.
+pub fn missing_hooks(name: &str) -> Result<Option<String>> {
     match name {
-        kimglock::NAME => kimglock::HOOKS,
-        bpfrestrict::NAME => bpfrestrict::HOOKS,
-        filelesslock::NAME => filelesslock::HOOKS,
-        kmodlock::NAME => kmodlock::HOOKS,
-        jail::NAME => jail::HOOKS,
-        _ => &[],
+        kimglock::NAME => kimglock::missing_hooks(),
+        kmodlock::NAME => kmodlock::missing_hooks(),
+        filelesslock::NAME => filelesslock::missing_hooks(),
+        jail::NAME => jail::missing_hooks(),
+        bpfrestrict::NAME => bpfrestrict::missing_hooks(),
+        _ => unreachable!("PROTECTIONS lists only known protections"),
     }
 }
 
@@ -56,9 +57,10 @@ fn setup(name: &'static str, policy: &Policy, dir: &Path, live: &Path, shared: &
     }
 }
 
-/// Checks that this kernel can enforce every enabled protection of `policy`.
+/// Checks that this kernel runs BPF LSM programs at all. Whether it has the hooks of each
+/// protection is checked as each is loaded (`pins::load`).
 /// `pin_root` is consulted only to explain a refusal caused by bpflock's own bpfrestrict.
-pub fn check_kernel(policy: &Policy, pin_root: &Path) -> Result<KernelBtf> {
+pub fn check_kernel(pin_root: &Path) -> Result<KernelBtf> {
     let btf = KernelBtf::load()?;
     if let Some(problem) = kernel::probe_bpf_lsm() {
         let pinned = pin_root.join(bpfrestrict::NAME);
@@ -71,22 +73,13 @@ pub fn check_kernel(policy: &Policy, pin_root: &Path) -> Result<KernelBtf> {
         }
         return Err(problem.into());
     }
-    for name in PROTECTIONS.iter().filter(|n| wanted(policy, n)) {
-        if let Some(hook) = hooks(name).iter().find(|h| !btf.has_lsm_hook(h)) {
-            return Err(NotSupported {
-                what: (*name).into(),
-                why: format!("this kernel has no LSM hook \"{hook}\" (no bpf_lsm_{hook} in its BTF)"),
-            }
-            .into());
-        }
-    }
     Ok(btf)
 }
 
 pub fn run(policy: &Policy, pin_root: &Path) -> Result<()> {
     let enabled: Vec<&'static str> = PROTECTIONS.iter().copied().filter(|n| wanted(policy, n)).collect();
     if !enabled.is_empty() {
-        let btf = check_kernel(policy, pin_root)?;
+        let btf = check_kernel(pin_root)?;
         if policy.kimglock.enabled() {
             // Only what the policy names is worth a warning; the rest is never asked either way.
             let named = OpSet(policy.kimglock.allow.0 | policy.kimglock.block.0).names(kimglock::OPERATIONS);
@@ -108,11 +101,21 @@ pub fn run(policy: &Policy, pin_root: &Path) -> Result<()> {
     let staging = root.staging()?;
     let shared = Shared::new(&root.path, policy.rate_limit);
     let shared_existed = shared.dir.exists();
+    // A protection this kernel cannot enforce (a hook or helper it lacks) is refused alone:
+    // the rest of the policy is applied, and its old pins, if any, stay as they were.
+    let mut applied = Vec::new();
+    let mut refused = Vec::new();
     let staged = (|| {
         for name in &enabled {
             let dir = staging.protection_dir(name)?;
-            setup(name, policy, &dir, &root.protection_dir(name), &shared)
-                .map_err(|e| explain_denial(e, name, &root))?;
+            match setup(name, policy, &dir, &root.protection_dir(name), &shared) {
+                Ok(()) => applied.push(*name),
+                Err(Error::NotSupported(why)) => {
+                    crate::pins::remove_tree(&dir)?;
+                    refused.push(why);
+                }
+                Err(e) => return Err(explain_denial(e, name, &root)),
+            }
             if std::env::var("BPFLOCK_TEST_FAIL_AFTER").is_ok_and(|v| v == *name) {
                 return Err(Error::InjectedFault((*name).into()));
             }
@@ -127,11 +130,15 @@ pub fn run(policy: &Policy, pin_root: &Path) -> Result<()> {
         }
         return Err(e);
     }
-    staging.commit(&enabled)?;
+    if applied.is_empty() && !shared_existed {
+        let _ = crate::pins::remove_tree(&shared.dir);
+    }
+    staging.commit(&applied)?;
     for name in PROTECTIONS.iter().filter(|n| !enabled.contains(n)) {
         // Not wanted by this policy: drop an earlier one.
         root.remove(name)?;
     }
+    let enabled = applied;
     for name in &enabled {
         let what = match policy.lock(name) {
             Some(lock) => describe(name, lock),
@@ -139,10 +146,17 @@ pub fn run(policy: &Policy, pin_root: &Path) -> Result<()> {
         };
         log::info!(target: name, "{what} pinned at {}", root.protection_dir(name).display());
     }
-    if enabled.is_empty() {
+    if enabled.is_empty() && refused.is_empty() {
         log::info!(target: "bootstrap", "every protection has profile \"allow\": nothing to enforce");
     }
-    Ok(())
+    if refused.is_empty() {
+        return Ok(());
+    }
+    let refused = NotSupported {
+        what: refused.iter().map(|r| r.what.as_str()).collect::<Vec<_>>().join(", "),
+        why: refused.iter().map(|r| r.why.as_str()).collect::<Vec<_>>().join("; "),
+    };
+    Err(if enabled.is_empty() { refused.into() } else { Error::PartlyApplied { refused, applied: enabled.join(", ") } })
 }
 
 /// A load refused with EPERM while bpflock's own bpfrestrict is pinned: say so.

@@ -20,7 +20,6 @@ mod skel {
 use skel::{types, BpfrestrictSkelBuilder};
 
 pub const NAME: &str = "bpfrestrict";
-pub const HOOKS: &[&str] = &["bpf", "locked_down"];
 
 /// Policy names and bits (bpf/bpfrestrict.h), as bpflock (C/Go) named them.
 pub const OPERATIONS: &[Operation] = &[
@@ -81,6 +80,11 @@ pub fn command_name(op: u32) -> std::borrow::Cow<'static, str> {
 /// bpf/bpfrestrict.h BPFR_OP_BPF_WRITE.
 const BPF_WRITE_OPERATION: u32 = 0x10000;
 
+/// What this kernel lacks of the hooks of bpfrestrict's programs, if anything (`probe`).
+pub fn missing_hooks() -> Result<Option<String>> {
+    pins::missing_hooks(NAME, BpfrestrictSkelBuilder::default(), &mut MaybeUninit::uninit(), &[])
+}
+
 /// Loads, configures, attaches and pins bpfrestrict into `dir`.
 pub fn setup(policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
     let (forwarder_dev, forwarder_ino) = crate::kernel::bpflock_exe_identity()?;
@@ -92,7 +96,7 @@ pub fn setup(policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
     config.bpflock_exe_dev = forwarder_dev;
     config.bpflock_exe_ino = forwarder_ino;
     events::configure_events!(shared, open, config, policy.events)?;
-    let mut skel = pins::load(NAME, open)?;
+    let mut skel = pins::load(NAME, open, &[])?;
     events::pin_events!(shared, skel)?;
     pins::pin_map(&mut skel.maps.rodata, dir, "config")?;
     pins::attach_and_pin(NAME, &skel.progs.bpfrestrict_locked_down, dir, "locked_down")?;

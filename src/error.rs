@@ -25,6 +25,10 @@ pub enum Error {
     #[error("{0}")]
     NotSupported(#[from] NotSupported),
 
+    /// Some protections of the policy are enforced, the ones this kernel cannot enforce are not.
+    #[error("{refused}; the rest of the policy is pinned: {applied}")]
+    PartlyApplied { refused: NotSupported, applied: String },
+
     #[error("{protection}: cannot load its BPF programs: {source}")]
     UnableToLoad { protection: &'static str, source: libbpf_rs::Error },
 
@@ -78,7 +82,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Self::Policy(_) | Self::Override { .. } | Self::UnknownProtection(_) => EXIT_INVALID,
-            Self::NotSupported(_) => EXIT_NOT_SUPPORTED,
+            Self::NotSupported(_) | Self::PartlyApplied { .. } => EXIT_NOT_SUPPORTED,
             _ => EXIT_FAILURE,
         }
     }

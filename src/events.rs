@@ -100,7 +100,9 @@ impl Event {
     }
 
     pub fn object(&self) -> Cow<'_, str> {
+        // A string copied from BPF map memory has object_len its buffer's size: it ends at its NUL.
         let len = (self.object_len as usize).min(self.object.len());
+        let len = self.object[..len].iter().position(|&b| b == 0).unwrap_or(len);
         String::from_utf8_lossy(&self.object[..len])
     }
 }
@@ -148,6 +150,7 @@ macro_rules! configure_events {
     ($shared:expr, $open:expr, $config:expr, $events:expr) => {{
         $config.bpflock_events_mode = $events as u32;
         $config.bpflock_rate_per_sec = $shared.rate_limit;
+        $config.bpflock_read_kernel = !crate::kernel::lockdown_confidentiality() as u32;
         let m = &mut $open.maps;
         $shared.reuse([&mut m.bpflock_events, &mut m.bpflock_counters, &mut m.bpflock_ratelimit])
     }};

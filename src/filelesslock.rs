@@ -18,10 +18,14 @@ mod skel {
 use skel::{types, FilelesslockSkelBuilder};
 
 pub const NAME: &str = "filelesslock";
-pub const HOOKS: &[&str] = &["bprm_check_security", "mmap_file", "file_mprotect"];
 
 /// Event operations (bpf/filelesslock.h).
 pub const OPERATION_NAMES: [&str; 3] = ["exec", "mmap_exec", "mprotect_exec"];
+
+/// What this kernel lacks of the hooks of filelesslock's programs, if anything (`probe`).
+pub fn missing_hooks() -> Result<Option<String>> {
+    pins::missing_hooks(NAME, FilelesslockSkelBuilder::default(), &mut MaybeUninit::uninit(), &[])
+}
 
 pub fn setup(policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
     let mut object = MaybeUninit::uninit();
@@ -34,7 +38,7 @@ pub fn setup(policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
         (_, events) => events,
     };
     events::configure_events!(shared, open, config, events)?;
-    let mut skel = pins::load(NAME, open)?;
+    let mut skel = pins::load(NAME, open, &[])?;
     events::pin_events!(shared, skel)?;
     pins::pin_map(&mut skel.maps.rodata, dir, "config")?;
     pins::attach_and_pin(NAME, &skel.progs.filelesslock_bprm_check, dir, "bprm_check_security")?;

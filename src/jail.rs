@@ -35,36 +35,6 @@ mod skel {
 use skel::{types, JailSkelBuilder};
 
 pub const NAME: &str = "jail";
-pub const HOOKS: &[&str] = &[
-    "file_open",
-    "mmap_file",
-    "bprm_check_security",
-    "task_alloc",
-    "inode_create",
-    "inode_mkdir",
-    "path_chmod",
-    "path_chown",
-    "path_truncate",
-    "inode_link",
-    "inode_unlink",
-    "inode_rmdir",
-    "inode_rename",
-    "ptrace_access_check",
-    "ptrace_traceme",
-    "task_fix_setuid",
-    "bprm_creds_from_file",
-    "sb_mount",
-    "sb_umount",
-    "move_mount",
-    "kernel_module_request",
-    "kernel_read_file",
-    "kernel_load_data",
-    "bpf",
-    "bpf_map",
-    "socket_connect",
-    "socket_bind",
-    "socket_sendmsg",
-];
 
 /// Event operations (bpf/jail.h enum jail_op); the role id is in the high 16 bits.
 pub const OPERATION_NAMES: [&str; 22] = [
@@ -213,9 +183,39 @@ fn path_keys(role: u32, kind: u32, rule: &rules::PathRule) -> Vec<types::jail_pa
         .collect()
 }
 
+/// What this kernel lacks of the hooks of jail's programs, or of what lockdown leaves it,
+/// if anything (`probe`).
+pub fn missing_hooks() -> Result<Option<String>> {
+    if let Some(why) = lockdown_unsupported() {
+        return Ok(Some(why));
+    }
+    pins::missing_hooks(NAME, JailSkelBuilder::default(), &mut MaybeUninit::uninit(), &[])
+}
+
+/// Socket addresses are read with bpf_probe_read_kernel, or where lockdown=confidentiality
+/// denies it, through the bpf_rdonly_cast kfunc (Linux 6.2+). Why this kernel can do
+/// neither, if it cannot.
+fn lockdown_unsupported() -> Option<String> {
+    if !crate::kernel::lockdown_confidentiality() {
+        return None;
+    }
+    match crate::kernel::KernelBtf::load() {
+        Ok(btf) if btf.has_func("bpf_rdonly_cast") => None,
+        Ok(_) => Some(
+            "lockdown=confidentiality denies BPF programs bpf_probe_read_kernel, and this kernel has no \
+             bpf_rdonly_cast kfunc (Linux 6.2+) to read socket addresses without it"
+                .into(),
+        ),
+        Err(e) => Some(e.to_string()),
+    }
+}
+
 /// Loads jail, fills its maps from `policy`, attaches and pins into `dir`. `live` is the
 /// pinned jail being replaced, if any: its task map and role ids carry over.
 pub fn setup(policy: &JailPolicy, events: EventsMode, dir: &Path, live: &Path, shared: &Shared) -> Result<()> {
+    if let Some(why) = lockdown_unsupported() {
+        return Err(NotSupported { what: NAME.into(), why }.into());
+    }
     let live_roles = pinned_roles(live);
     let (ids, dropped) = assign_ids(policy, &live_roles)?;
     // Resolve what enrollment names before loading anything: errors point at the policy.
@@ -264,7 +264,7 @@ pub fn setup(policy: &JailPolicy, events: EventsMode, dir: &Path, live: &Path, s
             .reuse_pinned_map(&tasks)
             .map_err(|source| Error::UnableToReuseMap { path: tasks.clone(), source })?;
     }
-    let mut skel = pins::load(NAME, open)?;
+    let mut skel = pins::load(NAME, open, &[])?;
     events::pin_events!(shared, skel)?;
 
     let m = &skel.maps;
@@ -372,6 +372,10 @@ pub fn setup(policy: &JailPolicy, events: EventsMode, dir: &Path, live: &Path, s
         (&p.jail_socket_bind, "socket_bind"),
         (&p.jail_socket_sendmsg, "socket_sendmsg"),
     ] {
+        // Left out by pins::load: a hook of an alternative this kernel does not have.
+        if !prog.autoload() {
+            continue;
+        }
         pins::attach_and_pin(NAME, prog, dir, hook)?;
     }
     Ok(())

@@ -2,7 +2,7 @@
 //! a program is loaded and attached to see whether BPF LSM really works, and hooks and
 //! lockdown reasons are looked up in the kernel's own BTF.
 
-use std::{fs, mem::MaybeUninit, path::Path};
+use std::{collections::HashSet, fs, mem::MaybeUninit, path::Path, sync::OnceLock};
 
 use libbpf_rs::{
     btf::{types, Btf},
@@ -50,9 +50,12 @@ impl KernelBtf {
             .map_err(|e| NotSupported { what: "kernel BTF".into(), why: format!("cannot parse {VMLINUX_BTF}: {e}") })
     }
 
-    /// Whether the kernel has the BPF LSM hook `name` (a `bpf_lsm_<name>` function).
-    pub fn has_lsm_hook(&self, name: &str) -> bool {
-        self.0.type_by_name::<types::Func<'_>>(&format!("bpf_lsm_{name}")).is_some()
+    /// The BPF LSM hooks of this kernel: its `bpf_lsm_<hook>` functions.
+    pub fn lsm_hooks(&self) -> HashSet<String> {
+        self.0
+            .type_by_kind::<types::Func<'_>>()
+            .filter_map(|f| f.name()?.to_str()?.strip_prefix("bpf_lsm_").map(String::from))
+            .collect()
     }
 
     /// Whether the kernel has the function (or kfunc) `name`.
@@ -64,6 +67,88 @@ impl KernelBtf {
         self.0
             .type_by_name::<types::Enum<'_>>(enum_name)
             .is_some_and(|e| e.iter().any(|m| m.name.is_some_and(|n| n == value)))
+    }
+}
+
+/// The running kernel's BPF LSM hooks, read once from its BTF.
+pub fn running_lsm_hooks() -> Result<&'static HashSet<String>, NotSupported> {
+    static HOOKS: OnceLock<HashSet<String>> = OnceLock::new();
+    if let Some(hooks) = HOOKS.get() {
+        return Ok(hooks);
+    }
+    let hooks = KernelBtf::load()?.lsm_hooks();
+    Ok(HOOKS.get_or_init(|| hooks))
+}
+
+const LOCKDOWN: &str = "/sys/kernel/security/lockdown";
+
+/// Whether the kernel is locked down for confidentiality (`lockdown=confidentiality`):
+/// BPF programs may then not read kernel memory with bpf_probe_read_kernel. Read once;
+/// securityfs is mounted if it is not yet (early boot).
+pub fn lockdown_confidentiality() -> bool {
+    static MODE: OnceLock<bool> = OnceLock::new();
+    *MODE.get_or_init(|| {
+        if !Path::new(LOCKDOWN).exists() {
+            active_lsms();
+        }
+        // "none integrity [confidentiality]": the active mode is in brackets.
+        fs::read_to_string(LOCKDOWN).is_ok_and(|modes| modes.contains("[confidentiality]"))
+    })
+}
+
+/// The running kernel's release (`uname -r`), for messages.
+pub fn release() -> String {
+    nix::sys::utsname::uname().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_else(|_| "?".into())
+}
+
+/// The LSM hook a program's section names: `lsm/file_open`, `lsm.s/bprm_check_security`.
+pub fn lsm_hook(section: &str) -> Option<&str> {
+    section.strip_prefix("lsm/").or_else(|| section.strip_prefix("lsm.s/"))
+}
+
+/// Hooks that kernels offer in more than one form (upstream reworks them, e.g. the mount
+/// hooks): hook sets, preferred first. The programs of the first set the kernel has
+/// entirely are loaded; the programs of the other sets are not.
+pub type HookAlternatives = &'static [&'static [&'static str]];
+
+/// Which programs to load on a kernel with the hooks `has`, given each program's hook:
+/// every program on a hook outside `alternatives` (the kernel must have it), and of each
+/// entry of `alternatives` the programs of the set chosen. Err: what the kernel lacks, one
+/// entry per hook or unsatisfied alternative, for the message.
+pub fn select_hooks(
+    hooks: &[&str],
+    alternatives: &[HookAlternatives],
+    has: &dyn Fn(&str) -> bool,
+) -> Result<Vec<bool>, Vec<String>> {
+    let mut missing = Vec::new();
+    let mut chosen: Vec<&[&str]> = Vec::new();
+    for sets in alternatives {
+        match sets.iter().find(|set| set.iter().all(|h| has(h))) {
+            Some(set) => chosen.push(set),
+            None => missing.push(
+                sets.iter()
+                    .map(|set| set.iter().filter(|h| !has(h)).copied().collect::<Vec<_>>().join(" and "))
+                    .collect::<Vec<_>>()
+                    .join(", or "),
+            ),
+        }
+    }
+    let mut load = Vec::with_capacity(hooks.len());
+    for hook in hooks {
+        let alternative = alternatives.iter().any(|sets| sets.iter().any(|set| set.contains(hook)));
+        if alternative {
+            load.push(chosen.iter().any(|set| set.contains(hook)));
+        } else {
+            if !has(hook) && !missing.iter().any(|m| m == hook) {
+                missing.push((*hook).to_string());
+            }
+            load.push(true);
+        }
+    }
+    if missing.is_empty() {
+        Ok(load)
+    } else {
+        Err(missing)
     }
 }
 
@@ -125,4 +210,59 @@ fn load_and_attach_probe() -> Result<(), (&'static str, libbpf_rs::Error)> {
     let skel = open.load().map_err(|e| ("load", e))?;
     let _link = skel.progs.probe_locked_down.attach_lsm().map_err(|e| ("attach", e))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kernel(hooks: &'static [&'static str]) -> impl Fn(&str) -> bool {
+        move |h| hooks.contains(&h)
+    }
+
+    #[test]
+    fn hook_of_a_section() {
+        assert_eq!(lsm_hook("lsm/file_open"), Some("file_open"));
+        assert_eq!(lsm_hook("lsm.s/bprm_check_security"), Some("bprm_check_security"));
+        assert_eq!(lsm_hook("kprobe/x"), None);
+    }
+
+    #[test]
+    fn every_plain_hook_is_required() {
+        let has = kernel(&["file_open", "bpf"]);
+        assert_eq!(select_hooks(&["file_open", "bpf"], &[], &has), Ok(vec![true, true]));
+        assert_eq!(select_hooks(&["file_open", "mmap_file", "bpf"], &[], &has), Err(vec!["mmap_file".to_string()]));
+    }
+
+    const MOUNT: HookAlternatives = &[&["mount_bind", "mount_new"], &["sb_mount", "move_mount"]];
+
+    #[test]
+    fn the_preferred_alternative_wins_where_the_kernel_has_all_of_it() {
+        let progs = ["file_open", "mount_bind", "mount_new", "sb_mount", "move_mount"];
+        let newer = kernel(&["file_open", "mount_bind", "mount_new", "sb_mount", "move_mount"]);
+        assert_eq!(select_hooks(&progs, &[MOUNT], &newer), Ok(vec![true, true, true, false, false]));
+        // A kernel that removed the old hooks.
+        let newest = kernel(&["file_open", "mount_bind", "mount_new"]);
+        assert_eq!(select_hooks(&progs, &[MOUNT], &newest), Ok(vec![true, true, true, false, false]));
+    }
+
+    #[test]
+    fn an_older_kernel_gets_the_older_set() {
+        let progs = ["file_open", "mount_bind", "mount_new", "sb_mount", "move_mount"];
+        let older = kernel(&["file_open", "sb_mount", "move_mount"]);
+        assert_eq!(select_hooks(&progs, &[MOUNT], &older), Ok(vec![true, false, false, true, true]));
+        // Half of the new set is not the new set.
+        let half = kernel(&["file_open", "mount_bind", "sb_mount", "move_mount"]);
+        assert_eq!(select_hooks(&progs, &[MOUNT], &half), Ok(vec![true, false, false, true, true]));
+    }
+
+    #[test]
+    fn no_complete_alternative_names_what_each_lacks() {
+        let progs = ["file_open", "mount_bind", "mount_new", "sb_mount", "move_mount"];
+        let neither = kernel(&["file_open", "mount_bind", "sb_mount"]);
+        assert_eq!(
+            select_hooks(&progs, &[MOUNT], &neither),
+            Err(vec!["mount_new, or move_mount".to_string()])
+        );
+    }
 }

@@ -20,7 +20,6 @@ mod skel {
 use skel::{types, KimglockSkelBuilder};
 
 pub const NAME: &str = "kimglock";
-pub const HOOKS: &[&str] = &["locked_down", "bpf"];
 
 const fn op(name: &'static str, bit: u32, about: &'static str) -> Operation {
     Operation { name, bit, about }
@@ -87,6 +86,11 @@ pub fn unavailable(btf: &KernelBtf) -> Vec<&'static str> {
 #[cfg(test)]
 pub const EVENT_SIZE: usize = std::mem::size_of::<types::bpflock_event>();
 
+/// What this kernel lacks of the hooks of kimglock's programs, if anything (`probe`).
+pub fn missing_hooks() -> Result<Option<String>> {
+    pins::missing_hooks(NAME, KimglockSkelBuilder::default(), &mut MaybeUninit::uninit(), &[])
+}
+
 /// Loads, configures, attaches and pins kimglock into `dir`.
 pub fn setup(policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
     let mut object = MaybeUninit::uninit();
@@ -97,7 +101,7 @@ pub fn setup(policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
     config.kimglock_block_mask = policy.block.0;
     (config.bpflock_exe_dev, config.bpflock_exe_ino) = crate::kernel::bpflock_exe_identity()?;
     events::configure_events!(shared, open, config, policy.events)?;
-    let mut skel = pins::load(NAME, open)?;
+    let mut skel = pins::load(NAME, open, &[])?;
     events::pin_events!(shared, skel)?;
     // .rodata is frozen by libbpf at load: the pinned copy is a read-only record of the policy.
     pins::pin_map(&mut skel.maps.rodata, dir, "config")?;

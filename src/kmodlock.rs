@@ -16,7 +16,6 @@ mod skel {
 use skel::{types, KmodlockSkelBuilder};
 
 pub const NAME: &str = "kmodlock";
-pub const HOOKS: &[&str] = &["kernel_module_request", "kernel_read_file", "kernel_load_data", "locked_down"];
 
 /// `block` names (bpf/kmodlock.h), bpflock (C/Go)'s, matched whole (bpflock matched
 /// `load_module` inside `autoload_module`).
@@ -35,6 +34,11 @@ pub fn operation_name(op: u32) -> std::borrow::Cow<'static, str> {
     }
 }
 
+/// What this kernel lacks of the hooks of kmodlock's programs, if anything (`probe`).
+pub fn missing_hooks() -> Result<Option<String>> {
+    pins::missing_hooks(NAME, KmodlockSkelBuilder::default(), &mut MaybeUninit::uninit(), &[])
+}
+
 pub fn setup(policy: &LockPolicy, origin: &ModuleOrigin, dir: &Path, shared: &Shared) -> Result<()> {
     let mut object = MaybeUninit::uninit();
     let mut open = pins::open(NAME, KmodlockSkelBuilder::default(), &mut object)?;
@@ -46,7 +50,7 @@ pub fn setup(policy: &LockPolicy, origin: &ModuleOrigin, dir: &Path, shared: &Sh
     config.kmodlock_ro = origin.ro.into();
     config.kmodlock_ro_dev = origin.ro_dev.into();
     events::configure_events!(shared, open, config, policy.events)?;
-    let mut skel = pins::load(NAME, open)?;
+    let mut skel = pins::load(NAME, open, &[])?;
     events::pin_events!(shared, skel)?;
     pins::pin_map(&mut skel.maps.rodata, dir, "config")?;
     pins::attach_and_pin(NAME, &skel.progs.kmodlock_module_request, dir, "kernel_module_request")?;

@@ -167,11 +167,21 @@ fn run(cli: Cli) -> Result<()> {
             let policy = load_policy(policy.as_deref(), &Overrides::default())?;
             let lsms = kernel::active_lsms();
             println!("active LSMs: {}", lsms.as_deref().unwrap_or("unknown (securityfs unreadable)"));
-            let btf = bootstrap::check_kernel(&policy, &pin_root.pin_root)?;
+            let btf = bootstrap::check_kernel(&pin_root.pin_root)?;
             println!("BPF LSM: programs load and attach");
+            let mut lacking = Vec::new();
             for name in bootstrap::PROTECTIONS {
                 let enabled = bootstrap::wanted(&policy, name);
-                println!("{name}: hooks present{}", if enabled { "" } else { " (not enabled by the policy)" });
+                let note = if enabled { "" } else { " (not enabled by the policy)" };
+                match bootstrap::missing_hooks(name)? {
+                    None => println!("{name}: hooks present{note}"),
+                    Some(why) => {
+                        println!("{name}: cannot be enforced: {why}{note}");
+                        if enabled {
+                            lacking.push(error::NotSupported { what: (*name).into(), why });
+                        }
+                    }
+                }
             }
             match jail::xattr_unsupported() {
                 None => println!("jail: enrollment by xattr (user.bpflock.role): supported"),
@@ -181,7 +191,11 @@ fn run(cli: Cli) -> Result<()> {
             if !missing.is_empty() {
                 println!("kimglock: no lockdown reason in this kernel for: {}", missing.join(", "));
             }
-            Ok(())
+            // The policy asks for what this kernel cannot enforce: as bootstrap would, exit 3.
+            match lacking.is_empty() {
+                true => Ok(()),
+                false => Err(lacking.remove(0).into()),
+            }
         }
     }
 }

@@ -173,6 +173,13 @@ impl Staging {
 impl Drop for Staging {
     fn drop(&mut self) {
         if !self.done {
+            // What was staged already enforces: wait until the kernel has detached it, so
+            // that a failed bootstrap leaves exactly the old protections in force.
+            if let Ok(entries) = fs::read_dir(&self.dir) {
+                for entry in entries.flatten() {
+                    remove_and_wait(&entry.path());
+                }
+            }
             if let Err(e) = remove_tree(&self.dir) {
                 log::error!(target: "pins", "{e}");
             }
@@ -180,11 +187,12 @@ impl Drop for Staging {
     }
 }
 
-/// Program ids behind the links pinned in `dir`.
+/// Program ids behind the links pinned in `dir` (maps are pinned as `config` and in
+/// subdirectories such as the jail's `maps/`).
 pub fn pinned_prog_ids(dir: &Path) -> io::Result<Vec<u32>> {
     let mut ids = Vec::new();
     for entry in fs::read_dir(dir)?.flatten() {
-        if entry.file_name() != "config" {
+        if entry.file_name() != "config" && !entry.file_type()?.is_dir() {
             ids.push(link_prog_id(&entry.path())?);
         }
     }
@@ -291,12 +299,72 @@ pub fn open<'o, B: SkelBuilder<'o>>(
     builder.open(object).map_err(|source| Error::UnableToLoad { protection, source })
 }
 
-/// Loads an opened skeleton, naming the protection in the error.
-pub fn load<'o, S: OpenSkel<'o>>(protection: &'static str, open: S) -> Result<S::Output>
+/// Loads an opened skeleton, naming the protection in the error. Its programs are first
+/// matched with the running kernel's hooks (`kernel::select_hooks`; the hook is the
+/// program's section): of `alternatives`, only the set the kernel has is loaded, and a hook
+/// the kernel lacks refuses the protection, naming the hook and the kernel.
+pub fn load<'o, S: OpenSkel<'o>>(
+    protection: &'static str,
+    mut open: S,
+    alternatives: &[crate::kernel::HookAlternatives],
+) -> Result<S::Output>
 where
     S::Output: Skel<'o>,
 {
+    select_programs(protection, open.open_object_mut(), alternatives)?;
     open.load().map_err(|source| Error::UnableToLoad { protection, source })
+}
+
+/// Whether the running kernel has the hooks of a protection's programs (`probe`): None, or
+/// what it lacks.
+pub fn missing_hooks<'o, B: SkelBuilder<'o>>(
+    protection: &'static str,
+    builder: B,
+    object: &'o mut std::mem::MaybeUninit<libbpf_rs::OpenObject>,
+    alternatives: &[crate::kernel::HookAlternatives],
+) -> Result<Option<String>> {
+    let mut open = open(protection, builder, object)?;
+    match select_programs(protection, open.open_object_mut(), alternatives) {
+        Ok(()) => Ok(None),
+        Err(Error::NotSupported(e)) => Ok(Some(e.why)),
+        Err(e) => Err(e),
+    }
+}
+
+/// Turns off the programs whose hooks `kernel::select_hooks` leaves out; programs already
+/// off (the policy does not need them) are left out of the choice.
+fn select_programs(
+    protection: &'static str,
+    object: &mut libbpf_rs::OpenObject,
+    alternatives: &[crate::kernel::HookAlternatives],
+) -> Result<()> {
+    let kernel_hooks = crate::kernel::running_lsm_hooks()?;
+    let mut progs: Vec<_> = object.progs_mut().filter(|p| p.autoload()).collect();
+    let hooks: Vec<String> = progs
+        .iter()
+        .map(|p| {
+            let section = p.section().to_string_lossy();
+            crate::kernel::lsm_hook(&section).unwrap_or(&section).to_string()
+        })
+        .collect();
+    let hooks: Vec<&str> = hooks.iter().map(String::as_str).collect();
+    match crate::kernel::select_hooks(&hooks, alternatives, &|h| kernel_hooks.contains(h)) {
+        Ok(load) => {
+            for (prog, load) in progs.iter_mut().zip(load) {
+                prog.set_autoload(load);
+            }
+            Ok(())
+        }
+        Err(missing) => Err(crate::error::NotSupported {
+            what: protection.into(),
+            why: format!(
+                "this kernel ({}) has no LSM hook {} (no bpf_lsm_<hook> in its BTF)",
+                crate::kernel::release(),
+                missing.iter().map(|m| format!("\"{m}\"")).collect::<Vec<_>>().join(", ")
+            ),
+        }
+        .into()),
+    }
 }
 
 pub fn pin_map(map: &mut libbpf_rs::MapMut<'_>, dir: &Path, name: &str) -> Result<()> {

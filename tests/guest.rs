@@ -3,16 +3,14 @@
 //! `BPFLOCK-CASE` line of the serial console into one test result here, named
 //! `GUEST::case`.
 //!
-//! A guest is a kernel of the matrix (`target/guest/kernel-NAME`; a name ending in
-//! `-arm64` boots in qemu-system-aarch64) running the suites `locks`, `audit` and `jail`,
-//! or that kernel booted with `lockdown=integrity` / `lockdown=confidentiality` running the
-//! `lockdown` suite (`NAME+lockdown=MODE`). Guests boot two at a time, one core each.
+//! BPFLOCK_GUESTS lists the guests, each `KERNEL[+ARG=VALUE...][:SUITE,...]`: the kernel of
+//! `target/guest/kernel-KERNEL` (a name ending in `-arm64` boots in qemu-system-aarch64),
+//! extra kernel command line arguments (`sid+lockdown=integrity`), and the suites it runs
+//! (tests/guest/SUITE.sh; default: locks, audit, jail). Guests boot two at a time, one
+//! core each, the slowest first.
 //!
 //! `make test` prepares the guests (kernels, initramfs) and sets BPFLOCK_GUEST_DIR. Run
 //! alone, without it, every case is reported as ignored, with how to run it.
-//!   BPFLOCK_GUEST_KERNELS   kernels of the matrix (default: bookworm trixie)
-//!   BPFLOCK_GUEST_SUITES    suites each of them runs (default: locks audit jail)
-//!   BPFLOCK_GUEST_LOCKDOWN  kernels also booted under each lockdown mode (default: none)
 
 use std::{
     collections::HashMap,
@@ -27,14 +25,15 @@ use std::{
 use libtest_mimic::{Arguments, Failed, Trial};
 
 /// The suites, by the name the guest's /init sources them (tests/guest/NAME.sh).
-const SUITES: [(&str, &str); 4] = [
+const SUITES: [(&str, &str); 5] = [
     ("locks", include_str!("guest/locks.sh")),
     ("audit", include_str!("guest/audit.sh")),
     ("jail", include_str!("guest/jail.sh")),
     ("lockdown", include_str!("guest/lockdown.sh")),
+    ("unsupported", include_str!("guest/unsupported.sh")),
 ];
-const DEFAULT_SUITES: &str = "locks audit jail";
-const LOCKDOWN_MODES: [&str; 2] = ["integrity", "confidentiality"];
+const DEFAULT_SUITES: &str = "locks,audit,jail";
+const DEFAULT_GUESTS: &str = "bookworm trixie";
 /// A guest that has not finished by then is killed. TCG on a loaded 2-core host: an x86
 /// guest takes 3 to 5 minutes, an arm64 one about twice that.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(1500);
@@ -69,9 +68,16 @@ impl Guest {
     }
 }
 
+#[derive(Clone)]
+enum Outcome {
+    Pass,
+    Fail(String),
+    /// The guest cannot run this case (it says why): reported as ignored.
+    Skip(String),
+}
+
 struct Boot {
-    /// Case name -> None (passed) or Some(failure detail).
-    results: HashMap<String, Option<String>>,
+    results: HashMap<String, Outcome>,
     finished: bool,
     log: PathBuf,
     tail: String,
@@ -138,10 +144,13 @@ fn boot(guest_dir: &Path, guest: &Guest) -> Boot {
     let mut results = HashMap::new();
     for line in console.lines().map(|l| l.trim_end_matches('\r')) {
         if let Some(rest) = line.strip_prefix("BPFLOCK-CASE PASS ") {
-            results.insert(rest.trim().to_string(), None);
+            results.insert(rest.trim().to_string(), Outcome::Pass);
         } else if let Some(rest) = line.strip_prefix("BPFLOCK-CASE FAIL ") {
             let (name, detail) = rest.split_once(':').unwrap_or((rest, ""));
-            results.insert(name.trim().to_string(), Some(detail.trim().to_string()));
+            results.insert(name.trim().to_string(), Outcome::Fail(detail.trim().to_string()));
+        } else if let Some(rest) = line.strip_prefix("BPFLOCK-CASE SKIP ") {
+            let (name, detail) = rest.split_once(':').unwrap_or((rest, ""));
+            results.insert(name.trim().to_string(), Outcome::Skip(detail.trim().to_string()));
         }
     }
     let finished = console.contains("BPFLOCK-GUEST-END");
@@ -151,28 +160,24 @@ fn boot(guest_dir: &Path, guest: &Guest) -> Boot {
     Boot { results, finished, log, tail }
 }
 
-fn words(var: &str, default: &str) -> Vec<String> {
-    env::var(var).unwrap_or_else(|_| default.into()).split_whitespace().map(String::from).collect()
+/// `KERNEL[+ARG=VALUE...][:SUITE,...]`
+fn parse_guest(spec: &str) -> Guest {
+    let (name, suites) = spec.split_once(':').unwrap_or((spec, DEFAULT_SUITES));
+    let mut parts = name.split('+');
+    let kernel = parts.next().unwrap_or_default().to_string();
+    Guest {
+        name: name.to_string(),
+        kernel,
+        suites: suites.split(',').map(String::from).collect(),
+        append: parts.collect::<Vec<_>>().join(" "),
+    }
 }
 
 fn guests() -> Vec<Guest> {
-    let suites = words("BPFLOCK_GUEST_SUITES", DEFAULT_SUITES);
-    let mut guests: Vec<Guest> = words("BPFLOCK_GUEST_KERNELS", "bookworm trixie")
-        .into_iter()
-        .map(|k| Guest { name: k.clone(), kernel: k, suites: suites.clone(), append: String::new() })
-        .collect();
-    for kernel in words("BPFLOCK_GUEST_LOCKDOWN", "") {
-        for mode in LOCKDOWN_MODES {
-            guests.push(Guest {
-                name: format!("{kernel}+lockdown={mode}"),
-                kernel: kernel.clone(),
-                suites: vec!["lockdown".into()],
-                append: format!("lockdown={mode}"),
-            });
-        }
-    }
-    // The slowest first, so that the last two to run end close together.
-    guests.sort_by_key(|g| (!g.arm64(), g.suites.len() == 1));
+    let specs = env::var("BPFLOCK_GUESTS").unwrap_or_else(|_| DEFAULT_GUESTS.into());
+    let mut guests: Vec<Guest> = specs.split_whitespace().map(parse_guest).collect();
+    // The slowest first (arm64, then the most cases), so that the last two end close together.
+    guests.sort_by_key(|g| (!g.arm64(), std::cmp::Reverse(g.cases().len())));
     guests
 }
 
@@ -223,11 +228,18 @@ fn main() {
         for case in guest.cases() {
             let outcome = boot.results.get(&case).cloned();
             let log = boot.log.clone();
-            trials.push(Trial::test(format!("{}::{case}", guest.name), move || match outcome {
-                Some(None) => Ok(()),
-                Some(Some(detail)) => Err(Failed::from(detail)),
+            let name = format!("{}::{case}", guest.name);
+            let skipped = matches!(outcome, Some(Outcome::Skip(_)));
+            if let Some(Outcome::Skip(why)) = &outcome {
+                eprintln!("{}::{case} ignored: {why}", guest.name);
+            }
+            let trial = Trial::test(name, move || match outcome {
+                Some(Outcome::Pass) => Ok(()),
+                Some(Outcome::Fail(detail)) => Err(Failed::from(detail)),
+                Some(Outcome::Skip(why)) => Err(Failed::from(why)),
                 None => Err(Failed::from(format!("the guest never reported this case (see {})", log.display()))),
-            }));
+            });
+            trials.push(trial.with_ignored_flag(skipped));
         }
     }
     libtest_mimic::run(&args, trials).exit();

@@ -4,7 +4,7 @@
 # headers, from Debian's packages of the host's release, unpacked (never installed: no
 # multiarch set-up) into DIR, plus a musl-gcc for that architecture.
 #   cross-deps.sh DEB_ARCH DIR        (DEB_ARCH: arm64)
-# Leaves in DIR: root/ (the unpacked packages), include/ (the kernel and libelf headers
+# Leaves in DIR: root/ (the unpacked packages, busybox-static for the test guests too), include/ (the kernel and libelf headers
 # libbpf is compiled against), lib/ (libelf.a, libz.a), bin/GNU_TRIPLET-musl-gcc.
 # The archive address is taken from the system's own apt sources (never hard-coded), and
 # the system's apt state is never modified: a private Dir::State / sourcelist is used.
@@ -18,7 +18,7 @@ esac
 root=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
-if [[ -x "$dir/bin/$musl_triplet-gcc" && -f "$dir/lib/libelf.a" ]]; then
+if [[ -x "$dir/bin/$musl_triplet-gcc" && -f "$dir/lib/libelf.a" && -x "$dir/root/bin/busybox" ]]; then
     exit 0
 fi
 . /etc/os-release
@@ -33,7 +33,8 @@ apt_opts=(-o "Dir::Etc::sourcelist=$apt_dir/sources.list" -o "Dir::Etc::sourcepa
 apt-get -q "${apt_opts[@]}" update >/dev/null
 cd "$apt_dir"
 rm -f ./*.deb
-apt-get -q "${apt_opts[@]}" download musl-dev libelf-dev zlib1g-dev linux-libc-dev >/dev/null
+# busybox-static: the shell and tools of that architecture's test guests.
+apt-get -q "${apt_opts[@]}" download musl-dev libelf-dev zlib1g-dev linux-libc-dev busybox-static >/dev/null
 rm -rf "$dir/root"
 for deb in ./*.deb; do dpkg -x "$deb" "$dir/root"; done
 

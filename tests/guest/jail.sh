@@ -23,7 +23,8 @@ allowed_in_jail() {
 	got=$(jailed web "$@")
 	[ "$got" = ok ] || fail "jailed '$*' (allowed by the role): got $got, want ok"
 }
-keep() { if [ -z "$FAILS" ]; then echo "BPFLOCK-CASE PASS $CASE"; else echo "BPFLOCK-CASE FAIL $CASE:${FAILS#;}"; fi; }
+# keep: as end, leaving the jail pinned for the next case.
+keep() { report; }
 
 begin jail_bootstrap
 echo "root:secret-hash:19000:0:99999:7:::" > /etc/shadow
@@ -276,13 +277,17 @@ contains "enrolled: 3 executables, 1 cgroups"
 keep
 
 begin jail_denial_reaches_journal
-journal_mark
-start_forwarder
-attack EPERM jailops read /etc/shadow
-sleep 1
-stop_forwarder
-n=$(journal_json BPFLOCK_PROTECTION=jail BPFLOCK_ROLE=web BPFLOCK_OPERATION=file_read BPFLOCK_OBJECT=/etc/shadow | grep -c .)
-[ "$n" = 1 ] || fail "the jailed read of /etc/shadow logged $n times, want 1: $(journal_json BPFLOCK_PROTECTION=jail | tail -2)"
+if [ ! -x /lib/systemd/systemd-journald ]; then
+	skip "no journald in this guest (the initramfs carries the host's, of another architecture)"
+else
+	journal_mark
+	start_forwarder
+	attack EPERM jailops read /etc/shadow
+	sleep 1
+	stop_forwarder
+	n=$(journal_json BPFLOCK_PROTECTION=jail BPFLOCK_ROLE=web BPFLOCK_OPERATION=file_read BPFLOCK_OBJECT=/etc/shadow | grep -c .)
+	[ "$n" = 1 ] || fail "the jailed read of /etc/shadow logged $n times, want 1: $(journal_json BPFLOCK_PROTECTION=jail | tail -2)"
+fi
 keep
 
 begin jail_enroll_by_xattr

@@ -13,11 +13,20 @@ P=/cases/policies
 CASE=""
 FAILS=""
 
-begin() { CASE=$1; FAILS=""; }
+begin() { CASE=$1; FAILS=""; SKIPPED=""; }
 fail() { FAILS="$FAILS; $*"; }
+# skip WHY: this guest cannot run the case (reported as ignored, with WHY).
+skip() { SKIPPED="$*"; }
+report() {
+	# Seconds since boot when the case ended: docs/testing.md's case costs.
+	echo "BPFLOCK-CASE-END $CASE $(cut -d' ' -f1 /proc/uptime)"
+	if [ -n "$FAILS" ]; then echo "BPFLOCK-CASE FAIL $CASE:${FAILS#;}"
+	elif [ -n "$SKIPPED" ]; then echo "BPFLOCK-CASE SKIP $CASE: $SKIPPED"
+	else echo "BPFLOCK-CASE PASS $CASE"; fi
+}
 end() {
 	bpflock remove --all >/dev/null 2>&1 || fail "cleanup: bpflock remove --all failed"
-	if [ -z "$FAILS" ]; then echo "BPFLOCK-CASE PASS $CASE"; else echo "BPFLOCK-CASE FAIL $CASE:${FAILS#;}"; fi
+	report
 }
 
 # expect WHERE OP WANT: WHERE is host (initial pid namespace) or container (new pid
@@ -53,7 +62,12 @@ not_pinned() { [ ! -e "$ROOT/$1" ] || fail "$ROOT/$1 is pinned: $(ls -R "$ROOT" 
 # Program ids of a protection's links, to tell a re-applied set from the old one.
 prog_ids() { bpflock status --json | grep -o '"prog_id": [0-9]*' | tr '\n' ' '; }
 
-KIMG_OPS="tracefs debugfs devmem kcore ioperm kexec"
+KIMG_OPS="tracefs debugfs devmem kcore kexec"
+# kexec_file_load of a file that is no kernel: ENOEXEC, or ENOSYS where the kernel is built
+# without it (Debian's arm64). The kmodlock cases check that it is not refused as a module.
+KEXEC_FILE=$(testops kexec_file /bin/nop 2>&1)
+# Raw I/O ports are an x86 thing.
+[ "$(uname -m)" = x86_64 ] && KIMG_OPS="$KIMG_OPS ioperm"
 BPF_OPS="map_create prog_load btf_load"
 # Code from files with no name: exec of a memfd, of a memfd script, of an unlinked O_TMPFILE,
 # of a deleted-but-open file, execveat(AT_EMPTY_PATH) for all; ld.so mapping a memfd; mprotect.

@@ -1,8 +1,41 @@
 # Lockdown cases: the guest booted with lockdown=integrity or lockdown=confidentiality
-# (tests/guest.rs, BPFLOCK_GUEST_LOCKDOWN). Sourced by /init after lib.sh.
+# (tests/guest.rs: KERNEL+lockdown=MODE:lockdown). Under confidentiality the kernel denies
+# BPF programs the helpers that read kernel memory (bpf_probe_read_kernel): every
+# protection must load and enforce all the same. Sourced by /init after lib.sh.
 
 begin lockdown_is_active
 mode=$(sed -n 's/.*\[\(.*\)\].*/\1/p' /sys/kernel/security/lockdown)
 grep -q "lockdown=$mode" /proc/cmdline || fail "lockdown is '$mode', the command line: $(cat /proc/cmdline)"
 [ "$mode" != none ] || fail "lockdown is not active"
+# The kernel's own lockdown refuses /dev/mem to everyone: nothing of bpflock's yet.
+expect host devmem EPERM
+end
+
+begin lockdown_every_protection_loads_and_enforces
+echo "root:secret-hash:19000:0:99999:7:::" > /etc/shadow
+run 0 bpflock bootstrap --policy $P/lockdown.toml
+for p in kimglock kmodlock filelesslock jail bpfrestrict; do pinned $p; done
+run 0 bpflock probe --policy $P/lockdown.toml
+# bpfrestrict: a container may not create maps, the host may.
+expect host map_create ok; expect container map_create EPERM
+# filelesslock: a memfd runs on the host, not in a container.
+expect host memfd_exec ok; expect container memfd_exec EPERM
+# kmodlock: Debian's signed module loads on the host (lockdown allows signed modules),
+# not from a container.
+expect container "finit_module $MOD" EPERM
+expect host "finit_module $MOD" ok
+# The jail: a file rule and a network rule (IPv4 and IPv6 addresses are read from the
+# socket address without bpf_probe_read_kernel), each with its control.
+got=$(bpflock run --role web -- jailops read /etc/shadow 2>&1)
+[ "$got" = EPERM ] || fail "jailed read of /etc/shadow: got $got, want EPERM"
+got=$(jailops read /etc/shadow 2>&1)
+[ "$got" = ok ] || fail "unjailed read of /etc/shadow: got $got, want ok"
+got=$(bpflock run --role web -- jailops connect4 127.0.0.1 4444 2>&1)
+[ "$got" = EPERM ] || fail "jailed connect to 127.0.0.1:4444: got $got, want EPERM"
+got=$(bpflock run --role web -- jailops connect6 ::1 4444 2>&1)
+[ "$got" = EPERM ] || fail "jailed connect to [::1]:4444: got $got, want EPERM"
+got=$(bpflock run --role web -- jailops connect4 192.0.2.1 443 2>&1)
+[ "$got" != EPERM ] || fail "jailed connect to an allowed 192.0.2.1:443 was refused"
+# Every refusal counted, with its events (the object names what was refused).
+n=$(denied jail); [ "${n:-0}" -ge 3 ] || fail "jail denials counted: ${n:-0}, want at least 3"
 end

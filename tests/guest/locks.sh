@@ -8,7 +8,7 @@ done
 for op in $KMOD_OPS init_module_unsigned:$MOD firmware:bpflock-test.bin; do
 	expect host "$(kmod $op)" ok; expect container "$(kmod $op)" ok
 done
-expect host "kexec_file /bin/nop" ENOEXEC
+case "$KEXEC_FILE" in ENOEXEC|ENOSYS) ;; *) fail "kexec_file_load of a non-kernel: got $KEXEC_FILE, want ENOEXEC or ENOSYS" ;; esac
 end
 
 begin kimglock_baseline_denies_containers_only
@@ -21,7 +21,7 @@ end
 
 begin kimglock_baseline_allow_list
 run 0 bpflock bootstrap --kimglock-profile=baseline --kimglock-allow=debugfs,ioport --bpfrestrict-profile=allow
-expect container debugfs ok; expect container ioperm ok
+expect container debugfs ok; [ "$(uname -m)" != x86_64 ] || expect container ioperm ok
 expect container devmem EPERM; expect container kcore EPERM
 end
 
@@ -263,7 +263,7 @@ for op in finit_module init_module; do expect host "$op $MOD" EPERM; done
 expect host autoload ENOPKG
 # Only modules: a kexec image is still read (and refused by kexec itself as no kernel),
 # and firmware still loads, from the host and from a container.
-expect host "kexec_file /bin/nop" ENOEXEC
+expect host "kexec_file /bin/nop" "$KEXEC_FILE"
 expect host "firmware bpflock-test.bin" ok; expect container "firmware bpflock-test.bin" ok
 end
 
@@ -280,7 +280,7 @@ expect host "finit_module $MOD" ok
 expect host "finit_module /tmp/minix.ko" EPERM
 # From memory, the origin cannot be checked.
 expect host "init_module $MOD" EPERM
-expect host "kexec_file /bin/nop" ENOEXEC
+expect host "kexec_file /bin/nop" "$KEXEC_FILE"
 run 0 bpflock status
 contains "only from: rootfs"
 # Firmware too: from the root filesystem yes, from a tmpfs (firmware_class.path) no.

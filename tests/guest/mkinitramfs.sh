@@ -7,7 +7,7 @@ bpflock=${1:?usage: mkinitramfs.sh BPFLOCK TESTOPS OUTPUT}
 testops=${2:?}
 output=${3:?}
 here=$(cd "$(dirname "$0")" && pwd)
-busybox=/bin/busybox   # from busybox-static
+busybox=${BPFLOCK_BUSYBOX:-/bin/busybox}   # busybox-static (the guest's architecture)
 for f in "$bpflock" "$testops" "$busybox"; do
     ldd "$f" 2>&1 | grep -q '=>' && { echo "mkinitramfs: $f is not static" >&2; exit 1; }
 done
@@ -18,7 +18,7 @@ cp "$busybox" "$work/bin/busybox"
 cp "$bpflock" "$work/bin/bpflock"
 cp "$testops" "$work/bin/testops"
 cp "${BPFLOCK_INIT:-$here/init}" "$work/init"
-cp "$here"/lib.sh "$here"/locks.sh "$here"/audit.sh "$here"/jail.sh "$work/cases/"
+for suite in lib locks audit jail lockdown unsupported; do cp "$here/$suite.sh" "$work/cases/"; done
 cp "$here"/../policies/*.toml "$work/cases/policies/"
 chmod 755 "$work/init" "$work/bin/"*
 
@@ -45,7 +45,8 @@ for pair in ${BPFLOCK_EXTRA:-}; do
     chmod 755 "$work${pair#*:}"
     copy_libs "${pair%%:*}"
 done
-if [[ -x /lib/systemd/systemd-journald && -x /bin/journalctl ]]; then
+# Only for guests of the host's architecture (BPFLOCK_NO_JOURNALD=1 for the others).
+if [[ -z ${BPFLOCK_NO_JOURNALD:-} && -x /lib/systemd/systemd-journald && -x /bin/journalctl ]]; then
     copy_with_libs /lib/systemd/systemd-journald
     copy_with_libs /bin/journalctl
     mkdir -p "$work/etc" "$work/var/log" "$work/run"

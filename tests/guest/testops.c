@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__)
 #include <sys/io.h>
+#endif
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -127,6 +129,7 @@ static int op_btf_load(void)
 	return 0;
 }
 
+#if defined(__x86_64__)
 static int op_ioperm(void)
 {
 	if (ioperm(0x80, 1, 1))
@@ -134,6 +137,7 @@ static int op_ioperm(void)
 	ioperm(0x80, 1, 0);
 	return 0;
 }
+#endif
 
 static int op_kexec(void)
 {
@@ -272,6 +276,13 @@ static int op_deleted_exec(void)
 }
 
 /* ld.so maps the program itself: no execve of it, only mmap(PROT_EXEC). */
+/* The dynamic loader, run as a program (the ld.so cases). */
+#if defined(__aarch64__)
+#define LDSO "/lib/ld-linux-aarch64.so.1"
+#else
+#define LDSO "/lib64/ld-linux-x86-64.so.2"
+#endif
+
 static void exec_ldso(void *target)
 {
 	char *const argv[] = { "ld.so", target, NULL };
@@ -279,7 +290,7 @@ static void exec_ldso(void *target)
 
 	/* ld.so explains its refusal on stderr; the exit status says it. */
 	dup2(null, 2);
-	execve("/lib64/ld-linux-x86-64.so.2", argv, no_env);
+	execve(LDSO, argv, no_env);
 }
 
 static int op_ldso_file(void)
@@ -464,7 +475,9 @@ static const struct {
 	{ "debugfs", NULL, "/sys/kernel/debug/fault_around_bytes", O_RDONLY },
 	{ "devmem", NULL, "/dev/mem", O_RDONLY },
 	{ "kcore", NULL, "/proc/kcore", O_RDONLY },
+#if defined(__x86_64__)
 	{ "ioperm", op_ioperm },
+#endif
 	{ "kexec", op_kexec },
 	{ "map_create", op_map_create },
 	{ "prog_load", op_prog_load },
