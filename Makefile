@@ -39,7 +39,7 @@ KERNELS ?= bookworm trixie trixie-backports sid
 PREFIX ?= /usr
 DESTDIR ?=
 
-.PHONY: all build deps test test-unit test-install test-guest test-arm64 test-matrix test-boot guest-kernels guest-initrds demo bench install uninstall vmlinux clean
+.PHONY: all build deps test test-unit test-install test-guest test-arm64 test-matrix test-boot readme-matrix guest-kernels guest-initrds demo bench install uninstall vmlinux clean
 
 all: build
 
@@ -133,7 +133,7 @@ guest-initrds: guest-kernels $(GUEST_ARCH)/initramfs.cpio.gz
 # under each lockdown mode.
 ARM64_KERNELS ?= trixie trixie-backports
 ARM64_UNSUPPORTED ?= bookworm
-LOCKDOWN_KERNELS ?= sid
+LOCKDOWN_KERNELS ?= $(lastword $(KERNELS))
 X86_GUESTS = $(KERNELS) $(foreach k,$(LOCKDOWN_KERNELS),$(k)+lockdown=integrity:lockdown $(k)+lockdown=confidentiality:lockdown)
 ARM64_GUESTS = $(ARM64_KERNELS:%=%-arm64:locks,jail) $(ARM64_UNSUPPORTED:%=%-arm64:unsupported)
 run-guests = BPFLOCK_GUEST_DIR=$(CURDIR)/$(GUEST) BPFLOCK_GUESTS="$(1)" cargo test --locked --test guest
@@ -147,6 +147,10 @@ test-arm64:
 test-matrix: guest-initrds
 	$(MAKE) ARCH=arm64 KERNELS="$(sort $(ARM64_KERNELS) $(ARM64_UNSUPPORTED))" guest-initrds
 	$(call run-guests,$(ARM64_GUESTS) $(X86_GUESTS))
+
+# The README's table of the kernels bpflock is proven on, from the last guest run.
+readme-matrix:
+	tools/readme-matrix.sh
 
 # A real Debian systemd system (debootstrap, cached in target/boot) with bpflock from
 # `make install`, booted once per scenario: unit ordering, the initramfs path, bad boots.

@@ -70,3 +70,19 @@ int BPF_PROG(filelesslock_file_mprotect, struct vm_area_struct___local *vma, uns
 		return 0;
 	return filelesslock_decide(ctx, HOOK_FILE_MPROTECT, FILELESS_MPROTECT_EXEC, read_ptr(vma->vm_file));
 }
+
+/*
+ * The kernel reading a file as code or policy: finit_module(2) of a memfd would load a
+ * module that never had a name (kmodlock's origin checks only apply where the policy asks
+ * for them), kexec_file_load(2) a kernel. Firmware is read by path: not here.
+ */
+SEC("lsm/kernel_read_file")
+int BPF_PROG(filelesslock_kernel_read_file, struct file___local *file, enum kernel_read_file_id id, bool contents,
+	     int ret)
+{
+	if (ret)
+		return ret;
+	if (id == bpf_core_enum_value(enum kernel_read_file_id, READING_FIRMWARE))
+		return 0;
+	return filelesslock_decide(ctx, HOOK_KERNEL_READ_FILE, FILELESS_KERNEL_READ, file);
+}

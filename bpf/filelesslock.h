@@ -7,6 +7,7 @@ enum filelesslock_op {
 	FILELESS_EXEC = 0,          /* execve/execveat of the file, scripts included */
 	FILELESS_MMAP_EXEC = 1,     /* mmap(PROT_EXEC) of the file: ld.so /proc/self/fd/N */
 	FILELESS_MPROTECT_EXEC = 2, /* mprotect(PROT_EXEC) of a mapping of the file */
+	FILELESS_KERNEL_READ = 3,   /* the kernel reading the file as code: finit_module, kexec_file_load */
 };
 
 #endif

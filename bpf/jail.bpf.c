@@ -121,11 +121,15 @@ struct {
 	__type(value, __u64);
 } jail_role_counters SEC(".maps");
 
-/* A path key is too large for the BPF stack next to an event. */
+/*
+ * A path key is too large for the BPF stack next to an event. Per task, not per CPU: a
+ * program can be preempted between bpf_d_path and the lookup, and another task on the same
+ * CPU would overwrite a per-CPU buffer (preemptible kernels, PREEMPT_RT).
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct jail_path_key);
 } jail_path_scratch SEC(".maps");
 
@@ -188,7 +192,11 @@ static __always_inline int jail_category(void *ctx, __u32 hook, __u32 op, __u32 
 	return jail_deny(ctx, t, r, hook, op, object);
 }
 
-/* The closest enrolled cgroup among the current task's cgroup and its ancestors. */
+/*
+ * The closest enrolled cgroup among the current task's cgroup and its ancestors, 0 for none,
+ * or JAIL_ROLE_UNKNOWN where the cgroup is deeper than JAIL_CGROUP_DEPTH and none of the
+ * ancestors looked at is enrolled: one further up could be, so the caller refuses.
+ */
 static __always_inline __u32 cgroup_role(void)
 {
 	struct task_struct___local *task = current_task();
@@ -205,18 +213,18 @@ static __always_inline __u32 cgroup_role(void)
 	if (!cgroup)
 		return 0;
 	level = cgroup->level;
-	for (int i = 0; i < 32; i++) {
+	for (int i = 0; i < JAIL_CGROUP_DEPTH; i++) {
 		__u64 id;
 		__u32 *role;
 
 		if (level - i < 1)
-			break;
+			return 0;
 		id = bpf_get_current_ancestor_cgroup_id(level - i);
 		role = bpf_map_lookup_elem(&jail_cgroup_enroll, &id);
 		if (role)
 			return *role;
 	}
-	return 0;
+	return JAIL_ROLE_UNKNOWN;
 }
 
 static __always_inline __u32 exec_role(struct file___local *file)
@@ -267,11 +275,10 @@ static __always_inline long path_rule(struct jail_path_key *key, const struct pa
 	return rule ? rule->access : fallback;
 }
 
+/* The current task's path buffer; NULL where it cannot be allocated (callers fail closed). */
 static __always_inline struct jail_path_key *scratch_key(void)
 {
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&jail_path_scratch, &zero);
+	return bpf_task_storage_get(&jail_path_scratch, (void *)current_task(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 }
 
 static __always_inline __u32 file_op(__u32 access)
@@ -376,6 +383,10 @@ int BPF_PROG(jail_bprm_check, struct linux_binprm___local *bprm, int ret)
 		role = cgroup_role();
 		if (!role)
 			return 0;
+		if (role == JAIL_ROLE_UNKNOWN) {
+			report(ctx, PROT_JAIL, HOOK_BPRM_CHECK, JAIL_OP_CGROUP_DEPTH, DECISION_DENY, NULL);
+			return -EPERM;
+		}
 		t = enroll(task, role);
 		if (!t)
 			return -ENOMEM;
@@ -396,6 +407,9 @@ int BPF_PROG(jail_bprm_check, struct linux_binprm___local *bprm, int ret)
 		if (!role) {
 			role = cgroup_role();
 			by_exec = false;
+			/* Already jailed: out of reach of its enrolled cgroups, it keeps its role. */
+			if (role == JAIL_ROLE_UNKNOWN)
+				role = 0;
 		}
 		if (role && role != t->role) {
 			struct jail_move_key move = { .from = t->role, .to = role };
@@ -436,10 +450,18 @@ int BPF_PROG(jail_task_alloc, struct task_struct___local *task, unsigned long cl
 		return ret;
 	parent = current_jail();
 	role = parent ? parent->role : cgroup_role();
-	if (!role)
-		return 0;
-	/* Fail closed: a child of a jailed task that cannot be jailed is not created. */
-	return enroll(task, role) ? 0 : -ENOMEM;
+	if (role == JAIL_ROLE_UNKNOWN) {
+		report(ctx, PROT_JAIL, HOOK_TASK_ALLOC, JAIL_OP_CGROUP_DEPTH, DECISION_DENY, NULL);
+		return -EPERM;
+	}
+	/*
+	 * Fail closed: a child of a jailed task that cannot be jailed is not created. (One
+	 * `return 0` for both ways: returning `role` where it is 0 is what the compiler would
+	 * otherwise do, and 6.12's verifier cannot tell that register is 0.)
+	 */
+	if (role && !enroll(task, role))
+		return -ENOMEM;
+	return 0;
 }
 
 /*
@@ -713,7 +735,7 @@ int BPF_PROG(jail_bpf)
 
 /*
  * A file descriptor for one of the jail's own maps, whatever the role allows: with it, a
- * jailed task could rewrite its role.
+ * jailed task could rewrite its role, or the path being checked in another of its threads.
  */
 SEC("lsm/bpf_map")
 int BPF_PROG(jail_bpf_map, void *map, fmode_t fmode, int ret)
@@ -728,7 +750,8 @@ int BPF_PROG(jail_bpf_map, void *map, fmode_t fmode, int ret)
 	if (map != (void *)&jail_tasks && map != (void *)&jail_roles && map != (void *)&jail_paths &&
 	    map != (void *)&jail_exec_enroll && map != (void *)&jail_cgroup_enroll && map != (void *)&jail_net &&
 	    map != (void *)&jail_inodes && map != (void *)&jail_role_counters && map != (void *)&jail_role_names &&
-	    map != (void *)&jail_role_ids && map != (void *)&jail_moves)
+	    map != (void *)&jail_role_ids && map != (void *)&jail_moves && map != (void *)&jail_path_scratch &&
+	    map != (void *)&jail_xattr_buf)
 		return 0;
 	report(ctx, PROT_JAIL, HOOK_BPF_MAP, JAIL_OP_BPF | (t->role << 16), DECISION_DENY, NULL);
 	return -EPERM;

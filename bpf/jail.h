@@ -9,6 +9,8 @@
 #define JAIL_MAX_ROLES 64      /* role ids 1..63; 0 = not jailed */
 #define JAIL_PATH_MAX 240      /* bytes of a path the rules can match (with its NUL) */
 #define JAIL_PORT_RANGES 16    /* port ranges per (role, direction, protocol, CIDR) */
+#define JAIL_CGROUP_DEPTH 64   /* cgroup ancestors looked at for enrollment; deeper fails closed */
+#define JAIL_ROLE_UNKNOWN 0xffffffff /* cgroup_role(): an enrolled ancestor may be out of reach */
 
 /* File access, as rules grant it (enum jail_access bits). */
 #define JAIL_READ 0x1
@@ -148,6 +150,7 @@ enum jail_op {
 	JAIL_OP_RENAME = 19,
 	JAIL_OP_UNLINK = 20,
 	JAIL_OP_SETATTR = 21,    /* chmod, chown, truncate(2) */
+	JAIL_OP_CGROUP_DEPTH = 22, /* a cgroup deeper than JAIL_CGROUP_DEPTH under cgroup enrollment */
 };
 
 #endif

@@ -24,7 +24,6 @@ const volatile __u32 kmodlock_ro = 0;
 const volatile __u32 kmodlock_ro_dev = 0;
 
 #define SB_RDONLY 1
-#define MNT_READONLY 0x40
 #define BD_READ_ONLY (1u << 8) /* 6.10+: in __bd_flags */
 #define GD_READ_ONLY 1         /* bit of gendisk->state: the device itself is read-only */
 
@@ -72,7 +71,12 @@ static __always_inline bool origin_ok(struct file___local *file)
 		return false;
 	if (kmodlock_rootfs && sb->s_dev != kmodlock_root_dev)
 		return false;
-	if (kmodlock_ro && !(sb->s_flags & SB_RDONLY) && !(file->f_path.mnt->mnt_flags & MNT_READONLY))
+	/*
+	 * The filesystem itself, as LoadPin decides: a read-only bind mount (or mount_setattr
+	 * MOUNT_ATTR_RDONLY) of a writable filesystem is one `mount` away from writable, and
+	 * the same files stay writable through its other mounts.
+	 */
+	if (kmodlock_ro && !(sb->s_flags & SB_RDONLY))
 		return false;
 	if (kmodlock_ro_dev && !bdev_read_only(read_ptr(sb->s_bdev)))
 		return false;

@@ -37,7 +37,7 @@ use skel::{types, JailSkelBuilder};
 pub const NAME: &str = "jail";
 
 /// Event operations (bpf/jail.h enum jail_op); the role id is in the high 16 bits.
-pub const OPERATION_NAMES: [&str; 22] = [
+pub const OPERATION_NAMES: [&str; 23] = [
     "file_read",
     "file_write",
     "file_append",
@@ -60,6 +60,7 @@ pub const OPERATION_NAMES: [&str; 22] = [
     "rename",
     "unlink",
     "setattr",
+    "cgroup_too_deep",
 ];
 
 const MAPS_DIR: &str = "maps";

@@ -260,9 +260,6 @@ mod tests {
     fn no_complete_alternative_names_what_each_lacks() {
         let progs = ["file_open", "mount_bind", "mount_new", "sb_mount", "move_mount"];
         let neither = kernel(&["file_open", "mount_bind", "sb_mount"]);
-        assert_eq!(
-            select_hooks(&progs, &[MOUNT], &neither),
-            Err(vec!["mount_new, or move_mount".to_string()])
-        );
+        assert_eq!(select_hooks(&progs, &[MOUNT], &neither), Err(vec!["mount_new, or move_mount".to_string()]));
     }
 }

@@ -202,6 +202,13 @@ fn run(cli: Cli) -> Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Rust ignores SIGPIPE, so that println! to a closed pipe (`bpflock status | grep -q`)
+    // panics, which is an abort here. A command that prints ends quietly instead, as any
+    // other; the forwarder keeps the error (it accounts for what it could not write).
+    if !matches!(cli.command, Command::Forward { .. }) {
+        // SAFETY: restoring the default disposition of a signal, before any thread starts.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     init_logging(cli.verbose);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -123,3 +123,22 @@ fn tempdir(prefix: &str) -> std::path::PathBuf {
     fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// `bpflock operations | head -1`: a reader that goes away ends bpflock quietly (SIGPIPE, as
+/// any command-line tool), never with an abort (Rust's println! panics on EPIPE).
+#[test]
+fn closed_stdout_is_not_an_abort() {
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bpflock"))
+        .arg("operations")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("bpflock runs");
+    drop(child.stdout.take()); // the reader is gone before bpflock writes
+    let out = child.wait_with_output().expect("bpflock ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.signal(), Some(libc::SIGABRT), "aborted: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}: {stderr}", out.status);
+}

@@ -42,9 +42,11 @@ const PARALLEL: usize = 2;
 
 /// Case names of a suite, in the order it runs them (`begin NAME` lines).
 fn case_names(suite: &str) -> Vec<String> {
-    let text = SUITES.iter().find(|(n, _)| *n == suite).map(|(_, t)| *t).unwrap_or_else(|| {
-        panic!("unknown guest suite {suite:?} (known: {:?})", SUITES.map(|(n, _)| n))
-    });
+    let text = SUITES
+        .iter()
+        .find(|(n, _)| *n == suite)
+        .map(|(_, t)| *t)
+        .unwrap_or_else(|| panic!("unknown guest suite {suite:?} (known: {:?})", SUITES.map(|(n, _)| n)));
     text.lines().filter_map(|l| l.strip_prefix("begin ")).map(|n| n.trim().to_string()).collect()
 }
 
@@ -78,6 +80,9 @@ enum Outcome {
 
 struct Boot {
     results: HashMap<String, Outcome>,
+    /// `uname -r` in the guest, from its first line.
+    release: Option<String>,
+    seconds: f64,
     finished: bool,
     log: PathBuf,
     tail: String,
@@ -154,10 +159,16 @@ fn boot(guest_dir: &Path, guest: &Guest) -> Boot {
         }
     }
     let finished = console.contains("BPFLOCK-GUEST-END");
+    let release = console
+        .lines()
+        .find_map(|l| l.trim_end_matches('\r').strip_prefix("BPFLOCK-GUEST-BEGIN "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(String::from);
     let lines: Vec<&str> = console.lines().collect();
     let tail = lines[lines.len().saturating_sub(15)..].join("\n");
-    eprintln!("guest {}: {:.1} s, console in {}", guest.name, start.elapsed().as_secs_f64(), log.display());
-    Boot { results, finished, log, tail }
+    let seconds = start.elapsed().as_secs_f64();
+    eprintln!("guest {}: {seconds:.1} s, console in {}", guest.name, log.display());
+    Boot { results, release, seconds, finished, log, tail }
 }
 
 /// `KERNEL[+ARG=VALUE...][:SUITE,...]`
@@ -181,6 +192,40 @@ fn guests() -> Vec<Guest> {
     guests
 }
 
+/// target/guest/matrix.md: what this run proved on which kernel (`make readme-matrix`
+/// puts it in the README).
+fn write_matrix(guest_dir: &Path, guests: &[Guest], boots: &[Boot]) {
+    let mut rows: Vec<(String, String)> = Vec::new();
+    for (guest, boot) in guests.iter().zip(boots) {
+        let cases = guest.cases();
+        let count = |f: fn(&Outcome) -> bool| cases.iter().filter(|c| boot.results.get(*c).is_some_and(f)).count();
+        let passed = count(|o| matches!(o, Outcome::Pass));
+        let skipped = count(|o| matches!(o, Outcome::Skip(_)));
+        let failed = cases.len() - passed - skipped;
+        let arch = if guest.arm64() { "arm64" } else { "x86_64" };
+        let (name, boot_args) = guest.name.split_once('+').unwrap_or((&guest.name, ""));
+        let release = boot.release.as_deref().unwrap_or("did not boot");
+        let verdict = if failed == 0 && boot.finished { "pass" } else { "**FAIL**" };
+        let row = format!(
+            "| {name} | {arch} | {release} | {} | {} | {verdict}: {passed} passed, {failed} failed{} | {:.1} |",
+            if boot_args.is_empty() { "—".to_string() } else { format!("`{}`", boot_args.replace('+', " ")) },
+            guest.suites.join(", "),
+            if skipped > 0 { format!(", {skipped} not applicable") } else { String::new() },
+            boot.seconds / 60.0,
+        );
+        rows.push((format!("{arch}{name}{boot_args}"), row));
+    }
+    rows.sort();
+    let mut text = String::from(
+        "| Debian | arch | kernel | boot | suites | result | minutes (TCG) |\n|---|---|---|---|---|---|---|\n",
+    );
+    for (_, row) in rows {
+        text.push_str(&row);
+        text.push('\n');
+    }
+    let _ = fs::write(guest_dir.join("matrix.md"), text);
+}
+
 fn main() {
     let args = Arguments::from_args();
     let guests = guests();
@@ -189,7 +234,9 @@ fn main() {
         let trials = guests
             .iter()
             .flat_map(|g| {
-                g.cases().into_iter().map(move |c| Trial::test(format!("{}::{c}", g.name), || Ok(())).with_ignored_flag(true))
+                g.cases()
+                    .into_iter()
+                    .map(move |c| Trial::test(format!("{}::{c}", g.name), || Ok(())).with_ignored_flag(true))
             })
             .collect();
         libtest_mimic::run(&args, trials).exit();
@@ -211,9 +258,10 @@ fn main() {
             });
         }
     });
+    let boots: Vec<Boot> = boots.into_iter().map(|b| b.into_inner().unwrap().expect("every guest booted")).collect();
+    write_matrix(&guest_dir, &guests, &boots);
     let mut trials = Vec::new();
     for (guest, boot) in guests.iter().zip(boots) {
-        let boot = boot.into_inner().unwrap().expect("every guest booted");
         let (finished, tail, log) = (boot.finished, boot.tail.clone(), boot.log.clone());
         trials.push(Trial::test(format!("{}::guest_ran_every_case", guest.name), move || {
             if finished {

@@ -159,7 +159,7 @@ keep
 
 begin jail_attack_ldso_denied_binary
 attack EPERM jailops mmap_exec /bin/denied-tool
-attack EXIT127 jailops exec /lib64/ld-linux-x86-64.so.2 /bin/denied-tool
+attack EXIT127 jailops exec $LDSO /bin/denied-tool
 control jailops mmap_exec /bin/denied-tool
 allowed_in_jail jailops mmap_exec /bin/nop-dyn
 keep
@@ -238,6 +238,26 @@ got=$(sh -c 'echo $$ > /sys/fs/cgroup/sandbox/sub/cgroup.procs && exec jailops r
 got=$(sh -c 'echo $$ > /sys/fs/cgroup/sandbox/cgroup.procs; read x < /etc/shadow && echo ok; (read y < /etc/shadow && echo ok); echo done' 2>&1)
 echo "$got" | head -1 | grep -qx ok || fail "moved into the cgroup, the shell itself: got '$got', want ok"
 echo "$got" | sed -n 2p | grep -q "Operation not permitted" || fail "moved into the cgroup, its fork: got '$got', want refused"
+control jailops read /etc/shadow
+keep
+
+begin jail_cgroup_deeper_than_the_limit_fails_closed
+# 70 levels under the enrolled cgroup: the enrolled ancestor is further up than the 64 the
+# kernel looks at. Without the limit failing closed, the task would run unjailed.
+deep=/sys/fs/cgroup/sandbox
+i=0; while [ $i -lt 70 ]; do deep=$deep/d; i=$((i + 1)); done
+mkdir -p $deep || fail "cannot make a cgroup 70 levels deep"
+before=$(jail_denials)
+got=$(sh -c "echo \$\$ > $deep/cgroup.procs && exec jailops read /etc/shadow" 2>&1)
+echo "$got" | grep -q "Operation not permitted" || fail "exec 70 levels under the enrolled cgroup: got '$got', want refused"
+[ "$(jail_denials)" -gt "$before" ] || fail "the refusal was not counted"
+# Within reach (60 levels down): enrolled in the role as usual.
+mid=/sys/fs/cgroup/sandbox; i=0; while [ $i -lt 60 ]; do mid=$mid/d; i=$((i + 1)); done
+got=$(sh -c "echo \$\$ > $mid/cgroup.procs && exec jailops read /etc/shadow" 2>&1)
+[ "$got" = EPERM ] || fail "exec 60 levels under the enrolled cgroup: got $got, want EPERM"
+got=$(sh -c "echo \$\$ > $mid/cgroup.procs && exec jailops read /etc/passwd" 2>&1)
+[ "$got" = ok ] || fail "exec 60 levels under the enrolled cgroup, an allowed read: got $got"
+while [ "$deep" != /sys/fs/cgroup/sandbox ]; do rmdir $deep; deep=${deep%/d}; done
 control jailops read /etc/shadow
 keep
 

@@ -66,6 +66,9 @@ KIMG_OPS="tracefs debugfs devmem kcore kexec"
 # kexec_file_load of a file that is no kernel: ENOEXEC, or ENOSYS where the kernel is built
 # without it (Debian's arm64). The kmodlock cases check that it is not refused as a module.
 KEXEC_FILE=$(testops kexec_file /bin/nop 2>&1)
+# The dynamic loader, run as a program by the ld.so cases.
+LDSO=/lib64/ld-linux-x86-64.so.2
+[ "$(uname -m)" = aarch64 ] && LDSO=/lib/ld-linux-aarch64.so.1
 # Raw I/O ports are an x86 thing.
 [ "$(uname -m)" = x86_64 ] && KIMG_OPS="$KIMG_OPS ioperm"
 BPF_OPS="map_create prog_load btf_load"

@@ -13,7 +13,9 @@ for f in "$bpflock" "$testops" "$busybox"; do
 done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work"/{bin,cases/policies,proc,sys,dev,tmp,run}
+mkdir -p "$work"/{bin,etc,cases/policies,proc,sys,dev,tmp,run}
+echo "root:x:0:0:root:/root:/bin/sh" > "$work/etc/passwd"
+echo "root:x:0:" > "$work/etc/group"
 cp "$busybox" "$work/bin/busybox"
 cp "$bpflock" "$work/bin/bpflock"
 cp "$testops" "$work/bin/testops"
@@ -49,10 +51,8 @@ done
 if [[ -z ${BPFLOCK_NO_JOURNALD:-} && -x /lib/systemd/systemd-journald && -x /bin/journalctl ]]; then
     copy_with_libs /lib/systemd/systemd-journald
     copy_with_libs /bin/journalctl
-    mkdir -p "$work/etc" "$work/var/log" "$work/run"
+    mkdir -p "$work/var/log" "$work/run"
     echo "0123456789abcdef0123456789abcdef" > "$work/etc/machine-id"
-    echo "root:x:0:0:root:/root:/bin/sh" > "$work/etc/passwd"
-    echo "root:x:0:" > "$work/etc/group"
 fi
 (cd "$work" && find . | cpio -o -H newc --quiet | gzip -1) > "$output.tmp"
 mv "$output.tmp" "$output"

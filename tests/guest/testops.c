@@ -362,6 +362,25 @@ static int op_finit_module(const char *path)
 	return 0;
 }
 
+/* finit_module of a memfd holding the module: a module that never had a name. */
+static int op_finit_module_memfd(const char *path)
+{
+	int fd = memfd_create("module", 0);
+
+	set_module_name(path);
+	if (fd < 0 || copy_into(fd, path) < 0)
+		return errno;
+	if (syscall(SYS_finit_module, fd, "", 0)) {
+		int err = errno;
+
+		close(fd);
+		return err;
+	}
+	close(fd);
+	unload();
+	return 0;
+}
+
 /* init_module from memory; `unsigned_copy` strips the appended signature first. */
 static int load_from_memory(const char *path, int unsigned_copy)
 {
@@ -457,6 +476,7 @@ static const struct {
 	int (*run)(const char *);
 } arg_ops[] = {
 	{ "finit_module", op_finit_module },
+	{ "finit_module_memfd", op_finit_module_memfd },
 	{ "init_module", op_init_module },
 	{ "init_module_unsigned", op_init_module_unsigned },
 	{ "autoload", op_autoload },
