@@ -161,16 +161,21 @@ test-boot: build $(GUEST)/testops
 
 # Boots a guest with the default policy and shows, side by side, the same operations
 # allowed in the initial pid namespace and refused in a container.
-demo: guest-kernels $(GUEST)/initramfs-demo.cpio.gz
-	tests/guest/demo.sh $(GUEST) $(firstword $(KERNELS))
+DEMO_KERNEL ?= $(firstword $(KERNELS))
+demo: deps $(GUEST)/initramfs-demo.cpio.gz
+	tests/guest/fetch-kernel.sh $(DEMO_KERNEL)
+	tests/guest/demo.sh $(GUEST) $(DEMO_KERNEL)
 
 $(GUEST)/initramfs-demo.cpio.gz: build $(GUEST)/testops tests/guest/demo-init tests/guest/mkinitramfs.sh
 	BPFLOCK_INIT=tests/guest/demo-init tests/guest/mkinitramfs.sh $(BIN) $(GUEST)/testops $@
 
 # Benchmarks (docs/performance.md): hook costs under QEMU -icount, verifier cost, the
 # forwarder, binary size and bootstrap time. Report in target/bench/report.md.
-bench: guest-kernels build $(GUEST)/testops
-	tests/bench/run.sh $(BIN) $(GUEST) $(KERNELS)
+# The kernels of docs/performance.md's figures (BENCH_KERNELS=... for others).
+BENCH_KERNELS ?= bookworm trixie
+bench: build $(GUEST)/testops
+	@for k in $(BENCH_KERNELS); do tests/guest/fetch-kernel.sh $$k || exit 1; done
+	tests/bench/run.sh $(BIN) $(GUEST) $(BENCH_KERNELS)
 
 # Installed layout (docs/deploy.md). /etc/bpflock/policy.toml is never overwritten.
 SBINDIR := $(PREFIX)/sbin

@@ -72,9 +72,9 @@ int BPF_PROG(filelesslock_file_mprotect, struct vm_area_struct___local *vma, uns
 }
 
 /*
- * The kernel reading a file as code or policy: finit_module(2) of a memfd would load a
- * module that never had a name (kmodlock's origin checks only apply where the policy asks
- * for them), kexec_file_load(2) a kernel. Firmware is read by path: not here.
+ * The kernel reading a file as code: finit_module(2) of a memfd would load a module that
+ * never had a name (kmodlock's origin checks only apply where the policy asks for them),
+ * kexec_file_load(2) a kernel. Firmware is read by path: not here.
  */
 SEC("lsm/kernel_read_file")
 int BPF_PROG(filelesslock_kernel_read_file, struct file___local *file, enum kernel_read_file_id id, bool contents,
@@ -85,4 +85,23 @@ int BPF_PROG(filelesslock_kernel_read_file, struct file___local *file, enum kern
 	if (id == bpf_core_enum_value(enum kernel_read_file_id, READING_FIRMWARE))
 		return 0;
 	return filelesslock_decide(ctx, HOOK_KERNEL_READ_FILE, FILELESS_KERNEL_READ, file);
+}
+
+/*
+ * Code handed to the kernel from memory, with no file at all: init_module(2) of a module
+ * read from a memfd (or built in memory), kexec_load(2) of a kernel. Firmware and policy
+ * blobs are not code run here.
+ */
+SEC("lsm/kernel_load_data")
+int BPF_PROG(filelesslock_kernel_load_data, enum kernel_load_data_id id, bool contents, int ret)
+{
+	if (ret)
+		return ret;
+	if (id != bpf_core_enum_value(enum kernel_load_data_id, LOADING_MODULE) &&
+	    id != bpf_core_enum_value(enum kernel_load_data_id, LOADING_KEXEC_IMAGE))
+		return 0;
+	ret = profile_decide(filelesslock_profile, false, false);
+	report(ctx, PROT_FILELESSLOCK, HOOK_KERNEL_LOAD_DATA, FILELESS_KERNEL_LOAD, ret ? DECISION_DENY : DECISION_ALLOW,
+	       NULL);
+	return ret;
 }

@@ -224,7 +224,7 @@ static __always_inline __u32 cgroup_role(void)
 		if (role)
 			return *role;
 	}
-	return JAIL_ROLE_UNKNOWN;
+	return level > JAIL_CGROUP_DEPTH ? JAIL_ROLE_UNKNOWN : 0;
 }
 
 static __always_inline __u32 exec_role(struct file___local *file)

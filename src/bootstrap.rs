@@ -112,7 +112,7 @@ pub fn run(policy: &Policy, pin_root: &Path) -> Result<()> {
                 Ok(()) => applied.push(*name),
                 Err(Error::NotSupported(why)) => {
                     crate::pins::remove_tree(&dir)?;
-                    refused.push(why);
+                    refused.push((*name, why));
                 }
                 Err(e) => return Err(explain_denial(e, name, &root)),
             }
@@ -130,8 +130,16 @@ pub fn run(policy: &Policy, pin_root: &Path) -> Result<()> {
         }
         return Err(e);
     }
-    if applied.is_empty() && !shared_existed {
-        let _ = crate::pins::remove_tree(&shared.dir);
+    // What stays in force of a refused protection: its pins from an earlier bootstrap.
+    for (name, _) in refused.iter().filter(|(name, _)| root.protection_dir(name).exists()) {
+        log::warn!(target: name, "not replaced: the {name} pinned earlier stays in force");
+    }
+    if applied.is_empty() && !refused.is_empty() {
+        // Nothing of this policy can be applied: nothing is touched, as before a probe failure.
+        if !shared_existed {
+            let _ = crate::pins::remove_tree(&shared.dir);
+        }
+        return Err(refused_error(refused).into());
     }
     staging.commit(&applied)?;
     for name in PROTECTIONS.iter().filter(|n| !enabled.contains(n)) {
@@ -152,11 +160,15 @@ pub fn run(policy: &Policy, pin_root: &Path) -> Result<()> {
     if refused.is_empty() {
         return Ok(());
     }
-    let refused = NotSupported {
-        what: refused.iter().map(|r| r.what.as_str()).collect::<Vec<_>>().join(", "),
-        why: refused.iter().map(|r| r.why.as_str()).collect::<Vec<_>>().join("; "),
-    };
-    Err(if enabled.is_empty() { refused.into() } else { Error::PartlyApplied { refused, applied: enabled.join(", ") } })
+    Err(Error::PartlyApplied { refused: refused_error(refused), applied: enabled.join(", ") })
+}
+
+/// One error for the protections this kernel cannot enforce.
+fn refused_error(refused: Vec<(&str, NotSupported)>) -> NotSupported {
+    NotSupported {
+        what: refused.iter().map(|(_, r)| r.what.as_str()).collect::<Vec<_>>().join(", "),
+        why: refused.iter().map(|(_, r)| r.why.as_str()).collect::<Vec<_>>().join("; "),
+    }
 }
 
 /// A load refused with EPERM while bpflock's own bpfrestrict is pinned: say so.

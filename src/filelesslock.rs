@@ -20,7 +20,7 @@ use skel::{types, FilelesslockSkelBuilder};
 pub const NAME: &str = "filelesslock";
 
 /// Event operations (bpf/filelesslock.h).
-pub const OPERATION_NAMES: [&str; 4] = ["exec", "mmap_exec", "mprotect_exec", "kernel_read"];
+pub const OPERATION_NAMES: [&str; 5] = ["exec", "mmap_exec", "mprotect_exec", "kernel_read", "kernel_load"];
 
 /// What this kernel lacks of the hooks of filelesslock's programs, if anything (`probe`).
 pub fn missing_hooks() -> Result<Option<String>> {
@@ -45,6 +45,7 @@ pub fn setup(policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
     pins::attach_and_pin(NAME, &skel.progs.filelesslock_mmap_file, dir, "mmap_file")?;
     pins::attach_and_pin(NAME, &skel.progs.filelesslock_file_mprotect, dir, "file_mprotect")?;
     pins::attach_and_pin(NAME, &skel.progs.filelesslock_kernel_read_file, dir, "kernel_read_file")?;
+    pins::attach_and_pin(NAME, &skel.progs.filelesslock_kernel_load_data, dir, "kernel_load_data")?;
     Ok(())
 }
 

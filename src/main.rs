@@ -185,7 +185,15 @@ fn run(cli: Cli) -> Result<()> {
             }
             match jail::xattr_unsupported() {
                 None => println!("jail: enrollment by xattr (user.bpflock.role): supported"),
-                Some(why) => println!("jail: enrollment by xattr: not supported: {why}"),
+                Some(why) => {
+                    println!("jail: enrollment by xattr: not supported: {why}");
+                    // The policy enrolls by xattr: bootstrap would refuse the jail.
+                    if policy.jail.enabled()
+                        && policy.jail.enroll.iter().any(|e| matches!(e, jail::rules::Enroll::Xattr { .. }))
+                    {
+                        lacking.push(error::NotSupported { what: "jail enrollment by xattr".into(), why });
+                    }
+                }
             }
             let missing = kimglock::unavailable(&btf);
             if !missing.is_empty() {

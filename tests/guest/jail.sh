@@ -258,6 +258,15 @@ got=$(sh -c "echo \$\$ > $mid/cgroup.procs && exec jailops read /etc/shadow" 2>&
 got=$(sh -c "echo \$\$ > $mid/cgroup.procs && exec jailops read /etc/passwd" 2>&1)
 [ "$got" = ok ] || fail "exec 60 levels under the enrolled cgroup, an allowed read: got $got"
 while [ "$deep" != /sys/fs/cgroup/sandbox ]; do rmdir $deep; deep=${deep%/d}; done
+# A cgroup in no enrollment, 64 levels deep (every ancestor within reach): not jailed.
+# One level deeper, an enrolled ancestor could be out of reach: refused (the limit).
+free=/sys/fs/cgroup/free; i=1; while [ $i -lt 64 ]; do free=$free/d; i=$((i + 1)); done
+mkdir -p $free/d || fail "cannot make a cgroup 65 levels deep"
+got=$(sh -c "echo \$\$ > $free/cgroup.procs && exec jailops read /etc/shadow" 2>&1)
+[ "$got" = ok ] || fail "exec 64 levels deep, no enrolled ancestor: got '$got', want ok"
+got=$(sh -c "echo \$\$ > $free/d/cgroup.procs && exec jailops read /etc/shadow" 2>&1)
+echo "$got" | grep -q "Operation not permitted" || fail "exec 65 levels deep: got '$got', want refused"
+free=$free/d; while [ "$free" != /sys/fs/cgroup ]; do rmdir $free; free=${free%/*}; done
 control jailops read /etc/shadow
 keep
 
@@ -333,8 +342,16 @@ else
 	run 3 bpflock bootstrap --policy /tmp/jail-xattr.toml --kimglock-profile=allow --bpfrestrict-profile=allow
 	contains "not supported by this kernel: jail enrollment by xattr: this kernel has no bpf_get_file_xattr kfunc"
 	pinned jail/file_open
-	run 0 bpflock probe --policy /tmp/jail-xattr.toml
+	# probe says it too, and exits as bootstrap does.
+	run 3 bpflock probe --policy /tmp/jail-xattr.toml
 	contains "enrollment by xattr: not supported"
+	# With another protection in the policy: the jail alone is refused, the rest applied.
+	run 3 bpflock bootstrap --policy /tmp/jail-xattr.toml --kimglock-profile=baseline --bpfrestrict-profile=allow
+	contains "jail enrollment by xattr"
+	contains "the rest of the policy is pinned: kimglock"
+	pinned kimglock/locked_down; pinned jail/file_open
+	expect container devmem EPERM
+	run 0 bpflock remove kimglock
 fi
 got=$(jailops-web read /etc/shadow 2>&1)
 [ "$got" = EPERM ] || fail "the jail in force after the xattr policy: got $got"

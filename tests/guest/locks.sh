@@ -206,8 +206,10 @@ expect container ldso_memfd EXIT127
 expect container mprotect_memfd EPERM
 # Files with a name still run, directly and through ld.so.
 expect container exec_file ok; expect container ldso_file ok
-# A module from a memfd: the kernel reads a file with no name as code.
+# A module from a memfd: the kernel reads a file with no name as code; or from memory,
+# with no file at all (init_module(2)).
 expect container "finit_module_memfd $MOD" EPERM; expect host "finit_module_memfd $MOD" ok
+expect container "init_module $MOD" EPERM; expect host "init_module $MOD" ok
 expect container "finit_module $MOD" ok
 end
 
@@ -216,7 +218,8 @@ run 0 bpflock bootstrap --filelesslock-profile=restricted --kimglock-profile=all
 for op in $FILELESS_EXEC_OPS mprotect_memfd; do expect host $op EPERM; done
 expect host ldso_memfd EXIT127
 expect host exec_file ok; expect host ldso_file ok
-expect host "finit_module_memfd $MOD" EPERM; expect host "finit_module $MOD" ok
+expect host "finit_module_memfd $MOD" EPERM; expect host "init_module $MOD" EPERM
+expect host "finit_module $MOD" ok
 end
 
 begin filelesslock_runc_pattern_in_initial_namespace
