@@ -58,6 +58,21 @@ static __always_inline bool is_bpflock_exe(void)
 }
 
 /*
+ * 0, the LSM's "allowed", in a register of its own. Where the compiler knows a variable is
+ * 0 it may return that variable's register instead of a constant, and a verifier that
+ * tracks the variable only through a masked 32-bit copy (6.12) cannot prove that register
+ * is in the range an LSM hook may return. barrier_var() makes the compiler materialize
+ * the constant.
+ */
+static __always_inline int lsm_allow(void)
+{
+	int zero = 0;
+
+	barrier_var(zero);
+	return zero;
+}
+
+/*
  * The common decision of the system-wide locks: restricted denies everyone, baseline
  * denies what the policy blocks and anything outside the initial pid namespace that it
  * does not allow.

@@ -323,7 +323,7 @@ static __always_inline int file_check(void *ctx, __u32 hook, const struct path__
 	if (!denied) {
 		if (bpflock_events_mode == EVENTS_ALL)
 			jail_allow(ctx, t, hook, op, key ? key->path : NULL);
-		return 0;
+		return lsm_allow(); /* not `denied`: see lsm_allow() */
 	}
 	return jail_deny(ctx, t, r, hook, op, key ? key->path : NULL);
 }
@@ -382,7 +382,7 @@ int BPF_PROG(jail_bprm_check, struct linux_binprm___local *bprm, int ret)
 			return enroll(task, role) ? 0 : -ENOMEM;
 		role = cgroup_role();
 		if (!role)
-			return 0;
+			return lsm_allow(); /* not `role`: see lsm_allow() */
 		if (role == JAIL_ROLE_UNKNOWN) {
 			report(ctx, PROT_JAIL, HOOK_BPRM_CHECK, JAIL_OP_CGROUP_DEPTH, DECISION_DENY, NULL);
 			return -EPERM;
@@ -454,14 +454,10 @@ int BPF_PROG(jail_task_alloc, struct task_struct___local *task, unsigned long cl
 		report(ctx, PROT_JAIL, HOOK_TASK_ALLOC, JAIL_OP_CGROUP_DEPTH, DECISION_DENY, NULL);
 		return -EPERM;
 	}
-	/*
-	 * Fail closed: a child of a jailed task that cannot be jailed is not created. (One
-	 * `return 0` for both ways: returning `role` where it is 0 is what the compiler would
-	 * otherwise do, and 6.12's verifier cannot tell that register is 0.)
-	 */
+	/* Fail closed: a child of a jailed task that cannot be jailed is not created. */
 	if (role && !enroll(task, role))
 		return -ENOMEM;
-	return 0;
+	return lsm_allow();
 }
 
 /*
