@@ -28,7 +28,7 @@ else
 # Cross: only the target's libbpf-sys gets the target's libraries and compiler (it is built
 # for the host too, for build.rs). The headers come with the compiler (cross-deps.sh).
 LIBBPF_DEPS := $(CURDIR)/target/libbpf-deps-$(DEB_ARCH)
-CROSS_CC = $(if $(filter $(MUSL),$(TARGET)),$(LIBBPF_DEPS)/bin/$(RUST_ARCH)-linux-musl-gcc,$(TRIPLET)-gcc)
+CROSS_CC = $(LIBBPF_DEPS)/bin/$(if $(filter $(MUSL),$(TARGET)),$(RUST_ARCH)-linux-musl-gcc,$(TRIPLET)-gcc)
 STATIC_ENV = RUSTFLAGS='-C target-feature=+crt-static' LIBBPF_SYS_LIBRARY_PATH_$(TARGET_VAR)=$(LIBBPF_DEPS)/lib \
 	CC_$(TARGET_VAR)=$(CROSS_CC) AR_$(TARGET_VAR)=$(TRIPLET)-ar \
 	CARGO_TARGET_$(shell echo $(TARGET_VAR) | tr a-z A-Z)_LINKER=$(TRIPLET)-gcc

@@ -18,7 +18,7 @@ esac
 root=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
-if [[ -x "$dir/bin/$musl_triplet-gcc" && -f "$dir/lib/libelf.a" && -x "$dir/root/bin/busybox" ]]; then
+if [[ -x "$dir/bin/$musl_triplet-gcc" && -x "$dir/bin/$triplet-gcc" && -f "$dir/lib/libelf.a" && -x "$dir/root/bin/busybox" ]]; then
     exit 0
 fi
 . /etc/os-release
@@ -51,5 +51,11 @@ cat > "$dir/bin/$musl_triplet-gcc" <<EOF
 #!/bin/sh
 exec $triplet-gcc "\$@" -mno-outline-atomics -specs "$dir/musl-gcc.specs" -isystem "$dir/include"
 EOF
-chmod 755 "$dir/bin/$musl_triplet-gcc"
+# The static-glibc fallback (no musl target in rustup): the cross gcc and its glibc, with
+# the same kernel and libelf headers.
+cat > "$dir/bin/$triplet-gcc" <<EOF
+#!/bin/sh
+exec /usr/bin/$triplet-gcc "\$@" -mno-outline-atomics -isystem "$dir/include"
+EOF
+chmod 755 "$dir/bin/$musl_triplet-gcc" "$dir/bin/$triplet-gcc"
 echo "cross-deps: $deb_arch musl, libelf and kernel headers in $dir"
