@@ -344,6 +344,17 @@ static void set_module_name(const char *path)
 	snprintf(loaded_name, sizeof(loaded_name), "%.*s", (int)strcspn(base, "."), base);
 }
 
+/* finit_module of an open module file, closed after; a module that loads is unloaded. */
+static int finit_fd(int fd)
+{
+	int err = syscall(SYS_finit_module, fd, "", 0) ? errno : 0;
+
+	close(fd);
+	if (!err)
+		unload();
+	return err;
+}
+
 static int op_finit_module(const char *path)
 {
 	int fd = open(path, O_RDONLY);
@@ -351,15 +362,7 @@ static int op_finit_module(const char *path)
 	set_module_name(path);
 	if (fd < 0)
 		return errno;
-	if (syscall(SYS_finit_module, fd, "", 0)) {
-		int err = errno;
-
-		close(fd);
-		return err;
-	}
-	close(fd);
-	unload();
-	return 0;
+	return finit_fd(fd);
 }
 
 /* finit_module of a memfd holding the module: a module that never had a name. */
@@ -370,15 +373,7 @@ static int op_finit_module_memfd(const char *path)
 	set_module_name(path);
 	if (fd < 0 || copy_into(fd, path) < 0)
 		return errno;
-	if (syscall(SYS_finit_module, fd, "", 0)) {
-		int err = errno;
-
-		close(fd);
-		return err;
-	}
-	close(fd);
-	unload();
-	return 0;
+	return finit_fd(fd);
 }
 
 /* init_module from memory; `unsigned_copy` strips the appended signature first. */
