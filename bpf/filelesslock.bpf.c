@@ -4,7 +4,10 @@
  * an unlinked O_TMPFILE, a deleted-but-open file): the usual way to run a payload that
  * never touches the disk.
  *
- * A file has no name when its link count is 0 (memfd_create() clears it; unlink drops it).
+ * A file has no name when its link count is 0 (memfd_create() clears it; unlink drops it),
+ * or when it lives on a mount that is not attached where the task could name it: a tmpfs
+ * made with fsopen/fsmount, or a tree cloned with open_tree, and never moved into place
+ * (its files keep a link count of 1).
  * Every way such a file can become code is covered: execve/execveat (the script itself, not
  * only its interpreter: bprm_check_security sees each file of the chain), and mappings made
  * executable, which is how `ld.so /proc/self/fd/N` runs a program without execve of it.
@@ -12,6 +15,7 @@
 #include "bpflock.bpf.h"
 #include "filelesslock.h"
 #include "events.bpf.h"
+#include "vfs.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -26,7 +30,9 @@ static __always_inline bool is_fileless(struct file___local *file)
 	if (!file)
 		return false;
 	inode = read_ptr(file->f_inode);
-	return inode && inode->i_nlink == 0;
+	if (!inode || inode->i_nlink == 0)
+		return true;
+	return vfs_mount_attached(read_ptr(file->f_path.mnt)) != VFS_REACHED;
 }
 
 /* allow: reported, allowed. baseline: denied outside the initial pid namespace. restricted: denied. */

@@ -15,6 +15,7 @@
 #include "bpflock.bpf.h"
 #include "jail.h"
 #include "events.bpf.h"
+#include "vfs.bpf.h"
 #include <bpf/bpf_endian.h>
 
 char LICENSE[] SEC("license") = "GPL";
@@ -25,9 +26,23 @@ char LICENSE[] SEC("license") = "GPL";
 #define FMODE_WRITE 0x2
 #define FMODE_EXEC 0x20
 #define O_APPEND 02000
+#define AF_UNSPEC 0
 #define AF_UNIX 1
 #define AF_INET 2
 #define AF_INET6 10
+#define AF_NETLINK 16
+#define NETLINK_ROUTE 0
+#define SOCK_STREAM 1
+#define SOCK_DGRAM 2
+#define SOCK_RAW 3
+#define SOCK_PACKET 10
+#define SOCK_TYPE_MASK 0xf
+#define IPPROTO_IP 0
+#define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
+#define IPPROTO_RAW 255
+#define CAP_OPT_NOAUDIT 0x2
+#define CAP_LAST 63
 #define BPF_FS_MAGIC 0xcafe4a11
 
 struct {
@@ -56,8 +71,15 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct jail_inode_key);
-	__type(value, __u32);
+	__type(value, struct jail_path_rule);
 } jail_inodes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct jail_inode_key);
+	__type(value, __u8);
+} jail_guarded SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -254,13 +276,42 @@ static __always_inline struct jail_task *enroll(struct task_struct___local *task
 }
 
 /*
- * The longest rule of `kind` matching the file's path, as the task sees it (bpf_d_path:
- * absolute, across mounts, from the task's root). Returns the rule's access, `fallback`
- * where none matches, or -1 when the path is longer than the rules can match (the caller
- * fails closed). The path is left in the scratch key for the event.
+ * Whether the name bpf_d_path gives for `path` is the file's name from the system's root:
+ * the task's root is the system's root directory (not a chroot, not another root
+ * filesystem; a copy of the mount namespace has the same root directory), and the file's
+ * path leads up to it through mounts (not a detached mount, not a bind mount escaped with
+ * open_by_handle_at). 0, or the jail_op to refuse with: a name that is not the file's
+ * matches no rule truthfully.
+ */
+static __always_inline __u32 path_from_root(const struct path___local *path)
+{
+	struct fs_struct___local *fs = read_ptr(current_task()->fs);
+	struct dentry___local *system = vfs_system_root();
+	struct vfsmount___local *root_mnt;
+	struct dentry___local *root;
+	int reach;
+
+	if (!fs || !system)
+		return JAIL_OP_FOREIGN_ROOT;
+	root = read_ptr(fs->root.dentry);
+	root_mnt = read_ptr(fs->root.mnt);
+	if (!root || !root_mnt || root != system)
+		return JAIL_OP_FOREIGN_ROOT;
+	reach = vfs_reach(read_ptr(path->mnt), read_ptr(path->dentry), root_mnt, root);
+	if (reach == VFS_REACHED)
+		return 0;
+	return reach == VFS_TOO_DEEP ? JAIL_OP_PATH_TOO_LONG : JAIL_OP_DISCONNECTED;
+}
+
+/*
+ * The longest rule of `kind` matching the file's path from the task's root (bpf_d_path;
+ * the caller made sure with path_from_root() that this is the system's root). Returns the
+ * rule's access (and the depth of what it names), `fallback` (depth 0) where none matches,
+ * or -1 when the path is longer than the rules can match (the caller fails closed). The
+ * path is left in the scratch key for the event.
  */
 static __always_inline long path_rule(struct jail_path_key *key, const struct path___local *path, __u32 role,
-				      __u32 kind, __u32 fallback)
+				      __u32 kind, __u32 fallback, __u32 *depth)
 {
 	struct jail_path_rule *rule;
 	long len;
@@ -272,6 +323,7 @@ static __always_inline long path_rule(struct jail_path_key *key, const struct pa
 		return -1;
 	key->prefixlen = (sizeof(key->role) + sizeof(key->kind) + sizeof(key->path)) * 8;
 	rule = bpf_map_lookup_elem(&jail_paths, key);
+	*depth = rule ? rule->depth : 0;
 	return rule ? rule->access : fallback;
 }
 
@@ -279,6 +331,74 @@ static __always_inline long path_rule(struct jail_path_key *key, const struct pa
 static __always_inline struct jail_path_key *scratch_key(void)
 {
 	return bpf_task_storage_get(&jail_path_scratch, (void *)current_task(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+}
+
+#define JAIL_INODE_WALK 64 /* directories looked at above a file; deeper fails closed */
+#define JAIL_INODE_NONE (-1)
+#define JAIL_INODE_TOO_DEEP (-2)
+
+/*
+ * The rule of the closest object above `dentry` (itself included) that a file rule named
+ * at bootstrap, on the dentry's own filesystem (rules are recorded by the identity of what
+ * they name): its access and the depth of its name in *depth, JAIL_INODE_NONE where the
+ * filesystem's root is reached without one, JAIL_INODE_TOO_DEEP past JAIL_INODE_WALK.
+ */
+static __always_inline long inode_rule(__u32 role, struct dentry___local *dentry, __u32 *depth)
+{
+	struct jail_inode_key key = { .role = role };
+	struct dentry___local *parent;
+	struct inode___local *inode;
+	struct jail_path_rule *rule;
+
+#pragma clang loop unroll(disable)
+	for (int i = 0; i < JAIL_INODE_WALK; i++) {
+		if (!dentry)
+			return JAIL_INODE_NONE;
+		inode = read_ptr(dentry->d_inode);
+		if (inode) {
+			key.dev = dentry->d_sb->s_dev;
+			key.ino = inode->i_ino;
+			rule = bpf_map_lookup_elem(&jail_inodes, &key);
+			if (rule) {
+				*depth = rule->depth;
+				return rule->access;
+			}
+		}
+		parent = read_ptr(dentry->d_parent);
+		if (parent == dentry)
+			return JAIL_INODE_NONE;
+		dentry = parent;
+	}
+	return JAIL_INODE_TOO_DEEP;
+}
+
+/* The access the file rules grant on a dentry, for hooks without a path (see inode_rule). */
+static __always_inline __u32 inode_access(__u32 role, struct dentry___local *dentry, __u32 fallback)
+{
+	__u32 depth = 0;
+	long access = inode_rule(role, dentry, &depth);
+
+	if (access == JAIL_INODE_NONE)
+		return fallback;
+	if (access < 0)
+		return 0; /* too deep: fails closed */
+	return access;
+}
+
+/* Whether a role's rules guard this object against being moved, replaced or removed. */
+static __always_inline bool guarded(__u32 role, struct dentry___local *dentry)
+{
+	struct jail_inode_key key = { .role = role };
+	struct inode___local *inode;
+
+	if (!dentry)
+		return false;
+	inode = read_ptr(dentry->d_inode);
+	if (!inode)
+		return false;
+	key.dev = dentry->d_sb->s_dev;
+	key.ino = inode->i_ino;
+	return bpf_map_lookup_elem(&jail_guarded, &key) != NULL;
 }
 
 static __always_inline __u32 file_op(__u32 access)
@@ -296,7 +416,8 @@ static __always_inline __u32 file_op(__u32 access)
 static __always_inline int file_check(void *ctx, __u32 hook, const struct path___local *path, __u32 need)
 {
 	struct jail_task *t = current_jail();
-	struct jail_path_key *key;
+	struct jail_path_key *key = NULL;
+	const char *object = NULL;
 	struct jail_role *r;
 	long granted;
 	__u32 op, denied;
@@ -304,28 +425,45 @@ static __always_inline int file_check(void *ctx, __u32 hook, const struct path__
 	if (!t)
 		return 0;
 	r = role_of(t);
-	if (!r)
-		return jail_deny(ctx, t, r, hook, JAIL_OP_FILE_READ, NULL);
+	if (!r) {
+		op = JAIL_OP_FILE_READ;
+		goto deny;
+	}
 	if (!r->has_file_rules) {
 		granted = r->file_default;
-		key = NULL;
 	} else {
+		__u32 name_depth = 0, object_depth = 0;
+		long rule;
+
+		op = path_from_root(path);
+		if (op)
+			goto deny;
+		op = JAIL_OP_PATH_TOO_LONG;
 		key = scratch_key();
 		if (!key)
-			return jail_deny(ctx, t, r, hook, JAIL_OP_PATH_TOO_LONG, NULL);
-		granted = path_rule(key, path, t->role, JAIL_RULE_FILE, r->file_default);
+			goto deny;
+		granted = path_rule(key, path, t->role, JAIL_RULE_FILE, r->file_default, &name_depth);
 		if (granted < 0)
-			return jail_deny(ctx, t, r, hook, JAIL_OP_PATH_TOO_LONG, NULL);
+			goto deny;
+		object = key->path;
+		/* What the file is: a rule-named directory above it that its name does not explain. */
+		rule = inode_rule(t->role, read_ptr(path->dentry), &object_depth);
+		if (rule == JAIL_INODE_TOO_DEEP)
+			goto deny;
+		if (rule >= 0 && object_depth > name_depth)
+			granted &= rule;
 	}
 	/* The operation named in the event: what was refused, or what was asked. */
 	denied = need & ~(__u32)granted;
 	op = file_op(denied ? denied : need);
 	if (!denied) {
 		if (bpflock_events_mode == EVENTS_ALL)
-			jail_allow(ctx, t, hook, op, key ? key->path : NULL);
+			jail_allow(ctx, t, hook, op, object);
 		return lsm_allow(); /* not `denied`: see lsm_allow() */
 	}
-	return jail_deny(ctx, t, r, hook, op, key ? key->path : NULL);
+deny:
+	/* One exit for every refusal: each call of jail_deny is a copy of the event code. */
+	return jail_deny(ctx, t, r, hook, op, object);
 }
 
 SEC("lsm/file_open")
@@ -357,6 +495,49 @@ int BPF_PROG(jail_mmap_file, struct file___local *file, unsigned long reqprot, u
 }
 
 /*
+ * A mapping of a file made executable afterwards: mmap without PROT_EXEC, then mprotect.
+ * The kernel gives this hook no bpf_d_path (not a sleepable hook): decided by what the file
+ * is, the rules of the objects named at bootstrap (a file created later under a name an
+ * exec rule denies is judged by its closest named directory).
+ */
+SEC("lsm/file_mprotect")
+int BPF_PROG(jail_file_mprotect, struct vm_area_struct___local *vma, unsigned long reqprot, unsigned long prot,
+	     int ret)
+{
+	struct file___local *file;
+	struct jail_task *t;
+	struct jail_role *r;
+	__u32 op = JAIL_OP_FILE_EXEC, granted;
+
+	if (ret)
+		return ret;
+	if (!(prot & PROT_EXEC))
+		return 0;
+	t = current_jail();
+	if (!t)
+		return 0;
+	file = read_ptr(vma->vm_file);
+	if (!file)
+		return 0;
+	r = role_of(t);
+	if (!r)
+		goto deny;
+	if (!r->has_file_rules) {
+		granted = r->file_default;
+	} else {
+		op = path_from_root(&file->f_path);
+		if (op)
+			goto deny;
+		op = JAIL_OP_FILE_EXEC;
+		granted = inode_access(t->role, read_ptr(file->f_path.dentry), r->file_default);
+	}
+	if (granted & JAIL_EXEC)
+		return 0;
+deny:
+	return jail_deny(ctx, t, r, HOOK_FILE_MPROTECT, op, NULL);
+}
+
+/*
  * execve: enrollment by executable or cgroup for a task in no jail, then the role's exec
  * rules. A jailed task running an enrolled executable keeps its role (reported).
  */
@@ -368,7 +549,7 @@ int BPF_PROG(jail_bprm_check, struct linux_binprm___local *bprm, int ret)
 	struct jail_task *t = jail_of(task);
 	struct jail_path_key *key;
 	struct jail_role *r;
-	__u32 role;
+	__u32 role, depth;
 	long allowed;
 
 	if (ret)
@@ -428,10 +609,13 @@ int BPF_PROG(jail_bprm_check, struct linux_binprm___local *bprm, int ret)
 		return jail_deny(ctx, t, r, HOOK_BPRM_CHECK, JAIL_OP_EXEC, NULL);
 	if (!r->has_exec_rules)
 		return r->exec_default ? 0 : jail_deny(ctx, t, r, HOOK_BPRM_CHECK, JAIL_OP_EXEC, NULL);
+	role = path_from_root(&file->f_path); /* here: the jail_op refusing it, or 0 */
+	if (role)
+		return jail_deny(ctx, t, r, HOOK_BPRM_CHECK, role, NULL);
 	key = scratch_key();
 	if (!key)
 		return jail_deny(ctx, t, r, HOOK_BPRM_CHECK, JAIL_OP_PATH_TOO_LONG, NULL);
-	allowed = path_rule(key, &file->f_path, t->role, JAIL_RULE_EXEC, r->exec_default);
+	allowed = path_rule(key, &file->f_path, t->role, JAIL_RULE_EXEC, r->exec_default, &depth);
 	if (allowed < 0)
 		return jail_deny(ctx, t, r, HOOK_BPRM_CHECK, JAIL_OP_PATH_TOO_LONG, NULL);
 	if (allowed)
@@ -458,35 +642,6 @@ int BPF_PROG(jail_task_alloc, struct task_struct___local *task, unsigned long cl
 	if (role && !enroll(task, role))
 		return -ENOMEM;
 	return lsm_allow();
-}
-
-/*
- * The access the file rules grant on a dentry, for hooks without a path: the rule of the
- * file itself or of its closest ancestor directory on the same filesystem (rules are
- * recorded by the identity of what they name at bootstrap).
- */
-static __always_inline __u32 inode_access(__u32 role, struct dentry___local *dentry, __u32 fallback)
-{
-	struct jail_inode_key key = { .role = role };
-	struct dentry___local *parent;
-	struct inode___local *inode;
-	__u32 *access;
-
-	for (int i = 0; i < 32 && dentry; i++) {
-		inode = read_ptr(dentry->d_inode);
-		if (inode) {
-			key.dev = dentry->d_sb->s_dev;
-			key.ino = inode->i_ino;
-			access = bpf_map_lookup_elem(&jail_inodes, &key);
-			if (access)
-				return *access;
-		}
-		parent = read_ptr(dentry->d_parent);
-		if (parent == dentry)
-			break;
-		dentry = parent;
-	}
-	return fallback;
 }
 
 /* A file whose rules do not grant everything may not get another name or lose this one. */
@@ -522,6 +677,25 @@ int BPF_PROG(jail_inode_mkdir, struct inode___local *dir, struct dentry___local 
 	if (ret)
 		return ret;
 	return dentry_check(ctx, HOOK_INODE_MKDIR, JAIL_OP_FILE_WRITE, dentry, JAIL_WRITE);
+}
+
+/* A symbolic link, a device node or a FIFO is a name too: where the role may not write. */
+SEC("lsm/inode_symlink")
+int BPF_PROG(jail_inode_symlink, struct inode___local *dir, struct dentry___local *dentry, const char *old_name,
+	     int ret)
+{
+	if (ret)
+		return ret;
+	return dentry_check(ctx, HOOK_INODE_SYMLINK, JAIL_OP_FILE_WRITE, dentry, JAIL_WRITE);
+}
+
+SEC("lsm/inode_mknod")
+int BPF_PROG(jail_inode_mknod, struct inode___local *dir, struct dentry___local *dentry, umode_t mode, dev_t dev,
+	     int ret)
+{
+	if (ret)
+		return ret;
+	return dentry_check(ctx, HOOK_INODE_MKNOD, JAIL_OP_FILE_WRITE, dentry, JAIL_WRITE);
 }
 
 /* chmod, chown and truncate(2) by path: changing a file the rules do not let it write.
@@ -562,6 +736,18 @@ int BPF_PROG(jail_inode_link, struct dentry___local *old_dentry, struct inode___
 	return dentry_check(ctx, HOOK_INODE_LINK, JAIL_OP_LINK, old_dentry, JAIL_ACCESS_ALL);
 }
 
+/* Moving, replacing or removing what the role's rules guard (see jail_guarded). */
+static __always_inline int guard_check(void *ctx, __u32 hook, __u32 op, struct dentry___local *dentry)
+{
+	struct jail_task *t = current_jail();
+	struct jail_role *r;
+
+	if (!t || !guarded(t->role, dentry))
+		return 0;
+	r = role_of(t);
+	return jail_deny(ctx, t, r, hook, op, NULL);
+}
+
 /* bpflock's pins are not a jailed task's to remove, whatever its role. */
 static __always_inline int pins_check(void *ctx, __u32 hook, struct dentry___local *dentry)
 {
@@ -585,6 +771,9 @@ int BPF_PROG(jail_inode_unlink, struct inode___local *dir, struct dentry___local
 	ret = pins_check(ctx, HOOK_INODE_UNLINK, dentry);
 	if (ret)
 		return ret;
+	ret = guard_check(ctx, HOOK_INODE_UNLINK, JAIL_OP_UNLINK, dentry);
+	if (ret)
+		return ret;
 	return dentry_check(ctx, HOOK_INODE_UNLINK, JAIL_OP_UNLINK, dentry, JAIL_WRITE);
 }
 
@@ -593,7 +782,10 @@ int BPF_PROG(jail_inode_rmdir, struct inode___local *dir, struct dentry___local 
 {
 	if (ret)
 		return ret;
-	return pins_check(ctx, HOOK_INODE_RMDIR, dentry);
+	ret = pins_check(ctx, HOOK_INODE_RMDIR, dentry);
+	if (ret)
+		return ret;
+	return guard_check(ctx, HOOK_INODE_RMDIR, JAIL_OP_UNLINK, dentry);
 }
 
 SEC("lsm/inode_rename")
@@ -603,6 +795,13 @@ int BPF_PROG(jail_inode_rename, struct inode___local *old_dir, struct dentry___l
 	if (ret)
 		return ret;
 	ret = pins_check(ctx, HOOK_INODE_RENAME, old_dentry);
+	if (ret)
+		return ret;
+	/* A directory above what a rule names, or a program an exec rule allows, moved or replaced. */
+	ret = guard_check(ctx, HOOK_INODE_RENAME, JAIL_OP_RENAME, old_dentry);
+	if (ret)
+		return ret;
+	ret = guard_check(ctx, HOOK_INODE_RENAME, JAIL_OP_RENAME, new_dentry);
 	if (ret)
 		return ret;
 	/* Moving a file away from its rules, or over a file that has some. */
@@ -654,6 +853,18 @@ int BPF_PROG(jail_task_fix_setuid, struct cred___local *new, const struct cred__
 	return jail_category(ctx, HOOK_TASK_FIX_SETUID, JAIL_OP_SETUID, JAIL_DENY_SETUID, NULL);
 }
 
+/* setgid(2) and friends (setgroups needs CAP_SETGID, which a role denying setuid drops). */
+SEC("lsm/task_fix_setgid")
+int BPF_PROG(jail_task_fix_setgid, struct cred___local *new, const struct cred___local *old, int flags, int ret)
+{
+	if (ret)
+		return ret;
+	if (new->gid.val == old->gid.val && new->egid.val == old->egid.val && new->sgid.val == old->sgid.val &&
+	    new->fsgid.val == old->fsgid.val)
+		return 0;
+	return jail_category(ctx, HOOK_TASK_FIX_SETGID, JAIL_OP_SETUID, JAIL_DENY_SETUID, NULL);
+}
+
 /* exec of a set-user-ID or set-group-ID program: the other way to change identity. */
 SEC("lsm/bprm_creds_from_file")
 int BPF_PROG(jail_bprm_creds_from_file, struct linux_binprm___local *bprm, struct file___local *file, int ret)
@@ -692,6 +903,90 @@ int BPF_PROG(jail_move_mount, const struct path___local *from_path, const struct
 	if (ret)
 		return ret;
 	return jail_category(ctx, HOOK_MOVE_MOUNT, JAIL_OP_MOUNT, JAIL_DENY_MOUNT, NULL);
+}
+
+/* A root of its own: every name the role's rules match would then be another file's. */
+SEC("lsm/path_chroot")
+int BPF_PROG(jail_path_chroot, const struct path___local *path, int ret)
+{
+	if (ret)
+		return ret;
+	return jail_category(ctx, HOOK_PATH_CHROOT, JAIL_OP_CHROOT, JAIL_DENY_CHROOT, NULL);
+}
+
+SEC("lsm/sb_pivotroot")
+int BPF_PROG(jail_sb_pivotroot, const struct path___local *old_path, const struct path___local *new_path, int ret)
+{
+	if (ret)
+		return ret;
+	ret = jail_category(ctx, HOOK_SB_PIVOTROOT, JAIL_OP_MOUNT, JAIL_DENY_MOUNT, NULL);
+	if (ret)
+		return ret;
+	return jail_category(ctx, HOOK_SB_PIVOTROOT, JAIL_OP_CHROOT, JAIL_DENY_CHROOT, NULL);
+}
+
+/* In a new user namespace a task holds every capability there: chroot, mounts of its own. */
+SEC("lsm/userns_create")
+int BPF_PROG(jail_userns_create, const struct cred___local *cred, int ret)
+{
+	if (ret)
+		return ret;
+	return jail_category(ctx, HOOK_USERNS_CREATE, JAIL_OP_USERNS, JAIL_DENY_USERNS, NULL);
+}
+
+/*
+ * The capabilities a jailed task may use, whatever it holds (root in the jail, or any task
+ * in a user namespace of its own): the role's set. Only the task's own credentials are
+ * judged (not another task's, asked about by the kernel on its behalf). Checks the kernel
+ * makes without auditing (a probe for an optional privilege) are refused without an event.
+ */
+SEC("lsm/capable")
+int BPF_PROG(jail_capable, const struct cred___local *cred, void *ns, int cap, unsigned int opts, int ret)
+{
+	struct task_struct___local *task;
+	struct jail_task *t;
+	struct jail_role *r;
+	bool complain;
+
+	if (ret)
+		return ret;
+	task = current_task();
+	t = jail_of(task);
+	if (!t)
+		return 0;
+	if ((void *)cred != (void *)task->cred)
+		return 0;
+	r = role_of(t);
+	if (r && cap >= 0 && cap <= CAP_LAST && (r->capabilities & (1ULL << cap)))
+		return 0;
+	if (!(opts & CAP_OPT_NOAUDIT))
+		return jail_deny(ctx, t, r, HOOK_CAPABLE, JAIL_OP_CAPABILITY + (cap & CAP_LAST), NULL);
+	complain = r && r->mode == JAIL_MODE_COMPLAIN;
+	return complain ? 0 : -EPERM;
+}
+
+/* Signals: to tasks of the same role only, unless the role allows more. */
+SEC("lsm/task_kill")
+int BPF_PROG(jail_task_kill, struct task_struct___local *p, void *info, int sig, const struct cred___local *cred,
+	     int ret)
+{
+	struct jail_task *t, *target;
+	struct jail_role *r;
+
+	if (ret)
+		return ret;
+	if (sig == 0)
+		return 0; /* asks whether the task exists: no signal */
+	t = current_jail();
+	if (!t)
+		return 0;
+	r = role_of(t);
+	if (r && !(r->deny & JAIL_DENY_SIGNAL))
+		return 0;
+	target = jail_of(p);
+	if (target && target->role == t->role)
+		return 0;
+	return jail_deny(ctx, t, r, HOOK_TASK_KILL, JAIL_OP_SIGNAL, NULL);
 }
 
 SEC("lsm/kernel_module_request")
@@ -747,7 +1042,7 @@ int BPF_PROG(jail_bpf_map, void *map, fmode_t fmode, int ret)
 	    map != (void *)&jail_exec_enroll && map != (void *)&jail_cgroup_enroll && map != (void *)&jail_net &&
 	    map != (void *)&jail_inodes && map != (void *)&jail_role_counters && map != (void *)&jail_role_names &&
 	    map != (void *)&jail_role_ids && map != (void *)&jail_moves && map != (void *)&jail_path_scratch &&
-	    map != (void *)&jail_xattr_buf)
+	    map != (void *)&jail_xattr_buf && map != (void *)&jail_guarded)
 		return 0;
 	report(ctx, PROT_JAIL, HOOK_BPF_MAP, JAIL_OP_BPF | (t->role << 16), DECISION_DENY, NULL);
 	return -EPERM;
@@ -765,8 +1060,6 @@ static __always_inline bool port_allowed(struct jail_net_rule *rule, __u16 port)
 	}
 	return false;
 }
-
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 
 /*
  * The socket address a task passed, as the kernel holds it (a sockaddr_storage), read as a
@@ -789,9 +1082,31 @@ static __always_inline int read_sockaddr(void *address, struct sockaddr_in6 *sa)
 	return bpf_probe_read_kernel(sa, sizeof(*sa), address);
 }
 
+/* The port ranges the role's rules allow at (direction, protocol, address in key). */
+static __always_inline bool net_rule_allows(struct jail_role *r, struct jail_net_key *key, __u16 port)
+{
+	struct jail_net_rule *rule;
+
+	if (!r->has_net_rules)
+		return false;
+	rule = bpf_map_lookup_elem(&jail_net, key);
+	return rule && port_allowed(rule, port);
+}
+
+/* The protocol a socket's rules are looked up by: a raw socket's is its own, never TCP's or UDP's. */
+static __always_inline __u8 rule_protocol(struct sock___local *sk)
+{
+	if (sk->sk_type != SOCK_STREAM && sk->sk_type != SOCK_DGRAM)
+		return IPPROTO_RAW;
+	return sk->sk_protocol;
+}
+
 /*
- * connect/bind/sendto with an address: AF_UNIX by the role's `unix` setting, IPv4 and IPv6
- * (v4-mapped addresses are IPv4's rules) by the longest matching CIDR's port ranges.
+ * connect/bind/sendto with an address, decided by the socket, not by the family the
+ * caller wrote in the address: on an IPv4 socket the kernel reads any address (AF_UNSPEC
+ * included) as IPv4; on an IPv6 socket an AF_INET address is IPv4 (v4-mapped rules) and
+ * AF_UNSPEC means none (a disconnect, or the connected peer). AF_UNIX sockets by the role's
+ * `unix` setting. Other families are decided when the socket is made (socket_create).
  */
 static __always_inline int net_check(void *ctx, __u32 hook, __u32 op, __u8 direction, struct socket___local *sock,
 				     void *address, int addrlen)
@@ -799,20 +1114,20 @@ static __always_inline int net_check(void *ctx, __u32 hook, __u32 op, __u8 direc
 	struct jail_task *t = current_jail();
 	struct sockaddr_in6 sa = {};
 	struct jail_net_key key = {};
-	struct jail_net_rule *rule;
 	struct jail_role *r;
 	struct sock___local *sk;
 	__u16 family, port;
-	__u8 protocol;
+	bool v4;
 
 	if (!t)
 		return 0;
 	r = role_of(t);
 	if (!r)
 		return jail_deny(ctx, t, r, hook, op, NULL);
-	if (read_sockaddr(address, &sa))
+	sk = read_ptr(sock->sk);
+	if (!sk)
 		return jail_deny(ctx, t, r, hook, op, NULL);
-	family = sa.sin6_family;
+	family = sk->__sk_common.skc_family;
 	if (family == AF_UNIX) {
 		if (direction == JAIL_NET_BIND || !(r->deny & JAIL_DENY_UNIX))
 			return 0;
@@ -820,16 +1135,26 @@ static __always_inline int net_check(void *ctx, __u32 hook, __u32 op, __u8 direc
 	}
 	if (family != AF_INET && family != AF_INET6)
 		return 0;
-	sk = read_ptr(sock->sk);
-	if (!sk)
-		return 0;
-	protocol = sk->sk_protocol;
+	if (read_sockaddr(address, &sa))
+		return jail_deny(ctx, t, r, hook, op, NULL);
+	if (family == AF_INET) {
+		/* connect(AF_UNSPEC) dissolves an association: no address to judge. */
+		if (sa.sin6_family == AF_UNSPEC && hook == HOOK_SOCKET_CONNECT)
+			return 0;
+		v4 = true;
+	} else if (sa.sin6_family == AF_INET) {
+		v4 = true;
+	} else if (sa.sin6_family == AF_INET6) {
+		v4 = false;
+	} else {
+		return 0; /* AF_UNSPEC on IPv6: no address; anything else the kernel refuses */
+	}
 	key.prefixlen = (sizeof(key.role) + 4 + sizeof(key.addr)) * 8;
 	key.role = t->role;
 	key.direction = direction;
-	key.protocol = protocol;
+	key.protocol = rule_protocol(sk);
 	port = bpf_ntohs(sa.sin6_port);
-	if (family == AF_INET) {
+	if (v4) {
 		key.addr[10] = 0xff;
 		key.addr[11] = 0xff;
 		__builtin_memcpy(&key.addr[12], &sa.sin6_flowinfo, 4); /* sin_addr */
@@ -838,17 +1163,104 @@ static __always_inline int net_check(void *ctx, __u32 hook, __u32 op, __u8 direc
 			return jail_deny(ctx, t, r, hook, op, NULL);
 		__builtin_memcpy(key.addr, &sa.sin6_addr, 16);
 	}
-	/* bind to port 0 asks for an ephemeral port: a client, not a service. */
+	/* bind to port 0 asks for an ephemeral port: a client (listen() is judged again). */
 	if (direction == JAIL_NET_BIND && port == 0)
 		return 0;
-	if (r->has_net_rules) {
-		rule = bpf_map_lookup_elem(&jail_net, &key);
-		if (rule && port_allowed(rule, port))
-			return 0;
-	}
-	if (r->net_default)
+	if (net_rule_allows(r, &key, port) || r->net_default)
 		return 0;
 	return jail_deny(ctx, t, r, hook, op, NULL);
+}
+
+/*
+ * The sockets a role may make: the families it uses (netlink's route protocol always: how
+ * programs read their own addresses), no raw IP sockets unless allowed, and under network
+ * rules, no IP protocol the rules cannot judge (SCTP's connectx, for one, bypasses
+ * socket_connect). Kernel-internal sockets are not the task's.
+ */
+SEC("lsm/socket_create")
+int BPF_PROG(jail_socket_create, int family, int type, int protocol, int kern, int ret)
+{
+	struct jail_task *t;
+	struct jail_role *r;
+	int kind = type & SOCK_TYPE_MASK;
+
+	if (ret)
+		return ret;
+	if (kern)
+		return 0;
+	t = current_jail();
+	if (!t)
+		return 0;
+	r = role_of(t);
+	if (!r)
+		return jail_deny(ctx, t, r, HOOK_SOCKET_CREATE, JAIL_OP_SOCKET, NULL);
+	if (family == AF_NETLINK && protocol == NETLINK_ROUTE)
+		return 0;
+	if (family < 0 || family > 63 || !(r->families & (1ULL << family)))
+		return jail_deny(ctx, t, r, HOOK_SOCKET_CREATE, JAIL_OP_SOCKET, NULL);
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	if (kind == SOCK_RAW || kind == SOCK_PACKET) {
+		if (r->deny & JAIL_DENY_RAW)
+			return jail_deny(ctx, t, r, HOOK_SOCKET_CREATE, JAIL_OP_SOCKET, NULL);
+		return 0;
+	}
+	if (!(r->deny & JAIL_DENY_INET_OTHER))
+		return 0;
+	if ((kind == SOCK_STREAM && (protocol == IPPROTO_IP || protocol == IPPROTO_TCP)) ||
+	    (kind == SOCK_DGRAM && (protocol == IPPROTO_IP || protocol == IPPROTO_UDP)))
+		return 0;
+	return jail_deny(ctx, t, r, HOOK_SOCKET_CREATE, JAIL_OP_SOCKET, NULL);
+}
+
+/*
+ * listen(): serving, judged by the bind rules on the socket's own address and port. A
+ * socket bound to port 0, or never bound (listen() binds it to an ephemeral port), serves
+ * on a port no rule names: refused unless the rules allow 0.
+ */
+SEC("lsm/socket_listen")
+int BPF_PROG(jail_socket_listen, struct socket___local *sock, int backlog, int ret)
+{
+	struct jail_task *t;
+	struct jail_role *r;
+	struct sock___local *sk;
+	struct jail_net_key key = {};
+	__u16 family;
+
+	if (ret)
+		return ret;
+	t = current_jail();
+	if (!t)
+		return 0;
+	r = role_of(t);
+	if (!r)
+		return jail_deny(ctx, t, r, HOOK_SOCKET_LISTEN, JAIL_OP_LISTEN, NULL);
+	if (r->net_default)
+		return 0;
+	sk = read_ptr(sock->sk);
+	if (!sk)
+		return jail_deny(ctx, t, r, HOOK_SOCKET_LISTEN, JAIL_OP_LISTEN, NULL);
+	family = sk->__sk_common.skc_family;
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	key.prefixlen = (sizeof(key.role) + 4 + sizeof(key.addr)) * 8;
+	key.role = t->role;
+	key.direction = JAIL_NET_BIND;
+	key.protocol = rule_protocol(sk);
+	if (family == AF_INET) {
+		__be32 addr = sk->__sk_common.skc_rcv_saddr;
+
+		key.addr[10] = 0xff;
+		key.addr[11] = 0xff;
+		__builtin_memcpy(&key.addr[12], &addr, 4);
+	} else {
+		struct in6_addr addr = sk->__sk_common.skc_v6_rcv_saddr;
+
+		__builtin_memcpy(key.addr, &addr, 16);
+	}
+	if (net_rule_allows(r, &key, sk->__sk_common.skc_num))
+		return 0;
+	return jail_deny(ctx, t, r, HOOK_SOCKET_LISTEN, JAIL_OP_LISTEN, NULL);
 }
 
 SEC("lsm/socket_connect")

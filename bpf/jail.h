@@ -27,6 +27,11 @@
 #define JAIL_DENY_BPF 0x10
 #define JAIL_DENY_LINK 0x20    /* hard links: a link would give a denied file a new name */
 #define JAIL_DENY_UNIX 0x40    /* connect/send to AF_UNIX sockets */
+#define JAIL_DENY_USERNS 0x80  /* new user namespaces: a task gets every capability in one */
+#define JAIL_DENY_CHROOT 0x100 /* chroot(2): a root of its own renames every file */
+#define JAIL_DENY_RAW 0x200    /* raw IP sockets: hand-made headers, beside every address rule */
+#define JAIL_DENY_SIGNAL 0x400 /* signals to tasks outside the role */
+#define JAIL_DENY_INET_OTHER 0x800 /* IP protocols other than TCP and UDP (SCTP, ICMP...): no rule judges them */
 
 #define JAIL_MODE_ENFORCE 0
 #define JAIL_MODE_COMPLAIN 1   /* report would-deny, allow */
@@ -40,6 +45,8 @@ struct jail_role {
 	__u32 has_file_rules; /* 0: no path work at all for this role */
 	__u32 has_exec_rules;
 	__u32 has_net_rules;
+	__u64 capabilities; /* 1 << CAP_*: what the role's tasks may use of the capabilities they hold */
+	__u64 families;     /* 1 << AF_*: socket families the role may create (netlink route always) */
 };
 
 /* The state a jailed task carries (task storage, copied to children in task_alloc). */
@@ -74,18 +81,30 @@ struct jail_path_key {
 
 struct jail_path_rule {
 	__u32 access; /* file rules: JAIL_* granted; exec rules: 1 allow, 0 deny */
+	__u32 depth;  /* components of the path the rule names: "/" 0, "/srv/vault" 2 */
 };
 
 /*
- * The files and directories the file rules name, by the kernel's (s_dev, i_ino), for the
- * hooks that see a dentry but no path (hard link, rename, unlink): the rule of the
- * closest ancestor on the same filesystem applies.
+ * The files and directories the file rules name, by the kernel's (s_dev, i_ino) at
+ * bootstrap (value: struct jail_path_rule). For the hooks that see a dentry but no path
+ * (hard link, rename, unlink), the rule of the closest ancestor on the same filesystem
+ * applies. For a path, they tell whether its name is what the file is: where the closest
+ * rule-named directory above a file was named by a rule more specific than any rule the
+ * file's current name matches, the name is not the file's (a bind mount, a renamed
+ * ancestor, a second hard link), and that directory's rule applies too.
  */
 struct jail_inode_key {
 	__u32 role;
 	__u32 dev;
 	__u64 ino;
 };
+
+/*
+ * jail_guarded: the same keys, for what may not be moved, replaced or removed by the role:
+ * every directory above a file or directory a restricting file rule names, and the files
+ * an exec rule allows with their directories. Renaming /srv would otherwise carry
+ * /srv/vault's files out from under the name their rule matches.
+ */
 
 /* Moves a jailed task may make: from a role into one that narrows it (value unused). */
 struct jail_move_key {
@@ -151,6 +170,14 @@ enum jail_op {
 	JAIL_OP_UNLINK = 20,
 	JAIL_OP_SETATTR = 21,    /* chmod, chown, truncate(2) */
 	JAIL_OP_CGROUP_DEPTH = 22, /* a cgroup deeper than JAIL_CGROUP_DEPTH under cgroup enrollment */
+	JAIL_OP_DISCONNECTED = 23, /* a file whose path does not lead to the task's root */
+	JAIL_OP_FOREIGN_ROOT = 24, /* a task whose root is not the system's root (chroot, another rootfs) */
+	JAIL_OP_CHROOT = 25,     /* chroot(2), pivot_root(2) */
+	JAIL_OP_USERNS = 26,
+	JAIL_OP_SOCKET = 27,     /* a socket family, type or protocol the role does not use */
+	JAIL_OP_LISTEN = 28,     /* listen() on a port the bind rules do not allow */
+	JAIL_OP_SIGNAL = 29,     /* a signal to a task outside the role */
+	JAIL_OP_CAPABILITY = 64, /* + the capability's number (CAP_SYS_ADMIN: 64 + 21) */
 };
 
 #endif

@@ -24,14 +24,24 @@ struct ns_common___local {
 	unsigned int inum;
 } __local_type;
 
+struct task_struct___local;
+
 struct pid_namespace___local {
 	unsigned int level;
 	struct pid_namespace___local *parent;
+	struct task_struct___local *child_reaper;
 	struct ns_common___local ns;
+} __local_type;
+
+struct mount___local;
+
+struct mnt_namespace___local {
+	struct mount___local *root;
 } __local_type;
 
 struct nsproxy___local {
 	struct pid_namespace___local *pid_ns_for_children;
+	struct mnt_namespace___local *mnt_ns;
 } __local_type;
 
 struct gendisk___local {
@@ -63,12 +73,24 @@ struct dentry___local {
 } __local_type;
 
 struct vfsmount___local {
+	struct dentry___local *mnt_root;
 	int mnt_flags;
+} __local_type;
+
+/* fs/mount.h: what a vfsmount is embedded in (reached with bpf_core_field_offset). */
+struct mount___local {
+	struct mount___local *mnt_parent;
+	struct dentry___local *mnt_mountpoint;
+	struct vfsmount___local mnt;
 } __local_type;
 
 struct path___local {
 	struct vfsmount___local *mnt;
 	struct dentry___local *dentry;
+} __local_type;
+
+struct fs_struct___local {
+	struct path___local root;
 } __local_type;
 
 struct file___local {
@@ -87,7 +109,10 @@ struct cred___local {
 	kuid_t suid;
 	kuid_t euid;
 	kuid_t fsuid;
+	kgid_t gid;
+	kgid_t sgid;
 	kgid_t egid;
+	kgid_t fsgid;
 } __local_type;
 
 struct cgroup___local {
@@ -108,6 +133,7 @@ struct task_struct___local {
 	struct nsproxy___local *nsproxy;
 	struct mm_struct___local *mm;
 	const struct cred___local *cred;
+	struct fs_struct___local *fs;
 	struct css_set___local *cgroups;
 } __local_type;
 
@@ -120,7 +146,16 @@ struct vm_area_struct___local {
 	struct file___local *vm_file;
 } __local_type;
 
+struct sock_common___local {
+	unsigned short skc_family;
+	__be32 skc_rcv_saddr;
+	__u16 skc_num; /* the bound local port, host order; 0 where not bound */
+	struct in6_addr skc_v6_rcv_saddr;
+} __local_type;
+
 struct sock___local {
+	struct sock_common___local __sk_common;
+	u16 sk_type;
 	u16 sk_protocol;
 } __local_type;
 

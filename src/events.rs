@@ -21,7 +21,7 @@ pub const SHARED_MAPS: [&str; 3] = ["events", "counters", "ratelimit"];
 
 // bpf/events.h
 pub const PROT_NAMES: [&str; 5] = ["kimglock", "bpfrestrict", "kmodlock", "filelesslock", "jail"];
-pub const HOOK_NAMES: [&str; 30] = [
+pub const HOOK_NAMES: [&str; 40] = [
     "locked_down",
     "bpf",
     "kernel_module_request",
@@ -52,6 +52,16 @@ pub const HOOK_NAMES: [&str; 30] = [
     "path_chmod",
     "path_chown",
     "path_truncate",
+    "path_chroot",
+    "sb_pivotroot",
+    "userns_create",
+    "capable",
+    "task_fix_setgid",
+    "inode_symlink",
+    "inode_mknod",
+    "socket_create",
+    "socket_listen",
+    "task_kill",
 ];
 pub const DECISION_NAMES: [&str; 3] = ["denied", "allowed", "would-deny"];
 const COUNTER_WANTED: u32 = 0;
@@ -232,7 +242,7 @@ pub fn operation_name(e: &Event) -> Cow<'static, str> {
         Some("bpfrestrict") => crate::bpfrestrict::command_name(e.operation),
         Some("kmodlock") => crate::kmodlock::operation_name(e.operation),
         Some("filelesslock") => name_of(&crate::filelesslock::OPERATION_NAMES, e.operation),
-        Some("jail") => name_of(&crate::jail::OPERATION_NAMES, e.operation & 0xffff),
+        Some("jail") => crate::jail::operation_name(e.operation & 0xffff),
         _ => Cow::Owned(e.operation.to_string()),
     }
 }

@@ -6,7 +6,7 @@
 use std::{mem::MaybeUninit, path::Path};
 
 use crate::{
-    error::Result,
+    error::{NotSupported, Result},
     events::{self, Shared},
     pins,
     policy::{EventsMode, LockPolicy, OpSet, Profile},
@@ -22,12 +22,23 @@ pub const NAME: &str = "filelesslock";
 /// Event operations (bpf/filelesslock.h).
 pub const OPERATION_NAMES: [&str; 5] = ["exec", "mmap_exec", "mprotect_exec", "kernel_read", "kernel_load"];
 
+/// Mounts are read with bpf_probe_read_kernel or a read-only cast (bpf/vfs.bpf.h).
+fn lockdown_unsupported() -> Option<String> {
+    crate::kernel::kernel_reads_unsupported("mounts")
+}
+
 /// What this kernel lacks of the hooks of filelesslock's programs, if anything (`probe`).
 pub fn missing_hooks() -> Result<Option<String>> {
+    if let Some(why) = lockdown_unsupported() {
+        return Ok(Some(why));
+    }
     pins::missing_hooks(NAME, FilelesslockSkelBuilder::default(), &mut MaybeUninit::uninit(), &[])
 }
 
 pub fn setup(policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
+    if let Some(why) = lockdown_unsupported() {
+        return Err(NotSupported { what: NAME.into(), why }.into());
+    }
     let mut object = MaybeUninit::uninit();
     let mut open = pins::open(NAME, FilelesslockSkelBuilder::default(), &mut object)?;
     let config = open.maps.rodata_data.as_deref_mut().expect("filelesslock has .rodata");

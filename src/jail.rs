@@ -37,7 +37,7 @@ use skel::{types, JailSkelBuilder};
 pub const NAME: &str = "jail";
 
 /// Event operations (bpf/jail.h enum jail_op); the role id is in the high 16 bits.
-pub const OPERATION_NAMES: [&str; 23] = [
+pub const OPERATION_NAMES: [&str; 30] = [
     "file_read",
     "file_write",
     "file_append",
@@ -61,7 +61,24 @@ pub const OPERATION_NAMES: [&str; 23] = [
     "unlink",
     "setattr",
     "cgroup_too_deep",
+    "disconnected",
+    "foreign_root",
+    "chroot",
+    "userns",
+    "socket",
+    "listen",
+    "signal",
 ];
+/// JAIL_OP_CAPABILITY: events for a capability carry 64 + its number.
+const OPERATION_CAPABILITY: u32 = 64;
+
+/// An event's operation (low 16 bits of its operation field) by name.
+pub fn operation_name(op: u32) -> std::borrow::Cow<'static, str> {
+    match op.checked_sub(OPERATION_CAPABILITY).and_then(|cap| rules::CAPABILITIES.get(cap as usize)) {
+        Some(cap) => format!("capability_{cap}").into(),
+        None => crate::events::name_of(&OPERATION_NAMES, op),
+    }
+}
 
 const MAPS_DIR: &str = "maps";
 const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
@@ -129,6 +146,8 @@ fn role_value(role: &Role) -> types::jail_role {
         has_file_rules: !role.files.is_empty() as u32,
         has_exec_rules: !role.execs.is_empty() as u32,
         has_net_rules: !role.net.is_empty() as u32,
+        capabilities: role.capabilities,
+        families: role.families,
     }
 }
 
@@ -141,13 +160,20 @@ const DENY_ALL: types::jail_role = types::jail_role {
         | rules::DENY_MODULE
         | rules::DENY_BPF
         | rules::DENY_LINK
-        | rules::DENY_UNIX,
+        | rules::DENY_UNIX
+        | rules::DENY_USERNS
+        | rules::DENY_CHROOT
+        | rules::DENY_RAW
+        | rules::DENY_SIGNAL
+        | rules::DENY_INET_OTHER,
     file_default: 0,
     exec_default: 0,
     net_default: 0,
     has_file_rules: 0,
     has_exec_rules: 0,
     has_net_rules: 0,
+    capabilities: 0,
+    families: 0,
 };
 
 fn bytes_of<T>(value: &T) -> &[u8] {
@@ -193,22 +219,9 @@ pub fn missing_hooks() -> Result<Option<String>> {
     pins::missing_hooks(NAME, JailSkelBuilder::default(), &mut MaybeUninit::uninit(), &[])
 }
 
-/// Socket addresses are read with bpf_probe_read_kernel, or where lockdown=confidentiality
-/// denies it, through the bpf_rdonly_cast kfunc (Linux 6.2+). Why this kernel can do
-/// neither, if it cannot.
+/// Socket addresses and mounts are read with bpf_probe_read_kernel or a read-only cast.
 fn lockdown_unsupported() -> Option<String> {
-    if !crate::kernel::lockdown_confidentiality() {
-        return None;
-    }
-    match crate::kernel::KernelBtf::load() {
-        Ok(btf) if btf.has_func("bpf_rdonly_cast") => None,
-        Ok(_) => Some(
-            "lockdown=confidentiality denies BPF programs bpf_probe_read_kernel, and this kernel has no \
-             bpf_rdonly_cast kfunc (Linux 6.2+) to read socket addresses without it"
-                .into(),
-        ),
-        Err(e) => Some(e.to_string()),
-    }
+    crate::kernel::kernel_reads_unsupported("socket addresses and mounts")
 }
 
 /// Loads jail, fills its maps from `policy`, attaches and pins into `dir`. `live` is the
@@ -278,15 +291,22 @@ pub fn setup(policy: &JailPolicy, events: EventsMode, dir: &Path, live: &Path, s
         update(&m.jail_role_ids, &name, &id.to_ne_bytes(), "a role id")?;
         for (kind, list) in [(0u32, &role.files), (1u32, &role.execs)] {
             for rule in list {
-                let value = types::jail_path_rule { access: rule.access };
+                let value = types::jail_path_rule { access: rule.access, depth: rule.depth() };
                 for key in path_keys(id, kind, rule) {
                     update(&m.jail_paths, bytes_of(&key), bytes_of(&value), "a path rule")?;
                 }
-                // What the rule names now, by identity, for link, rename and unlink.
+                // What the rule names now, by identity: for link, rename and unlink, and to
+                // tell a file's name from what it is.
                 if kind == 0 {
                     if let Ok((dev, ino)) = crate::kernel::file_identity(&rule.path) {
                         let key = types::jail_inode_key { role: id, dev, ino };
-                        update(&m.jail_inodes, bytes_of(&key), &rule.access.to_ne_bytes(), "a file identity")?;
+                        update(&m.jail_inodes, bytes_of(&key), bytes_of(&value), "a file identity")?;
+                    }
+                }
+                for path in rule.guards(kind == 1) {
+                    if let Ok((dev, ino)) = crate::kernel::file_identity(&path) {
+                        let key = types::jail_inode_key { role: id, dev, ino };
+                        update(&m.jail_guarded, bytes_of(&key), &[1u8], "a guarded directory")?;
                     }
                 }
             }
@@ -346,10 +366,13 @@ pub fn setup(policy: &JailPolicy, events: EventsMode, dir: &Path, live: &Path, s
     for (prog, hook) in [
         (&p.jail_file_open, "file_open"),
         (&p.jail_mmap_file, "mmap_file"),
+        (&p.jail_file_mprotect, "file_mprotect"),
         (&p.jail_bprm_check, "bprm_check_security"),
         (&p.jail_task_alloc, "task_alloc"),
         (&p.jail_inode_create, "inode_create"),
         (&p.jail_inode_mkdir, "inode_mkdir"),
+        (&p.jail_inode_symlink, "inode_symlink"),
+        (&p.jail_inode_mknod, "inode_mknod"),
         (&p.jail_path_chmod, "path_chmod"),
         (&p.jail_path_chown, "path_chown"),
         (&p.jail_path_truncate, "path_truncate"),
@@ -360,10 +383,16 @@ pub fn setup(policy: &JailPolicy, events: EventsMode, dir: &Path, live: &Path, s
         (&p.jail_ptrace_access_check, "ptrace_access_check"),
         (&p.jail_ptrace_traceme, "ptrace_traceme"),
         (&p.jail_task_fix_setuid, "task_fix_setuid"),
+        (&p.jail_task_fix_setgid, "task_fix_setgid"),
         (&p.jail_bprm_creds_from_file, "bprm_creds_from_file"),
         (&p.jail_sb_mount, "sb_mount"),
         (&p.jail_sb_umount, "sb_umount"),
         (&p.jail_move_mount, "move_mount"),
+        (&p.jail_path_chroot, "path_chroot"),
+        (&p.jail_sb_pivotroot, "sb_pivotroot"),
+        (&p.jail_userns_create, "userns_create"),
+        (&p.jail_capable, "capable"),
+        (&p.jail_task_kill, "task_kill"),
         (&p.jail_module_request, "kernel_module_request"),
         (&p.jail_kernel_read_file, "kernel_read_file"),
         (&p.jail_kernel_load_data, "kernel_load_data"),
@@ -372,6 +401,8 @@ pub fn setup(policy: &JailPolicy, events: EventsMode, dir: &Path, live: &Path, s
         (&p.jail_socket_connect, "socket_connect"),
         (&p.jail_socket_bind, "socket_bind"),
         (&p.jail_socket_sendmsg, "socket_sendmsg"),
+        (&p.jail_socket_create, "socket_create"),
+        (&p.jail_socket_listen, "socket_listen"),
     ] {
         // Left out by pins::load: a hook of an alternative this kernel does not have.
         if !prog.autoload() {

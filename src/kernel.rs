@@ -96,6 +96,23 @@ pub fn lockdown_confidentiality() -> bool {
     })
 }
 
+/// Why BPF programs cannot read the kernel objects they need here (`what`, e.g. "socket
+/// addresses"), if they cannot: where lockdown=confidentiality denies
+/// bpf_probe_read_kernel, they read through the bpf_rdonly_cast kfunc (Linux 6.2+).
+pub fn kernel_reads_unsupported(what: &str) -> Option<String> {
+    if !lockdown_confidentiality() {
+        return None;
+    }
+    match KernelBtf::load() {
+        Ok(btf) if btf.has_func("bpf_rdonly_cast") => None,
+        Ok(_) => Some(format!(
+            "lockdown=confidentiality denies BPF programs bpf_probe_read_kernel, and this kernel has no \
+             bpf_rdonly_cast kfunc (Linux 6.2+) to read {what} without it"
+        )),
+        Err(e) => Some(e.to_string()),
+    }
+}
+
 /// The running kernel's release (`uname -r`), for messages.
 pub fn release() -> String {
     nix::sys::utsname::uname().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_else(|_| "?".into())

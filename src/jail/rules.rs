@@ -19,6 +19,11 @@ pub const DENY_MODULE: u32 = 0x8;
 pub const DENY_BPF: u32 = 0x10;
 pub const DENY_LINK: u32 = 0x20;
 pub const DENY_UNIX: u32 = 0x40;
+pub const DENY_USERNS: u32 = 0x80;
+pub const DENY_CHROOT: u32 = 0x100;
+pub const DENY_RAW: u32 = 0x200;
+pub const DENY_SIGNAL: u32 = 0x400;
+pub const DENY_INET_OTHER: u32 = 0x800;
 pub const MAX_ROLES: usize = 63;
 /// Bytes of a path the rules can match, its NUL included (JAIL_PATH_MAX).
 pub const PATH_MAX: usize = 240;
@@ -27,6 +32,98 @@ pub const NET_CONNECT: u8 = 0;
 pub const NET_BIND: u8 = 1;
 const IPPROTO_TCP: u8 = 6;
 const IPPROTO_UDP: u8 = 17;
+
+/// The kernel's capability names (include/uapi/linux/capability.h), by number.
+pub const CAPABILITIES: [&str; 41] = [
+    "chown",
+    "dac_override",
+    "dac_read_search",
+    "fowner",
+    "fsetid",
+    "kill",
+    "setgid",
+    "setuid",
+    "setpcap",
+    "linux_immutable",
+    "net_bind_service",
+    "net_broadcast",
+    "net_admin",
+    "net_raw",
+    "ipc_lock",
+    "ipc_owner",
+    "sys_module",
+    "sys_rawio",
+    "sys_chroot",
+    "sys_ptrace",
+    "sys_pacct",
+    "sys_admin",
+    "sys_boot",
+    "sys_nice",
+    "sys_resource",
+    "sys_time",
+    "sys_tty_config",
+    "mknod",
+    "lease",
+    "audit_write",
+    "audit_control",
+    "setfcap",
+    "mac_override",
+    "mac_admin",
+    "syslog",
+    "wake_alarm",
+    "block_suspend",
+    "audit_read",
+    "perfmon",
+    "bpf",
+    "checkpoint_restore",
+];
+
+/// What a role's tasks may use of their capabilities where the role does not say: what a
+/// service needs to own and serve its files (Docker's default set without net_raw, mknod,
+/// sys_chroot and setfcap), and what the categories it allows need.
+const DEFAULT_CAPABILITIES: [&str; 14] = [
+    "chown",
+    "dac_override",
+    "fowner",
+    "fsetid",
+    "kill",
+    "setgid",
+    "setuid",
+    "setpcap",
+    "net_bind_service",
+    "ipc_lock",
+    "sys_nice",
+    "sys_resource",
+    "lease",
+    "audit_write",
+];
+
+/// Socket families by name (include/linux/socket.h AF_*); netlink's route protocol is
+/// always allowed (how a program reads its own addresses; changing them needs net_admin).
+pub const FAMILIES: [(&str, u32); 12] = [
+    ("unix", 1),
+    ("inet", 2),
+    ("ax25", 3),
+    ("ipx", 4),
+    ("appletalk", 5),
+    ("inet6", 10),
+    ("netlink", 16),
+    ("packet", 17),
+    ("can", 29),
+    ("bluetooth", 31),
+    ("alg", 38),
+    ("vsock", 40),
+];
+
+fn capability_bit(name: &str) -> Option<u64> {
+    let name = name.to_ascii_lowercase();
+    let name = name.strip_prefix("cap_").unwrap_or(&name);
+    CAPABILITIES.iter().position(|c| *c == name).map(|i| 1u64 << i)
+}
+
+fn family_bit(name: &str) -> Option<u64> {
+    FAMILIES.iter().find(|(n, _)| *n == name).map(|(_, af)| 1u64 << af)
+}
 
 /// Categories a role denies unless it says `= "allow"`: each one is a way out of any jail.
 const CATEGORIES: [(&str, u32); 5] = [
@@ -49,6 +146,12 @@ pub struct RawRole {
     mount: Option<Spanned<String>>,
     module: Option<Spanned<String>>,
     bpf: Option<Spanned<String>>,
+    /// Default: denied where the role has path rules (a new root or namespace renames files).
+    userns: Option<Spanned<String>>,
+    chroot: Option<Spanned<String>>,
+    /// "role" (only tasks of the same role) or "allow".
+    signal: Option<Spanned<String>>,
+    capabilities: Option<RawList>,
     /// Roles a task may move from into this one, because this one is at least as strict.
     narrows: Option<RawList>,
 }
@@ -87,6 +190,8 @@ struct RawNet {
     connect: Option<RawList>,
     bind: Option<RawList>,
     unix: Option<Spanned<String>>,
+    families: Option<RawList>,
+    raw: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -105,6 +210,34 @@ pub struct PathRule {
     pub subtree: bool,
     /// File rules: access granted; exec rules: 1 allow, 0 deny.
     pub access: u32,
+}
+
+impl PathRule {
+    /// Components of the path the rule names ("/" 0, "/srv/vault" 2).
+    pub fn depth(&self) -> u32 {
+        self.path.split('/').filter(|c| !c.is_empty()).count() as u32
+    }
+
+    /// What the rule guards against being moved, replaced or removed by the role: a rule
+    /// that restricts (a file rule granting less than everything, an exec rule allowing a
+    /// program) guards every directory above what it names, and an exec rule also the
+    /// program itself (renaming another program over it would run that one).
+    pub fn guards(&self, exec: bool) -> Vec<String> {
+        let restricts = if exec { self.access != 0 } else { self.access != ACCESS_ALL };
+        if !restricts {
+            return Vec::new();
+        }
+        let mut out: Vec<String> = Vec::new();
+        let mut at = self.path.as_str();
+        while at.len() > 1 {
+            at = &at[..at.rfind('/').unwrap_or(0)];
+            out.push(if at.is_empty() { "/".to_string() } else { at.to_string() });
+        }
+        if exec {
+            out.push(self.path.clone());
+        }
+        out
+    }
 }
 
 /// Allowed ports towards (or on) a CIDR; IPv4 as v4-mapped IPv6.
@@ -149,6 +282,24 @@ pub struct Role {
     pub files: Vec<PathRule>,
     pub execs: Vec<PathRule>,
     pub net: Vec<NetRule>,
+    /// 1 << CAP_*: the capabilities the role's tasks may use.
+    pub capabilities: u64,
+    /// 1 << AF_*: the socket families the role's tasks may create.
+    pub families: u64,
+}
+
+impl Role {
+    /// Whether the role restricts nothing a rule names (files, programs, network, the
+    /// categories): it is then given every capability, family and signal too.
+    fn restricts_nothing(&self) -> bool {
+        self.files.is_empty()
+            && self.file_default == ACCESS_ALL
+            && self.execs.is_empty()
+            && self.exec_default
+            && self.net.is_empty()
+            && self.net_default
+            && self.deny & (DENY_PTRACE | DENY_SETUID | DENY_MOUNT | DENY_MODULE | DENY_BPF | DENY_UNIX) == 0
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -300,6 +451,8 @@ pub fn parse(
             files: Vec::new(),
             execs: Vec::new(),
             net: Vec::new(),
+            capabilities: 0,
+            families: 0,
         };
         if let Some(m) = &raw.mode {
             role.complain = choice(c, &key("mode"), m, &["enforce", "complain"])? == "complain";
@@ -416,6 +569,7 @@ pub fn parse(
                 message: format!("{}: {msg}", key("net")),
             })?;
         }
+        view_and_privilege(c, raw, &mut role, &key)?;
         policy.roles.push(role);
     }
     for (name, raw) in roles.into_iter().flatten() {
@@ -489,6 +643,108 @@ pub fn parse(
     Ok(policy)
 }
 
+/// The defaults that depend on the rest of the role, and what overrides them: how the role's
+/// tasks may change what they see (user namespaces, chroot), their capabilities, socket
+/// families and raw sockets, and whom they may signal.
+fn view_and_privilege(
+    c: &Checker<'_>,
+    raw: &RawRole,
+    role: &mut Role,
+    key: &dyn Fn(&str) -> String,
+) -> Result<(), PolicyError> {
+    let unrestricted = role.restricts_nothing();
+    let has_names = !role.files.is_empty() || !role.execs.is_empty();
+    let allow_deny = |k: &str, v: &Option<Spanned<String>>, default_deny: bool| -> Result<bool, PolicyError> {
+        Ok(match v {
+            Some(v) => choice(c, &key(k), v, &["allow", "deny"])? == "deny",
+            None => default_deny,
+        })
+    };
+    if allow_deny("userns", &raw.userns, has_names)? {
+        role.deny |= DENY_USERNS;
+    }
+    if allow_deny("chroot", &raw.chroot, has_names)? {
+        role.deny |= DENY_CHROOT;
+    }
+    let net = raw.net.as_ref();
+    if allow_deny("net.raw", &net.and_then(|n| n.raw.clone()), !unrestricted)? {
+        role.deny |= DENY_RAW;
+    }
+    if !role.net_default {
+        role.deny |= DENY_INET_OTHER;
+    }
+    let signal = match &raw.signal {
+        Some(v) => choice(c, &key("signal"), v, &["role", "allow"])?,
+        None if unrestricted => "allow",
+        None => "role",
+    };
+    if signal == "role" {
+        role.deny |= DENY_SIGNAL;
+    }
+    role.families = match net.and_then(|n| n.families.as_ref()) {
+        Some(list) => {
+            let mut bits = 0;
+            for item in list.get_ref() {
+                bits |= family_bit(item.get_ref()).ok_or_else(|| {
+                    let known: Vec<_> = FAMILIES.iter().map(|(n, _)| *n).collect();
+                    c.error(
+                        item.span(),
+                        format!("{}: unknown family \"{}\" (known: {})", key("net.families"), item.get_ref(), known.join(", ")),
+                    )
+                })?;
+            }
+            bits
+        }
+        None if unrestricted => u64::MAX,
+        None => {
+            let mut bits = family_bit("unix").expect("known");
+            if role.net_default || !role.net.is_empty() {
+                bits |= family_bit("inet").expect("known") | family_bit("inet6").expect("known");
+            }
+            bits
+        }
+    };
+    role.capabilities = match &raw.capabilities {
+        Some(list) => {
+            let mut bits = 0;
+            for item in list.get_ref() {
+                bits |= capability_bit(item.get_ref()).ok_or_else(|| {
+                    c.error(
+                        item.span(),
+                        format!(
+                            "{}: unknown capability \"{}\" (capabilities(7) names, e.g. net_bind_service)",
+                            key("capabilities"),
+                            item.get_ref()
+                        ),
+                    )
+                })?;
+            }
+            bits
+        }
+        None if unrestricted => u64::MAX,
+        None => {
+            let mut names: Vec<&str> = DEFAULT_CAPABILITIES.to_vec();
+            if role.deny & DENY_SETUID != 0 {
+                names.retain(|n| *n != "setuid" && *n != "setgid");
+            }
+            for (bit, needs) in [
+                (DENY_PTRACE, &["sys_ptrace"][..]),
+                (DENY_MOUNT, &["sys_admin"][..]),
+                (DENY_MODULE, &["sys_module"][..]),
+                (DENY_BPF, &["bpf", "perfmon", "sys_admin"][..]),
+                (DENY_CHROOT, &["sys_chroot"][..]),
+                (DENY_RAW, &["net_raw"][..]),
+            ] {
+                if role.deny & bit == 0 {
+                    names.extend_from_slice(needs);
+                }
+            }
+            names.iter().map(|n| capability_bit(n).expect("known capability")).fold(0, |a, b| a | b)
+        }
+    };
+    Ok(())
+}
+
 /// The access the longest matching rule of `rules` grants on `path` (`fallback` if none).
 fn effective(rules: &[PathRule], path: &str, fallback: u32) -> u32 {
     rules
@@ -509,7 +765,15 @@ fn effective(rules: &[PathRule], path: &str, fallback: u32) -> u32 {
 /// on the defaults; network rules of `b` must each lie within one of `a`'s.
 pub fn at_least_as_strict(b: &Role, a: &Role) -> Result<(), String> {
     if a.deny & !b.deny != 0 {
-        return Err("it allows something (ptrace, setuid, mount, module, bpf, link or unix) the other denies".into());
+        return Err("it allows something (ptrace, setuid, mount, module, bpf, link, unix, userns, chroot, raw \
+                    sockets, signals or other IP protocols) the other denies"
+            .into());
+    }
+    if b.capabilities & !a.capabilities != 0 {
+        return Err("it allows a capability the other does not".into());
+    }
+    if b.families & !a.families != 0 {
+        return Err("it allows a socket family the other does not".into());
     }
     if b.complain && !a.complain {
         return Err("it is in complain mode".into());
@@ -622,6 +886,54 @@ role = "web"
         assert_eq!(pg.prefix, 104);
         assert_eq!(&pg.addr[10..13], &[0xff, 0xff, 10]);
         assert_eq!(p.enroll.len(), 1);
+    }
+
+    #[test]
+    fn view_and_privilege_defaults_follow_the_rules() {
+        let p = parse(
+            "[roles.web]\nfile.deny = [\"/etc/shadow\"]\nnet.bind = [\"tcp/80\"]\n\
+             [roles.open]\nptrace = \"allow\"\nsetuid = \"allow\"\nmount = \"allow\"\nmodule = \"allow\"\nbpf = \"allow\"\n\
+             [roles.tuned]\nfile.deny = [\"/etc/shadow\"]\nchroot = \"allow\"\ncapabilities = [\"CAP_NET_RAW\", \"sys_admin\"]\n\
+             net.families = [\"unix\", \"packet\"]\nnet.raw = \"allow\"\nsignal = \"allow\"\n",
+        )
+        .unwrap();
+        let web = p.role("web").unwrap();
+        for bit in [DENY_USERNS, DENY_CHROOT, DENY_RAW, DENY_SIGNAL, DENY_INET_OTHER] {
+            assert_ne!(web.deny & bit, 0, "web denies {bit:#x}");
+        }
+        let cap = |n| capability_bit(n).unwrap();
+        assert_ne!(web.capabilities & cap("net_bind_service"), 0);
+        assert_eq!(web.capabilities & (cap("sys_admin") | cap("setuid") | cap("setgid") | cap("net_raw")), 0);
+        assert_eq!(web.families, family_bit("unix").unwrap() | family_bit("inet").unwrap() | family_bit("inet6").unwrap());
+        let open = p.role("open").unwrap();
+        assert_eq!((open.capabilities, open.families), (u64::MAX, u64::MAX), "a role that restricts nothing");
+        assert_eq!(open.deny & (DENY_USERNS | DENY_CHROOT | DENY_RAW | DENY_SIGNAL), 0);
+        let tuned = p.role("tuned").unwrap();
+        assert_eq!(tuned.capabilities, cap("net_raw") | cap("sys_admin"));
+        assert_eq!(tuned.families, family_bit("unix").unwrap() | family_bit("packet").unwrap());
+        assert_eq!(tuned.deny & (DENY_CHROOT | DENY_RAW | DENY_SIGNAL), 0);
+        assert_ne!(tuned.deny & DENY_USERNS, 0);
+        let e = parse("[roles.r]\ncapabilities = [\"sys_adnim\"]\n").unwrap_err();
+        assert_eq!((e.line, e.col), (2, 17));
+        assert!(e.message.contains("roles.r.capabilities: unknown capability"), "{e}");
+        let e = parse("[roles.r]\nnet.families = [\"inet4\"]\n").unwrap_err();
+        assert!(e.message.contains("unknown family \"inet4\""), "{e}");
+        let e = parse("[roles.web]\nfile.deny = [\"/x\"]\n[roles.b]\nnarrows = [\"web\"]\nfile.deny = [\"/x\"]\ncapabilities = [\"sys_admin\"]\n")
+            .unwrap_err();
+        assert!(e.message.contains("capability"), "{e}");
+    }
+
+    #[test]
+    fn rules_guard_what_is_above_them() {
+        let deny = PathRule { path: "/srv/vault".into(), subtree: true, access: 0 };
+        assert_eq!(deny.guards(false), vec!["/srv".to_string(), "/".to_string()]);
+        assert_eq!(deny.depth(), 2);
+        let allow = PathRule { path: "/srv/pub".into(), subtree: true, access: ACCESS_ALL };
+        assert!(allow.guards(false).is_empty(), "an allow rule protects nothing");
+        let exec = PathRule { path: "/usr/sbin/nginx".into(), subtree: false, access: 1 };
+        assert_eq!(exec.guards(true), vec!["/usr/sbin", "/usr", "/", "/usr/sbin/nginx"]);
+        let root = PathRule { path: "/".into(), subtree: true, access: 0 };
+        assert_eq!((root.depth(), root.guards(false).len()), (0, 0));
     }
 
     #[test]

@@ -19,6 +19,15 @@ control() {
 	got=$("$@" 2>&1)
 	[ "$got" = ok ] || fail "unjailed control '$*': got $got, want ok"
 }
+# attack_as ROLE WANT CMD...: as attack, in ROLE.
+attack_as() {
+	role=$1; want=$2; shift 2
+	before=$(jail_denials)
+	got=$(jailed "$role" "$@")
+	[ "$got" = "$want" ] || fail "jailed in $role '$*': got $got, want $want"
+	after=$(jail_denials)
+	[ "$after" -gt "$before" ] || fail "jailed in $role '$*': no jail denial counted ($before -> $after)"
+}
 allowed_in_jail() {
 	got=$(jailed web "$@")
 	[ "$got" = ok ] || fail "jailed '$*' (allowed by the role): got $got, want ok"
@@ -28,15 +37,18 @@ keep() { report; }
 
 begin jail_bootstrap
 echo "root:secret-hash:19000:0:99999:7:::" > /etc/shadow
-mkdir -p /etc/cron.d /root /tmp/secret /sys/fs/cgroup/sandbox/sub
+mkdir -p /etc/cron.d /root /tmp/secret /sys/fs/cgroup/sandbox/sub /srv/vault /tmp/pub
 echo key > /tmp/secret/key
+echo vault > /srv/vault/secret
+echo pub > /tmp/pub/file
+cp /bin/nop /bin/allowed-tool
 echo "#!/bin/sh" > /root/notes
 cp /bin/jailops /bin/jailops-web && cp /bin/jailops /bin/jailops-narrow && cp /bin/jailops /bin/jailops-open
 cp /bin/nop-dyn /bin/denied-tool
 run 0 bpflock bootstrap --policy $P/jail.toml --kimglock-profile=allow --bpfrestrict-profile=allow
 pinned jail/file_open
 run 0 bpflock status
-contains "jail: roles: complain, narrow, open, tools, web"
+contains "jail: roles: admin, complain, narrow, open, tools, web"
 keep
 
 begin jail_attack_path_traversal
@@ -355,6 +367,152 @@ else
 fi
 got=$(jailops-web read /etc/shadow 2>&1)
 [ "$got" = EPERM ] || fail "the jail in force after the xattr policy: got $got"
+keep
+
+begin jail_attack_chroot
+# Inside a root of its own, /shadow is /etc/shadow: no rule names /shadow.
+control jailops chroot_read /etc shadow
+attack EPERM jailops chroot_read /etc shadow
+attack EPERM jailops userns_chroot_read /etc shadow
+# A role allowed to chroot: inside, its names are not the system's, and every file it
+# opens is refused (fail closed) rather than judged by a name that lies.
+attack_as admin EPERM jailops chroot_read /etc shadow
+attack_as admin EPERM jailops userns_chroot_read /etc passwd
+allowed_in_jail jailops read /etc/passwd
+got=$(jailed admin jailops read /etc/passwd); [ "$got" = ok ] || fail "admin reads /etc/passwd: $got"
+keep
+
+begin jail_attack_detached_mount
+# A copy of /etc never attached: its files are named from the copy's root (/shadow).
+control jailops open_tree_read /etc shadow
+control jailops fsmount_read proc self/status
+# web lacks the capability (sys_admin); admin has it, and the path still leads nowhere.
+attack EPERM jailops open_tree_read /etc shadow
+attack_as admin EPERM jailops open_tree_read /etc shadow
+attack_as admin EPERM jailops open_tree_read /etc passwd
+attack_as admin EPERM jailops fsmount_read proc self/status
+keep
+
+begin jail_attack_file_handle
+# A handle opened through a bind mount of another directory of the same filesystem: the
+# file is not under that mount's root, and d_path cannot name it truthfully.
+mkdir -p /mnt/pub && mount --bind /tmp/pub /mnt/pub
+control jailops handle_read /mnt/pub /tmp/secret/key
+attack EPERM jailops handle_read /mnt/pub /tmp/secret/key
+attack_as admin EPERM jailops handle_read /mnt/pub /tmp/secret/key
+umount /mnt/pub
+keep
+
+begin jail_attack_second_name
+# A bind mount and a hard link made outside the jail give a denied file another name: the
+# rule follows what the file is.
+mkdir -p /mnt/x && mount --bind /tmp/secret /mnt/x
+control jailops read /mnt/x/key
+attack EPERM jailops read /mnt/x/key
+mkdir -p /mnt/pub && mount --bind /tmp/pub /mnt/pub
+allowed_in_jail jailops read /mnt/pub/file
+umount /mnt/x /mnt/pub
+ln /etc/shadow /shadow-link
+control jailops read /shadow-link
+attack EPERM jailops read /shadow-link
+rm -f /shadow-link
+keep
+
+begin jail_attack_rename_ancestor
+# Renaming /srv would carry /srv/vault out from under its rule.
+control jailops read /srv/vault/secret
+attack EPERM jailops rename /srv /srv2
+attack EPERM jailops rename /srv/vault /srv/vault2
+[ -e /srv/vault/secret ] || fail "a refused rename moved /srv/vault"
+# Renamed outside the jail: the directory keeps its rule under its new name.
+mv /srv /srv2
+control jailops read /srv2/vault/secret
+attack EPERM jailops read /srv2/vault/secret
+mv /srv2 /srv
+# The control: renaming what no rule guards.
+mkdir -p /tmp/free && allowed_in_jail jailops rename /tmp/free /tmp/free2 && rmdir /tmp/free2
+keep
+
+begin jail_attack_replace_allowed_program
+# exec.allow names /bin/allowed-tool: renaming another program over it, or removing it to
+# put another in its place, would run that program under the allowed name.
+cp /bin/nop /bin/evil-tool
+attack EPERM jailops rename /bin/evil-tool /bin/allowed-tool
+attack EPERM jailops unlink /bin/allowed-tool
+[ -e /bin/allowed-tool ] || fail "the refused unlink removed /bin/allowed-tool"
+cp /bin/allowed-tool /bin/allowed-copy
+control jailops rename /bin/evil-tool /bin/allowed-tool
+mv /bin/allowed-copy /bin/allowed-tool
+keep
+
+begin jail_attack_new_names
+# Where the role may not write (/etc is read-only): no symlink, FIFO or node either.
+attack EPERM jailops symlink /tmp/x.so /etc/ld.so.preload
+attack EPERM jailops mkfifo /etc/fifo
+[ ! -e /etc/ld.so.preload ] && [ ! -e /etc/fifo ] || fail "a refused name was created in /etc"
+control jailops symlink /tmp/x.so /etc/ld.so.preload
+control jailops mkfifo /etc/fifo
+rm -f /etc/ld.so.preload /etc/fifo
+allowed_in_jail jailops mkfifo /tmp/fifo
+rm -f /tmp/fifo
+keep
+
+begin jail_attack_mprotect_exec
+# Mapped readable, then made executable: the exec rule applies as to mmap.
+attack EPERM jailops mprotect_exec /bin/denied-tool
+control jailops mprotect_exec /bin/denied-tool
+allowed_in_jail jailops mprotect_exec /bin/nop-dyn
+keep
+
+begin jail_attack_setgid
+attack EPERM jailops setgid 1000
+attack EPERM jailops setgroups
+control jailops setgid 1000
+control jailops setgroups
+keep
+
+begin jail_attack_socket_family_in_address
+# AF_UNSPEC in the address: the kernel treats it as IPv4 on an IPv4 socket.
+attack EPERM jailops udp4_unspec 127.0.0.1 9999
+attack EPERM jailops bind4_unspec 22
+control jailops udp4_unspec 127.0.0.1 9999
+control jailops bind4_unspec 22
+allowed_in_jail jailops bind4_unspec 8081
+keep
+
+begin jail_attack_listen_without_bind
+attack EPERM jailops listen_any
+control jailops listen_any
+keep
+
+begin jail_attack_raw_and_other_sockets
+# A raw socket with IPPROTO_UDP writes its own headers: no udp/53 rule judges it.
+attack EPERM jailops socket inet raw 17
+attack EPERM jailops socket packet raw 0
+attack EPERM jailops socket netlink raw 15
+control jailops socket inet raw 17
+control jailops socket packet raw 0
+control jailops socket netlink raw 15
+# The protocols the rules judge, and netlink's route protocol (addresses), still work.
+allowed_in_jail jailops socket inet stream 0
+allowed_in_jail jailops socket inet6 dgram 17
+allowed_in_jail jailops socket netlink raw 0
+allowed_in_jail jailops socket unix stream 0
+keep
+
+begin jail_attack_capabilities
+# Root in the jail: what its role does not need is not there.
+attack EPERM jailops sethostname jailed
+control jailops sethostname "$(hostname)"
+keep
+
+begin jail_attack_signals
+sleep 60 &
+VICTIM=$!
+attack EPERM jailops kill $VICTIM
+kill -0 $VICTIM || fail "the refused signal reached its target"
+allowed_in_jail jailops kill_child
+control jailops kill $VICTIM
 keep
 
 begin jail_remove

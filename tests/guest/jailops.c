@@ -10,6 +10,14 @@
  *   jailops connect4 IP PORT | connect6 IP PORT | udp4 IP PORT | udp6 IP PORT   (tcp/udp)
  *   jailops bind4 PORT | serve PORT | fetch PORT
  *   jailops setuid UID | ptrace PID | traceme | mount DIR | unix PATH | setxattr PATH NAME VALUE
+ *   jailops setgid GID | setgroups | sethostname NAME | kill PID | kill_child
+ *   jailops mkfifo PATH | mprotect_exec PATH
+ * Changing what a path means, then reading FILE:
+ *   jailops chroot_read DIR FILE | userns_chroot_read DIR FILE
+ *   jailops open_tree_read DIR FILE (a detached copy of DIR) | fsmount_read FSTYPE FILE (never attached)
+ *   jailops handle_read MOUNT PATH    open_by_handle_at(PATH's handle) through the mount MOUNT
+ * Sockets judged by what they are:
+ *   jailops udp4_unspec IP PORT | bind4_unspec PORT | listen_any | socket FAMILY TYPE PROTOCOL
  * connect/fetch: a refused connection (ECONNREFUSED) or an unreachable network means the
  * jail let it through; EPERM is the jail.
  */
@@ -23,7 +31,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sched.h>
+#include <grp.h>
+#include <signal.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -125,6 +137,119 @@ static int fetch(int port)
 		return EIO;
 	close(fd);
 	return 0;
+}
+
+/* What the jailed task reads once it has changed what names mean: FILE, relative to dirfd. */
+static int read_at(int dirfd, const char *file)
+{
+	int fd = openat(dirfd, file, O_RDONLY);
+
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+static int chroot_read(const char *dir, const char *file, int userns)
+{
+	int status, pipefd[2], r = 0;
+	pid_t pid;
+
+	/* In a child: the caller's root stays where it was. */
+	pipe(pipefd);
+	pid = fork();
+	if (pid == 0) {
+		r = userns ? err(unshare(CLONE_NEWUSER)) : 0;
+		if (!r)
+			r = err(chroot(dir));
+		if (!r)
+			r = err(chdir("/"));
+		if (!r)
+			r = read_at(AT_FDCWD, file);
+		write(pipefd[1], &r, sizeof(r));
+		_exit(0);
+	}
+	read(pipefd[0], &r, sizeof(r));
+	waitpid(pid, &status, 0);
+	return r;
+}
+
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#define FSCONFIG_CMD_CREATE 6
+
+static int open_tree_read(const char *dir, const char *file)
+{
+	int tree = syscall(SYS_open_tree, AT_FDCWD, dir, OPEN_TREE_CLONE), r;
+
+	if (tree < 0)
+		return errno;
+	r = read_at(tree, file);
+	close(tree);
+	return r;
+}
+
+static int fsmount_read(const char *fstype, const char *file)
+{
+	int fs = syscall(SYS_fsopen, fstype, 0), mnt, r;
+
+	if (fs < 0)
+		return errno;
+	if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return errno;
+	mnt = syscall(SYS_fsmount, fs, 0, 0);
+	close(fs);
+	if (mnt < 0)
+		return errno;
+	r = read_at(mnt, file);
+	close(mnt);
+	return r;
+}
+
+static int handle_read(const char *mount_dir, const char *path)
+{
+	struct {
+		struct file_handle h;
+		unsigned char bytes[128];
+	} fh = { .h.handle_bytes = 128 };
+	int mount_id, mfd, fd;
+
+	if (name_to_handle_at(AT_FDCWD, path, &fh.h, &mount_id, 0))
+		return errno;
+	mfd = open(mount_dir, O_RDONLY | O_DIRECTORY);
+	if (mfd < 0)
+		return errno;
+	fd = open_by_handle_at(mfd, &fh.h, O_RDONLY);
+	close(mfd);
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+static int family_of(const char *name)
+{
+	const struct { const char *name; int af; } families[] = {
+		{ "inet", AF_INET }, { "inet6", AF_INET6 }, { "unix", AF_UNIX },
+		{ "netlink", AF_NETLINK }, { "packet", AF_PACKET }, { "vsock", AF_VSOCK },
+	};
+
+	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
+		if (!strcmp(families[i].name, name))
+			return families[i].af;
+	return atoi(name);
+}
+
+static int type_of(const char *name)
+{
+	if (!strcmp(name, "stream"))
+		return SOCK_STREAM;
+	if (!strcmp(name, "dgram"))
+		return SOCK_DGRAM;
+	if (!strcmp(name, "raw"))
+		return SOCK_RAW;
+	return atoi(name);
 }
 
 static int run(int argc, char **argv)
@@ -248,6 +373,86 @@ static int run(int argc, char **argv)
 		r = err(connect(fd, (void *)&sa, sizeof(sa)));
 		close(fd);
 		return r == ECONNREFUSED || r == ENOENT ? 0 : r;
+	}
+	if (!strcmp(op, "setgid"))
+		return err(setgid(atoi(a)));
+	if (!strcmp(op, "setgroups")) {
+		gid_t groups[1] = { 1000 };
+
+		return err(setgroups(1, groups));
+	}
+	if (!strcmp(op, "sethostname"))
+		return err(sethostname(a, strlen(a)));
+	if (!strcmp(op, "kill"))
+		return err(kill(atoi(a), SIGTERM));
+	if (!strcmp(op, "kill_child")) {
+		pid_t pid = fork();
+		int status, r;
+
+		if (pid == 0) {
+			pause();
+			_exit(0);
+		}
+		r = err(kill(pid, SIGKILL));
+		waitpid(pid, &status, 0);
+		return r;
+	}
+	if (!strcmp(op, "mkfifo"))
+		return err(mkfifo(a, 0600));
+	if (!strcmp(op, "mprotect_exec")) {
+		int fd = open(a, O_RDONLY);
+		void *p;
+
+		if (fd < 0)
+			return errno;
+		p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+		close(fd);
+		if (p == MAP_FAILED)
+			return errno;
+		return err(mprotect(p, 4096, PROT_READ | PROT_EXEC));
+	}
+	if (!strcmp(op, "chroot_read"))
+		return chroot_read(a, b, 0);
+	if (!strcmp(op, "userns_chroot_read"))
+		return chroot_read(a, b, 1);
+	if (!strcmp(op, "open_tree_read"))
+		return open_tree_read(a, b);
+	if (!strcmp(op, "fsmount_read"))
+		return fsmount_read(a, b);
+	if (!strcmp(op, "handle_read"))
+		return handle_read(a, b);
+	if (!strcmp(op, "udp4_unspec")) {
+		/* An IPv4 socket reads an AF_UNSPEC address as IPv4: the kernel sends to it. */
+		struct sockaddr_in sa = { .sin_family = AF_UNSPEC, .sin_port = htons(atoi(b)) };
+		int fd = socket(AF_INET, SOCK_DGRAM, 0), r;
+
+		inet_pton(AF_INET, a, &sa.sin_addr);
+		r = err(sendto(fd, "x", 1, 0, (void *)&sa, sizeof(sa)));
+		close(fd);
+		return r == ECONNREFUSED ? 0 : r;
+	}
+	if (!strcmp(op, "bind4_unspec")) {
+		/* AF_UNSPEC with INADDR_ANY binds an IPv4 socket (compatibility). */
+		struct sockaddr_in sa = { .sin_family = AF_UNSPEC, .sin_port = htons(atoi(a)) };
+		int fd = socket(AF_INET, SOCK_STREAM, 0), r = err(bind(fd, (void *)&sa, sizeof(sa)));
+
+		close(fd);
+		return r;
+	}
+	if (!strcmp(op, "listen_any")) {
+		/* listen() without bind(): the kernel binds an ephemeral port and serves on it. */
+		int fd = socket(AF_INET, SOCK_STREAM, 0), r = err(listen(fd, 1));
+
+		close(fd);
+		return r;
+	}
+	if (!strcmp(op, "socket")) {
+		int fd = socket(family_of(a), type_of(b), atoi(argv[4]));
+
+		if (fd < 0)
+			return errno;
+		close(fd);
+		return 0;
 	}
 	fprintf(stderr, "jailops: unknown operation %s\n", op);
 	return -1;

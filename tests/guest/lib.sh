@@ -73,8 +73,9 @@ LDSO=/lib64/ld-linux-x86-64.so.2
 [ "$(uname -m)" = x86_64 ] && KIMG_OPS="$KIMG_OPS ioperm"
 BPF_OPS="map_create prog_load btf_load"
 # Code from files with no name: exec of a memfd, of a memfd script, of an unlinked O_TMPFILE,
-# of a deleted-but-open file, execveat(AT_EMPTY_PATH) for all; ld.so mapping a memfd; mprotect.
-FILELESS_EXEC_OPS="memfd_exec memfd_script tmpfile_exec deleted_exec"
+# of a deleted-but-open file, of a program on a tmpfs never attached (fsmount without
+# move_mount), execveat(AT_EMPTY_PATH) for all; ld.so mapping a memfd; mprotect.
+FILELESS_EXEC_OPS="memfd_exec memfd_script tmpfile_exec deleted_exec detached_exec"
 FILELESS_OPS="$FILELESS_EXEC_OPS ldso_memfd mprotect_memfd"
 
 MOD=/modules/minix.ko

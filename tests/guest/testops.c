@@ -230,6 +230,35 @@ static int op_memfd_exec(void)
 	return exec_new_fd(memfd_create("payload", 0), "/bin/nop");
 }
 
+/*
+ * A program on a tmpfs made with fsopen/fsmount and never attached (no move_mount): its
+ * link count is 1, and no task can reach it by any name.
+ */
+static int op_detached_exec(void)
+{
+	int fs = syscall(SYS_fsopen, "tmpfs", 0), mnt, fd, ret;
+
+	if (fs < 0)
+		return errno;
+	if (syscall(SYS_fsconfig, fs, 6 /* FSCONFIG_CMD_CREATE */, NULL, NULL, 0) < 0)
+		return errno;
+	mnt = syscall(SYS_fsmount, fs, 0, 0);
+	close(fs);
+	if (mnt < 0)
+		return errno;
+	fd = openat(mnt, "payload", O_CREAT | O_WRONLY, 0755);
+	if (fd < 0 || copy_into(fd, "/bin/nop") < 0)
+		return errno;
+	close(fd);
+	fd = openat(mnt, "payload", O_PATH);
+	if (fd < 0)
+		return errno;
+	ret = in_child(exec_fd, &fd);
+	close(fd);
+	close(mnt);
+	return ret;
+}
+
 static int op_memfd_script(void)
 {
 	int fd = memfd_create("script", 0);
@@ -500,6 +529,7 @@ static const struct {
 	{ "bpf_write", op_bpf_write },
 	{ "exec_file", op_exec_file },
 	{ "memfd_exec", op_memfd_exec },
+	{ "detached_exec", op_detached_exec },
 	{ "memfd_script", op_memfd_script },
 	{ "tmpfile_exec", op_tmpfile_exec },
 	{ "deleted_exec", op_deleted_exec },
