@@ -9,6 +9,7 @@
 #include "bpflock.bpf.h"
 #include "bpfrestrict.h"
 #include "events.bpf.h"
+#include "pins.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -109,3 +110,6 @@ int BPF_PROG(bpfrestrict_locked_down, enum lockdown_reason what, int ret)
 	/* Reported as operation BPFR_OP_BPF_WRITE: not a bpf() command. */
 	return bpfrestrict_decide(ctx, HOOK_LOCKED_DOWN, BPFR_OP_BPF_WRITE, BLOCKED(BPFR_BPF_WRITE));
 }
+
+/* bpflock's pins, out of reach of the tasks this lock restricts (pins.bpf.h). */
+BPFLOCK_PINS_GUARD(bpfrestrict, PROT_BPFRESTRICT, bpfrestrict_profile)

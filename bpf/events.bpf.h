@@ -58,6 +58,9 @@ const volatile __u64 bpflock_rate_per_sec = 100; /* events per (protection, proc
  * verifier never visits it, and the program still loads.
  */
 const volatile __u32 bpflock_read_kernel = 1;
+/* bpflock's pin root, (s_dev, i_ino), for pins.bpf.h: set by bpflock before load; 0 matches nothing. */
+const volatile __u32 bpflock_pins_dev = 0;
+const volatile __u64 bpflock_pins_ino = 0;
 
 #define ENOENT 2
 

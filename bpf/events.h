@@ -61,6 +61,9 @@ enum bpflock_hook {
 	HOOK_TASK_KILL = 39,
 };
 
+/* An operation every protection reports the same way: removing bpflock's pins (pins.bpf.h). */
+#define BPFLOCK_OP_PINS 0xfffe
+
 enum bpflock_decision {
 	DECISION_DENY = 0,       /* refused */
 	DECISION_ALLOW = 1,      /* allowed, reported because events = "all" */

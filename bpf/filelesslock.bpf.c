@@ -16,6 +16,7 @@
 #include "filelesslock.h"
 #include "events.bpf.h"
 #include "vfs.bpf.h"
+#include "pins.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -111,3 +112,6 @@ int BPF_PROG(filelesslock_kernel_load_data, enum kernel_load_data_id id, bool co
 	       NULL);
 	return ret;
 }
+
+/* bpflock's pins, out of reach of the tasks this lock restricts (pins.bpf.h). */
+BPFLOCK_PINS_GUARD(filelesslock, PROT_FILELESSLOCK, filelesslock_profile)

@@ -74,6 +74,7 @@ struct dentry___local {
 
 struct vfsmount___local {
 	struct dentry___local *mnt_root;
+	struct super_block___local *mnt_sb;
 	int mnt_flags;
 } __local_type;
 
@@ -82,6 +83,7 @@ struct mount___local {
 	struct mount___local *mnt_parent;
 	struct dentry___local *mnt_mountpoint;
 	struct vfsmount___local mnt;
+	struct mnt_namespace___local *mnt_ns;
 } __local_type;
 
 struct path___local {

@@ -9,6 +9,7 @@
 #include "bpflock.bpf.h"
 #include "kimglock.h"
 #include "events.bpf.h"
+#include "pins.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -92,3 +93,6 @@ int BPF_PROG(kimglock_bpf, int cmd)
 		return 0;
 	return kimglock_decide(ctx, HOOK_BPF, KIMG_BTF_LOAD);
 }
+
+/* bpflock's pins, out of reach of the tasks this lock restricts (pins.bpf.h). */
+BPFLOCK_PINS_GUARD(kimglock, PROT_KIMGLOCK, kimglock_profile)

@@ -12,6 +12,7 @@
 #include "bpflock.bpf.h"
 #include "kmodlock.h"
 #include "events.bpf.h"
+#include "pins.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -140,3 +141,6 @@ int BPF_PROG(kmodlock_locked_down, enum lockdown_reason what, int ret)
 		return kmodlock_decide(ctx, HOOK_LOCKED_DOWN, KMOD_UNSAFE_MODULE_PARAMETERS, true, NULL);
 	return 0;
 }
+
+/* bpflock's pins, out of reach of the tasks this lock restricts (pins.bpf.h). */
+BPFLOCK_PINS_GUARD(kmodlock, PROT_KMODLOCK, kmodlock_profile)

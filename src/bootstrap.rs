@@ -99,7 +99,7 @@ pub fn run(policy: &Policy, pin_root: &Path) -> Result<()> {
     }
     let root = PinRoot::open_for_update(pin_root)?;
     let staging = root.staging()?;
-    let shared = Shared::new(&root.path, policy.rate_limit);
+    let shared = Shared::new(&root.path, policy.rate_limit)?;
     let shared_existed = shared.dir.exists();
     // A protection this kernel cannot enforce (a hook or helper it lacks) is refused alone:
     // the rest of the policy is applied, and its old pins, if any, stay as they were.

@@ -3,12 +3,16 @@
 //! Lifecycle as kimglock.rs. bpfrestrict is set up last: once attached under `restricted`,
 //! no process, bpflock included, can load another program.
 
-use std::{mem::MaybeUninit, path::Path};
+use std::{
+    mem::MaybeUninit,
+    os::fd::{AsFd, AsRawFd},
+    path::Path,
+};
 
 use libbpf_rs::MapCore;
 
 use crate::{
-    error::Result,
+    error::{Error, Result},
     events::{self, Shared},
     pins,
     policy::{EventsMode, LockPolicy, OpSet, Operation, Profile},
@@ -101,6 +105,12 @@ pub fn setup(policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
     pins::pin_map(&mut skel.maps.rodata, dir, "config")?;
     pins::attach_and_pin(NAME, &skel.progs.bpfrestrict_locked_down, dir, "locked_down")?;
     pins::attach_and_pin(NAME, &skel.progs.bpfrestrict_bpf, dir, "bpf")?;
+    let p = &skel.progs;
+    pins::attach_pins_guard(
+        NAME,
+        [&p.bpfrestrict_pins_unlink, &p.bpfrestrict_pins_rmdir, &p.bpfrestrict_pins_rename, &p.bpfrestrict_pins_umount],
+        dir,
+    )?;
     // Pinned: arm (bpf/bpfrestrict.bpf.c says why through the memory mapping).
     let bss = skel.maps.bss_data.as_deref_mut().expect("bpfrestrict has a mmapable .bss");
     // SAFETY: plain writes to the mapped .bss; the kernel reads it concurrently, so they
@@ -110,9 +120,41 @@ pub fn setup(policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
         std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
         std::ptr::write_volatile(&mut bss.bpfrestrict_armed, 1);
     }
+    let bss_mapping: *mut types::bss = bss;
     // One bpf() call now, so the programs record this process's start time as the loader's.
     let _ = skel.maps.rodata.lookup(&0u32.to_ne_bytes(), libbpf_rs::MapFlags::ANY);
+    // Armed for good: the state map is pinned for status, and frozen, so that no bpf()
+    // call (root's `bpftool map update` included) can disarm it. Freezing needs the
+    // writable mapping gone: it is replaced in place by a read-only one.
+    pins::pin_map(&mut skel.maps.bss, dir, STATE)?;
+    // The tests show the attack that freezing stops (and that status sees it).
+    if std::env::var_os("BPFLOCK_TEST_UNFROZEN").is_some() {
+        return Ok(());
+    }
+    let fd = skel.maps.bss.as_fd().as_raw_fd();
+    let len = (std::mem::size_of::<types::bss>() + 4095) & !4095;
+    // SAFETY: the address and length are libbpf's mapping of this very map; MAP_FIXED
+    // replaces it with a read-only mapping of the same pages, which libbpf unmaps later.
+    let remapped =
+        unsafe { libc::mmap(bss_mapping.cast(), len, libc::PROT_READ, libc::MAP_SHARED | libc::MAP_FIXED, fd, 0) };
+    if remapped == libc::MAP_FAILED {
+        return Err(Error::UnableToFreeze { protection: NAME, source: std::io::Error::last_os_error() });
+    }
+    // SAFETY: a plain bpf(BPF_MAP_FREEZE) on a map fd the skeleton owns.
+    if unsafe { libbpf_rs::libbpf_sys::bpf_map_freeze(fd) } != 0 {
+        return Err(Error::UnableToFreeze { protection: NAME, source: std::io::Error::last_os_error() });
+    }
     Ok(())
+}
+
+/// The pinned .bss: whether the programs are armed, as the kernel holds it.
+const STATE: &str = "state";
+
+/// Whether the pinned programs enforce: false where the state the kernel holds says they
+/// are disarmed (status says so, whatever the pinned policy says).
+pub fn pinned_armed(dir: &Path) -> Result<bool> {
+    let state: types::bss = pins::read_map_value(dir, STATE)?;
+    Ok(state.bpfrestrict_armed != 0)
 }
 
 pub fn pinned_policy(dir: &Path) -> Result<LockPolicy> {

@@ -38,6 +38,9 @@ pub enum Error {
     #[error("cannot pin link {path}: {source}")]
     UnableToPinLink { path: PathBuf, source: libbpf_rs::Error },
 
+    #[error("{protection}: cannot freeze its state map: {source}")]
+    UnableToFreeze { protection: &'static str, source: std::io::Error },
+
     #[error(
         "cannot reuse the pinned map {path} ({source}); it was made by another bpflock version: \
          `bpflock remove --all` (or a reboot) clears it"

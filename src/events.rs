@@ -64,6 +64,8 @@ pub const HOOK_NAMES: [&str; 40] = [
     "task_kill",
 ];
 pub const DECISION_NAMES: [&str; 3] = ["denied", "allowed", "would-deny"];
+/// BPFLOCK_OP_PINS: removing bpflock's pins, whichever protection refused it.
+const OP_PINS: u32 = 0xfffe;
 const COUNTER_WANTED: u32 = 0;
 const COUNTER_SUPPRESSED: u32 = 1;
 const COUNTER_OUTPUT: u32 = 2;
@@ -122,11 +124,14 @@ pub struct Shared {
     pub dir: PathBuf,
     /// Events per second per (protection, process); 0: unlimited.
     pub rate_limit: u64,
+    /// The pin root's (device, inode), the kernel's encoding: what bpf/pins.bpf.h guards.
+    pub pin_root_identity: (u32, u64),
 }
 
 impl Shared {
-    pub fn new(pin_root: &Path, rate_limit: u64) -> Self {
-        Self { dir: pin_root.join(EVENTS_DIR), rate_limit }
+    pub fn new(pin_root: &Path, rate_limit: u64) -> Result<Self> {
+        let pin_root_identity = crate::kernel::file_identity(&pin_root.to_string_lossy())?;
+        Ok(Self { dir: pin_root.join(EVENTS_DIR), rate_limit, pin_root_identity })
     }
 
     /// Before load: points the object's shared maps at the pinned ones, where they exist.
@@ -161,6 +166,7 @@ macro_rules! configure_events {
         $config.bpflock_events_mode = $events as u32;
         $config.bpflock_rate_per_sec = $shared.rate_limit;
         $config.bpflock_read_kernel = !crate::kernel::lockdown_confidentiality() as u32;
+        ($config.bpflock_pins_dev, $config.bpflock_pins_ino) = $shared.pin_root_identity;
         let m = &mut $open.maps;
         $shared.reuse([&mut m.bpflock_events, &mut m.bpflock_counters, &mut m.bpflock_ratelimit])
     }};
@@ -234,6 +240,9 @@ pub fn percpu_sum(map: &MapHandle, index: u32) -> io::Result<u64> {
 
 /// The name of an event's operation, as the policy and the docs call it.
 pub fn operation_name(e: &Event) -> Cow<'static, str> {
+    if e.operation == OP_PINS {
+        return Cow::Borrowed("pins");
+    }
     match PROT_NAMES.get(e.protection as usize).copied() {
         Some("kimglock") => crate::kimglock::OPERATIONS
             .iter()

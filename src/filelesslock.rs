@@ -57,6 +57,17 @@ pub fn setup(policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
     pins::attach_and_pin(NAME, &skel.progs.filelesslock_file_mprotect, dir, "file_mprotect")?;
     pins::attach_and_pin(NAME, &skel.progs.filelesslock_kernel_read_file, dir, "kernel_read_file")?;
     pins::attach_and_pin(NAME, &skel.progs.filelesslock_kernel_load_data, dir, "kernel_load_data")?;
+    let p = &skel.progs;
+    pins::attach_pins_guard(
+        NAME,
+        [
+            &p.filelesslock_pins_unlink,
+            &p.filelesslock_pins_rmdir,
+            &p.filelesslock_pins_rename,
+            &p.filelesslock_pins_umount,
+        ],
+        dir,
+    )?;
     Ok(())
 }
 

@@ -107,6 +107,12 @@ pub fn setup(policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
     pins::pin_map(&mut skel.maps.rodata, dir, "config")?;
     pins::attach_and_pin(NAME, &skel.progs.kimglock_locked_down, dir, "locked_down")?;
     pins::attach_and_pin(NAME, &skel.progs.kimglock_bpf, dir, "bpf")?;
+    let p = &skel.progs;
+    pins::attach_pins_guard(
+        NAME,
+        [&p.kimglock_pins_unlink, &p.kimglock_pins_rmdir, &p.kimglock_pins_rename, &p.kimglock_pins_umount],
+        dir,
+    )?;
     Ok(())
 }
 

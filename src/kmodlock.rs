@@ -57,6 +57,12 @@ pub fn setup(policy: &LockPolicy, origin: &ModuleOrigin, dir: &Path, shared: &Sh
     pins::attach_and_pin(NAME, &skel.progs.kmodlock_read_file, dir, "kernel_read_file")?;
     pins::attach_and_pin(NAME, &skel.progs.kmodlock_load_data, dir, "kernel_load_data")?;
     pins::attach_and_pin(NAME, &skel.progs.kmodlock_locked_down, dir, "locked_down")?;
+    let p = &skel.progs;
+    pins::attach_pins_guard(
+        NAME,
+        [&p.kmodlock_pins_unlink, &p.kmodlock_pins_rmdir, &p.kmodlock_pins_rename, &p.kmodlock_pins_umount],
+        dir,
+    )?;
     Ok(())
 }
 

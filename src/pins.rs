@@ -187,12 +187,15 @@ impl Drop for Staging {
     }
 }
 
-/// Program ids behind the links pinned in `dir` (maps are pinned as `config` and in
-/// subdirectories such as the jail's `maps/`).
+/// Maps pinned beside a protection's links: its global data sections (`config`: .rodata,
+/// `state`: .bss). Other maps are pinned in subdirectories (the jail's `maps/`).
+pub const MAP_PINS: [&str; 2] = ["config", "state"];
+
+/// Program ids behind the links pinned in `dir`.
 pub fn pinned_prog_ids(dir: &Path) -> io::Result<Vec<u32>> {
     let mut ids = Vec::new();
     for entry in fs::read_dir(dir)?.flatten() {
-        if entry.file_name() != "config" && !entry.file_type()?.is_dir() {
+        if !MAP_PINS.iter().any(|m| entry.file_name() == *m) && !entry.file_type()?.is_dir() {
             ids.push(link_prog_id(&entry.path())?);
         }
     }
@@ -389,11 +392,27 @@ pub fn attach_and_pin(
     link.pin(&path).map_err(|source| Error::UnableToPinLink { path, source })
 }
 
+/// The four programs of `BPFLOCK_PINS_GUARD` (bpf/pins.bpf.h), in its order: unlink,
+/// rmdir, rename, umount. Every lock attaches them: under baseline and restricted, its
+/// pins are out of reach of the tasks it restricts.
+pub fn attach_pins_guard(protection: &'static str, progs: [&libbpf_rs::ProgramMut<'_>; 4], dir: &Path) -> Result<()> {
+    for (prog, hook) in progs.into_iter().zip(["inode_unlink", "inode_rmdir", "inode_rename", "sb_umount"]) {
+        attach_and_pin(protection, prog, dir, &format!("pins_guard_{hook}"))?;
+    }
+    Ok(())
+}
+
 /// The value of a pinned one-entry config map: a frozen .rodata, read back as the
 /// skeleton's `types::rodata`.
 pub fn read_config<T: Copy>(dir: &Path) -> Result<T> {
+    read_map_value(dir, "config")
+}
+
+/// The value of a pinned one-entry map (a global data section: .rodata, .bss), read back as
+/// the skeleton's type of that section.
+pub fn read_map_value<T: Copy>(dir: &Path, name: &str) -> Result<T> {
     let size = std::mem::size_of::<T>();
-    let path = dir.join("config");
+    let path = dir.join(name);
     let map = MapHandle::from_pinned_path(&path)
         .map_err(|e| Error::io("cannot open pinned map", &path)(io::Error::other(e)))?;
     let value = map

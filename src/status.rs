@@ -40,6 +40,8 @@ pub struct ProtectionStatus {
     pub jail: Option<JailStatus>,
     /// What could not be read, and why.
     pub unreadable: Vec<String>,
+    /// Where what the kernel objects hold differs from the pinned policy (tampering).
+    pub differs: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -88,6 +90,7 @@ fn protection(root: &Path, name: &str) -> ProtectionStatus {
         roles: vec![],
         jail: None,
         unreadable: vec![],
+        differs: vec![],
     };
     match fs::read_dir(&dir) {
         Ok(entries) => {
@@ -137,6 +140,16 @@ fn protection(root: &Path, name: &str) -> ProtectionStatus {
                     .map(|(n, _)| n)
                     .collect();
             }
+            if name == bpfrestrict::NAME {
+                match bpfrestrict::pinned_armed(&dir) {
+                    Ok(true) => {}
+                    Ok(false) => st.differs.push(format!(
+                        "its programs are disarmed (their state map says so): {} is NOT enforced",
+                        lock.profile
+                    )),
+                    Err(e) => st.unreadable.push(format!("armed state: {e}")),
+                }
+            }
             st.allow = lock.allow.names(table);
             st.block = lock.block.names(table);
             if name == kimglock::NAME {
@@ -152,7 +165,7 @@ fn protection(root: &Path, name: &str) -> ProtectionStatus {
         None => {}
     }
     // Links are the files; directories (jail's maps/) and config are maps.
-    for pin in st.pins.iter().filter(|p| *p != "config" && !dir.join(p).is_dir()) {
+    for pin in st.pins.iter().filter(|p| !crate::pins::MAP_PINS.contains(&p.as_str()) && !dir.join(p).is_dir()) {
         match crate::pins::link_prog_id(&dir.join(pin)) {
             Ok(id) => {
                 st.links.push(LinkStatus { hook: pin.clone(), prog_id: Some(id), verified_insns: verified_insns(id) })
@@ -237,6 +250,9 @@ pub fn print_human(st: &Status) {
                 "  no lockdown reason in this kernel for: {} (rules for them have no effect)",
                 p.not_in_this_kernel.join(", ")
             );
+        }
+        for d in &p.differs {
+            println!("  WARNING: {d}");
         }
         for u in &p.unreadable {
             println!("  unreadable: {u}");

@@ -689,7 +689,12 @@ fn view_and_privilege(
                     let known: Vec<_> = FAMILIES.iter().map(|(n, _)| *n).collect();
                     c.error(
                         item.span(),
-                        format!("{}: unknown family \"{}\" (known: {})", key("net.families"), item.get_ref(), known.join(", ")),
+                        format!(
+                            "{}: unknown family \"{}\" (known: {})",
+                            key("net.families"),
+                            item.get_ref(),
+                            known.join(", ")
+                        ),
                     )
                 })?;
             }
@@ -904,7 +909,10 @@ role = "web"
         let cap = |n| capability_bit(n).unwrap();
         assert_ne!(web.capabilities & cap("net_bind_service"), 0);
         assert_eq!(web.capabilities & (cap("sys_admin") | cap("setuid") | cap("setgid") | cap("net_raw")), 0);
-        assert_eq!(web.families, family_bit("unix").unwrap() | family_bit("inet").unwrap() | family_bit("inet6").unwrap());
+        assert_eq!(
+            web.families,
+            family_bit("unix").unwrap() | family_bit("inet").unwrap() | family_bit("inet6").unwrap()
+        );
         let open = p.role("open").unwrap();
         assert_eq!((open.capabilities, open.families), (u64::MAX, u64::MAX), "a role that restricts nothing");
         assert_eq!(open.deny & (DENY_USERNS | DENY_CHROOT | DENY_RAW | DENY_SIGNAL), 0);

@@ -52,10 +52,57 @@ eventually container devmem ok
 expect container map_create EPERM
 end
 
+begin pins_out_of_reach_of_containers
+# A container that sees the host's BPF filesystem (this one shares the host's mounts)
+# removes a protection with rm, mv or umount. The control: filelesslock under allow is
+# loaded (it reports) but restricts nobody, so nothing keeps a container from its pins.
+run 0 bpflock bootstrap --filelesslock-profile=allow --kimglock-profile=allow --bpfrestrict-profile=allow
+pinned filelesslock/bprm_check_security
+unshare --pid --fork rm -r $ROOT/filelesslock 2>/dev/null || fail "control: a container could not remove unguarded pins"
+not_pinned filelesslock/bprm_check_security
+bpflock remove --all >/dev/null 2>&1
+# Every lock under baseline guards the pin root, the BPF filesystem and /sys.
+run 0 bpflock bootstrap --kimglock-profile=baseline --bpfrestrict-profile=baseline --filelesslock-profile=baseline --kmodlock-profile=baseline
+before=$(denied kimglock)
+for p in kimglock kmodlock filelesslock bpfrestrict; do
+	unshare --pid --fork rm -r $ROOT/$p 2>/dev/null && fail "a container removed $p's pins"
+	unshare --pid --fork mv $ROOT/$p $ROOT/gone 2>/dev/null && fail "a container renamed $p's pins"
+done
+unshare --pid --fork rm -f $ROOT/kimglock/locked_down 2>/dev/null && fail "a container unlinked a pin"
+unshare --pid --fork umount /sys/fs/bpf 2>/dev/null && fail "a container unmounted the BPF filesystem"
+unshare --pid --fork umount -l /sys 2>/dev/null && fail "a container unmounted /sys"
+for p in kimglock/locked_down kmodlock/kernel_read_file filelesslock/bprm_check_security bpfrestrict/bpf; do pinned $p; done
+[ "$(denied kimglock)" -gt "${before:-0}" ] || fail "the refusals were not counted"
+expect container devmem EPERM
+expect container map_create EPERM
+# The host (the initial pid namespace) still manages them.
+run 0 bpflock remove kimglock
+not_pinned kimglock
+end
+
 begin bpfrestrict_baseline_denies_containers_only
 run 0 bpflock bootstrap --kimglock-profile=allow --bpfrestrict-profile=baseline
 not_pinned kimglock; pinned bpfrestrict/bpf
 for op in $BPF_OPS bpf_write; do expect host $op ok; expect container $op EPERM; done
+end
+
+begin bpfrestrict_state_cannot_be_disarmed
+# Host root rewriting bpfrestrict's state map (armed = 0) would turn it off while status
+# still said baseline. The attack, where the map is not frozen (a test-only switch): it
+# works, containers get bpf() back, and status says the programs are disarmed.
+BPFLOCK_TEST_UNFROZEN=1 bpflock bootstrap --kimglock-profile=allow --bpfrestrict-profile=baseline >/dev/null 2>&1
+expect container map_create EPERM
+expect host "map_zero $ROOT/bpfrestrict/state" ok
+expect container map_create ok
+run 0 bpflock status
+contains "disarmed (their state map says so): baseline is NOT enforced"
+bpflock remove --all >/dev/null 2>&1
+# As bootstrap leaves it: frozen, the write refused, still enforcing, nothing to warn about.
+run 0 bpflock bootstrap --kimglock-profile=allow --bpfrestrict-profile=baseline
+expect host "map_zero $ROOT/bpfrestrict/state" EPERM
+expect container map_create EPERM
+run 0 bpflock status
+echo "$OUT" | grep -q "NOT enforced" && fail "status warns about an armed bpfrestrict"
 end
 
 begin bpfrestrict_block_map_create

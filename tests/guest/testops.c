@@ -58,6 +58,33 @@ static int op_map_create(void)
 	return 0;
 }
 
+/* Root rewriting a pinned map's first entry with zeros (bpftool map update, by hand). */
+static int op_map_zero(const char *path)
+{
+	union bpf_attr get = { .pathname = (uintptr_t)path };
+	struct bpf_map_info info = { 0 };
+	union bpf_attr by_fd = { 0 }, update = { 0 };
+	static char zeros[1 << 16];
+	__u32 key = 0;
+	int fd = sys_bpf(BPF_OBJ_GET, &get), ret;
+
+	if (fd < 0)
+		return errno;
+	by_fd.info.bpf_fd = fd;
+	by_fd.info.info_len = sizeof(info);
+	by_fd.info.info = (uintptr_t)&info;
+	if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &by_fd) || info.value_size > sizeof(zeros)) {
+		close(fd);
+		return EINVAL;
+	}
+	update.map_fd = fd;
+	update.key = (uintptr_t)&key;
+	update.value = (uintptr_t)zeros;
+	ret = sys_bpf(BPF_MAP_UPDATE_ELEM, &update) ? errno : 0;
+	close(fd);
+	return ret;
+}
+
 static int load_prog(int type, const struct bpf_insn *insns, int n)
 {
 	union bpf_attr attr = { 0 };
@@ -506,6 +533,7 @@ static const struct {
 	{ "autoload", op_autoload },
 	{ "kexec_file", op_kexec_file },
 	{ "firmware", op_firmware },
+	{ "map_zero", op_map_zero },
 };
 
 static const struct {
