@@ -27,13 +27,16 @@ const volatile __u32 filelesslock_profile = PROFILE_ALLOW;
 static __always_inline bool is_fileless(struct file___local *file)
 {
 	struct inode___local *inode;
+	int reach;
 
 	if (!file)
 		return false;
 	inode = read_ptr(file->f_inode);
 	if (!inode || inode->i_nlink == 0)
 		return true;
-	return vfs_mount_attached(read_ptr(file->f_path.mnt)) != VFS_REACHED;
+	/* Internal mounts: memfds (link count 0 above), and overlayfs' layers behind a mapping. */
+	reach = vfs_mount_attached(read_ptr(file->f_path.mnt));
+	return reach != VFS_REACHED && reach != VFS_INTERNAL;
 }
 
 /* allow: reported, allowed. baseline: denied outside the initial pid namespace. restricted: denied. */

@@ -300,6 +300,8 @@ static __always_inline __u32 path_from_root(const struct path___local *path)
 	reach = vfs_reach(read_ptr(path->mnt), read_ptr(path->dentry), root_mnt, root);
 	if (reach == VFS_REACHED)
 		return 0;
+	if (reach == VFS_INTERNAL)
+		return JAIL_OP_INTERNAL;
 	return reach == VFS_TOO_DEEP ? JAIL_OP_PATH_TOO_LONG : JAIL_OP_DISCONNECTED;
 }
 
@@ -436,6 +438,16 @@ static __always_inline int file_check(void *ctx, __u32 hook, const struct path__
 		long rule;
 
 		op = path_from_root(path);
+		/*
+		 * A file on a kernel-internal mount opened: overlayfs opening a layer's file behind
+		 * an overlay file whose own open was judged here (6.6+), or a memfd or pipe reopened
+		 * through /proc/self/fd. Not a name the task chose; it already holds the object.
+		 * Mapped executable or executed, it is refused below (no name to allow it by).
+		 */
+		if (op == JAIL_OP_INTERNAL && hook == HOOK_FILE_OPEN)
+			return 0;
+		if (op == JAIL_OP_INTERNAL)
+			op = JAIL_OP_DISCONNECTED;
 		if (op)
 			goto deny;
 		op = JAIL_OP_PATH_TOO_LONG;
@@ -522,15 +534,12 @@ int BPF_PROG(jail_file_mprotect, struct vm_area_struct___local *vma, unsigned lo
 	r = role_of(t);
 	if (!r)
 		goto deny;
-	if (!r->has_file_rules) {
+	/* Not path_from_root(): the mapping's file may be overlayfs' file of a layer (6.6+);
+	 * the file was judged by name when it was opened. */
+	if (!r->has_file_rules)
 		granted = r->file_default;
-	} else {
-		op = path_from_root(&file->f_path);
-		if (op)
-			goto deny;
-		op = JAIL_OP_FILE_EXEC;
+	else
 		granted = inode_access(t->role, read_ptr(file->f_path.dentry), r->file_default);
-	}
 	if (granted & JAIL_EXEC)
 		return 0;
 deny:
@@ -610,6 +619,8 @@ int BPF_PROG(jail_bprm_check, struct linux_binprm___local *bprm, int ret)
 	if (!r->has_exec_rules)
 		return r->exec_default ? 0 : jail_deny(ctx, t, r, HOOK_BPRM_CHECK, JAIL_OP_EXEC, NULL);
 	role = path_from_root(&file->f_path); /* here: the jail_op refusing it, or 0 */
+	if (role == JAIL_OP_INTERNAL)
+		role = JAIL_OP_DISCONNECTED; /* a memfd: no name an exec rule could allow */
 	if (role)
 		return jail_deny(ctx, t, r, HOOK_BPRM_CHECK, role, NULL);
 	key = scratch_key();

@@ -177,6 +177,7 @@ enum jail_op {
 	JAIL_OP_SOCKET = 27,     /* a socket family, type or protocol the role does not use */
 	JAIL_OP_LISTEN = 28,     /* listen() on a port the bind rules do not allow */
 	JAIL_OP_SIGNAL = 29,     /* a signal to a task outside the role */
+	JAIL_OP_INTERNAL = 30,   /* path_from_root(): a kernel-internal mount (never reported) */
 	JAIL_OP_CAPABILITY = 64, /* + the capability's number (CAP_SYS_ADMIN: 64 + 21) */
 };
 

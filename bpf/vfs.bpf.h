@@ -21,7 +21,13 @@ enum vfs_reach {
 	VFS_REACHED = 0,      /* the walk met the root it was given */
 	VFS_DISCONNECTED = 1, /* it cannot: another tree (detached mount, bind-mount escape, other namespace) */
 	VFS_TOO_DEEP = 2,     /* not within VFS_WALK_MAX steps */
+	VFS_INTERNAL = 3,     /* a kernel-internal mount: memfd, pipes, overlayfs' own opens of its layers */
 };
+
+/* fs/mount.h MNT_NS_INTERNAL: the namespace of the kernel's own mounts (kern_mount, and
+ * clone_private_mount: overlayfs' layers, whose files back the overlay's since 6.6). */
+#define VFS_MNT_NS_INTERNAL ((unsigned long)-22)
+
 
 #define vfs_read(ptr, type, field)                                                         \
 	({                                                                                 \
@@ -32,6 +38,12 @@ enum vfs_reach {
 			__v = (unsigned long)bpf_core_cast((void *)(ptr), type)->field;    \
 		__v;                                                                       \
 	})
+
+/* How a walk ends at a mount with no parent that is not the root it looks for. */
+static __always_inline int vfs_top(unsigned long m)
+{
+	return vfs_read(m, struct mount___local, mnt_ns) == VFS_MNT_NS_INTERNAL ? VFS_INTERNAL : VFS_DISCONNECTED;
+}
 
 static __always_inline unsigned long vfs_real_mount(const void *vfsmount)
 {
@@ -62,7 +74,7 @@ static __always_inline int vfs_reach(const void *mnt, const void *dentry, const 
 		if (d == mnt_root) {
 			parent = vfs_read(m, struct mount___local, mnt_parent);
 			if (!parent || parent == m)
-				return VFS_DISCONNECTED;
+				return vfs_top(m);
 			d = vfs_read(m, struct mount___local, mnt_mountpoint);
 			m = parent;
 			mnt_root = vfs_read(m, struct mount___local, mnt.mnt_root);
@@ -112,8 +124,9 @@ static __always_inline struct dentry___local *vfs_system_root(void)
 /*
  * Whether a mount is attached in the current task's mount namespace: its chain of parents
  * ends at the namespace's root. A mount made with fsmount(2) or open_tree(OPEN_TREE_CLONE)
- * and never moved into place has no parent and is not that root: its files have no name
- * the task could reach.
+ * and never moved into place, or unmounted lazily while a file on it stays open, has no
+ * parent and is not that root: its files have no name the task could reach. Kernel-
+ * internal mounts are told apart (VFS_INTERNAL).
  */
 static __always_inline int vfs_mount_attached(const void *mnt)
 {
@@ -137,7 +150,7 @@ static __always_inline int vfs_mount_attached(const void *mnt)
 			return VFS_REACHED;
 		parent = vfs_read(m, struct mount___local, mnt_parent);
 		if (!parent || parent == m)
-			return VFS_DISCONNECTED;
+			return vfs_top(m);
 		m = parent;
 	}
 	return VFS_TOO_DEEP;

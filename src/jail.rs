@@ -37,7 +37,7 @@ use skel::{types, JailSkelBuilder};
 pub const NAME: &str = "jail";
 
 /// Event operations (bpf/jail.h enum jail_op); the role id is in the high 16 bits.
-pub const OPERATION_NAMES: [&str; 30] = [
+pub const OPERATION_NAMES: [&str; 31] = [
     "file_read",
     "file_write",
     "file_append",
@@ -68,6 +68,7 @@ pub const OPERATION_NAMES: [&str; 30] = [
     "socket",
     "listen",
     "signal",
+    "internal",
 ];
 /// JAIL_OP_CAPABILITY: events for a capability carry 64 + its number.
 const OPERATION_CAPABILITY: u32 = 64;

@@ -515,6 +515,17 @@ allowed_in_jail jailops kill_child
 control jailops kill $VICTIM
 keep
 
+begin jail_overlay_files
+# The overlay's own opens of its layers' files (6.6+) are the kernel's, not the task's:
+# reading, writing and mapping files of an overlay work jailed.
+overlay_at /mnt/ovl || fail "cannot mount an overlay"
+allowed_in_jail jailops read /mnt/ovl/file
+allowed_in_jail jailops write /mnt/ovl/new
+allowed_in_jail jailops mmap_exec /mnt/ovl/nop
+allowed_in_jail jailops mprotect_exec /mnt/ovl/nop
+umount /mnt/ovl
+keep
+
 begin jail_remove
 run 0 bpflock remove jail
 for _ in $(seq 50); do got=$(jailops-web read /etc/shadow 2>&1); [ "$got" = ok ] && break; sleep 0.2; done

@@ -114,3 +114,13 @@ forwarded() { journal_json | grep BPFLOCK_DELIVERED | tail -1 | grep -o "\"$1\":
 counter() { bpflock status --json | grep -o "\"$1\": [0-9]*" | head -1 | grep -o '[0-9]*$'; }
 denied() { bpflock status --json | tr -d ' \n' | grep -o "\"protection\":\"$1\",\"decision\":\"denied\",\"count\":[0-9]*" | grep -o '[0-9]*$'; }
 has_journald() { [ -S /run/systemd/journal/socket ] && command -v journalctl >/dev/null; }
+# overlay_at DIR: an overlay of a directory holding the program nop, at DIR (its upper
+# layer on tmpfs). Since 6.6 the kernel opens and maps the layers' files behind the
+# overlay's: the locks and the jail must not take them for files with no name.
+overlay_at() {
+	modprobe overlay 2>/dev/null
+	mkdir -p /tmp/ovl/lower /tmp/ovl/upper /tmp/ovl/work "$1"
+	cp /bin/nop /tmp/ovl/lower/nop && echo data > /tmp/ovl/lower/file
+	mount -t overlay overlay -o lowerdir=/tmp/ovl/lower,upperdir=/tmp/ovl/upper,workdir=/tmp/ovl/work "$1"
+}
+

@@ -258,6 +258,12 @@ expect container exec_file ok; expect container ldso_file ok
 expect container "finit_module_memfd $MOD" EPERM; expect host "finit_module_memfd $MOD" ok
 expect container "init_module $MOD" EPERM; expect host "init_module $MOD" ok
 expect container "finit_module $MOD" ok
+# Programs on an overlay (a container's root filesystem) run, and map executable.
+overlay_at /mnt/ovl || fail "cannot mount an overlay"
+expect container "exec_path /mnt/ovl/nop" ok
+got=$(unshare --pid --fork jailops mprotect_exec /mnt/ovl/nop 2>&1)
+[ "$got" = ok ] || fail "mprotect(PROT_EXEC) of a file on an overlay, in a container: got $got"
+umount /mnt/ovl
 end
 
 begin filelesslock_restricted_denies_everyone

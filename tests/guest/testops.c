@@ -512,6 +512,11 @@ static int op_firmware(const char *name)
 	return n < 0 ? errno : 0;
 }
 
+static int op_exec_path(const char *path)
+{
+	return in_child(exec_path, (void *)path);
+}
+
 static int op_init_module(const char *path)
 {
 	return load_from_memory(path, 0);
@@ -534,6 +539,7 @@ static const struct {
 	{ "kexec_file", op_kexec_file },
 	{ "firmware", op_firmware },
 	{ "map_zero", op_map_zero },
+	{ "exec_path", op_exec_path },
 };
 
 static const struct {
