@@ -372,6 +372,8 @@ keep
 begin jail_attack_chroot
 # Inside a root of its own, /shadow is /etc/shadow: no rule names /shadow.
 control jailops chroot_read /etc shadow
+control jailops userns
+attack EPERM jailops userns
 attack EPERM jailops chroot_read /etc shadow
 attack EPERM jailops userns_chroot_read /etc shadow
 # A role allowed to chroot: inside, its names are not the system's, and every file it

@@ -13,7 +13,7 @@
  *   jailops setgid GID | setgroups | sethostname NAME | kill PID | kill_child
  *   jailops mkfifo PATH | mprotect_exec PATH
  * Changing what a path means, then reading FILE:
- *   jailops chroot_read DIR FILE | userns_chroot_read DIR FILE
+ *   jailops userns | chroot_read DIR FILE | userns_chroot_read DIR FILE
  *   jailops open_tree_read DIR FILE (a detached copy of DIR) | fsmount_read FSTYPE FILE (never attached)
  *   jailops handle_read MOUNT PATH    open_by_handle_at(PATH's handle) through the mount MOUNT
  * Sockets judged by what they are:
@@ -410,6 +410,16 @@ static int run(int argc, char **argv)
 		if (p == MAP_FAILED)
 			return errno;
 		return err(mprotect(p, 4096, PROT_READ | PROT_EXEC));
+	}
+	if (!strcmp(op, "userns")) {
+		pid_t pid = fork();
+		int status;
+
+		/* In a child: the caller stays in its namespace. */
+		if (pid == 0)
+			_exit(unshare(CLONE_NEWUSER) ? errno : 0);
+		waitpid(pid, &status, 0);
+		return WEXITSTATUS(status);
 	}
 	if (!strcmp(op, "chroot_read"))
 		return chroot_read(a, b, 0);
