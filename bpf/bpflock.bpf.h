@@ -58,6 +58,21 @@ static __always_inline bool is_bpflock_exe(void)
 }
 
 /*
+ * A dentry's inode, NULL for a negative dentry. Not a plain load where the dentry is a hook
+ * argument: from 6.4 until 7.x the verifier typed dentry->d_inode of a trusted dentry
+ * "trusted, never NULL", so it dropped the NULL check as dead code and let the program
+ * load through NULL (a kernel oops on the new name of inode_create or inode_rename).
+ * Through a read-only cast the pointer is untrusted: checked, and every load from it is
+ * fault-safe. Kernels without the cast (6.1) never had that rule.
+ */
+static __always_inline struct inode___local *dentry_inode(struct dentry___local *dentry)
+{
+	if (bpf_ksym_exists(bpf_rdonly_cast))
+		return read_ptr(bpf_core_cast(dentry, struct dentry___local)->d_inode);
+	return read_ptr(dentry->d_inode);
+}
+
+/*
  * 0, the LSM's "allowed", in a register of its own. Where the compiler knows a variable is
  * 0 it may return that variable's register instead of a constant, and a verifier that
  * tracks the variable only through a masked 32-bit copy (6.12) cannot prove that register

@@ -339,6 +339,44 @@ static __always_inline struct jail_path_key *scratch_key(void)
 #define JAIL_INODE_NONE (-1)
 #define JAIL_INODE_TOO_DEEP (-2)
 
+struct inode_walk {
+	struct jail_inode_key key;
+	struct dentry___local *dentry;
+	long access;
+	__u32 depth;
+};
+
+/* One step of inode_rule(): 1 ends the walk with `access` set. */
+static long inode_rule_step(__u32 index, struct inode_walk *w)
+{
+	struct dentry___local *dentry = w->dentry, *parent;
+	struct jail_path_rule *rule;
+	struct inode___local *inode;
+
+	if (!dentry) {
+		w->access = JAIL_INODE_NONE;
+		return 1;
+	}
+	inode = dentry_inode(dentry);
+	if (inode) {
+		w->key.dev = dentry->d_sb->s_dev;
+		w->key.ino = inode->i_ino;
+		rule = bpf_map_lookup_elem(&jail_inodes, &w->key);
+		if (rule) {
+			w->depth = rule->depth;
+			w->access = rule->access;
+			return 1;
+		}
+	}
+	parent = read_ptr(dentry->d_parent);
+	if (parent == dentry) {
+		w->access = JAIL_INODE_NONE;
+		return 1;
+	}
+	w->dentry = parent;
+	return 0;
+}
+
 /*
  * The rule of the closest object above `dentry` (itself included) that a file rule named
  * at bootstrap, on the dentry's own filesystem (rules are recorded by the identity of what
@@ -347,31 +385,11 @@ static __always_inline struct jail_path_key *scratch_key(void)
  */
 static __always_inline long inode_rule(__u32 role, struct dentry___local *dentry, __u32 *depth)
 {
-	struct jail_inode_key key = { .role = role };
-	struct dentry___local *parent;
-	struct inode___local *inode;
-	struct jail_path_rule *rule;
+	struct inode_walk w = { .key = { .role = role }, .dentry = dentry, .access = JAIL_INODE_TOO_DEEP };
 
-#pragma clang loop unroll(disable)
-	for (int i = 0; i < JAIL_INODE_WALK; i++) {
-		if (!dentry)
-			return JAIL_INODE_NONE;
-		inode = read_ptr(dentry->d_inode);
-		if (inode) {
-			key.dev = dentry->d_sb->s_dev;
-			key.ino = inode->i_ino;
-			rule = bpf_map_lookup_elem(&jail_inodes, &key);
-			if (rule) {
-				*depth = rule->depth;
-				return rule->access;
-			}
-		}
-		parent = read_ptr(dentry->d_parent);
-		if (parent == dentry)
-			return JAIL_INODE_NONE;
-		dentry = parent;
-	}
-	return JAIL_INODE_TOO_DEEP;
+	bpf_loop(JAIL_INODE_WALK, inode_rule_step, &w, 0);
+	*depth = w.depth;
+	return w.access;
 }
 
 /* The access the file rules grant on a dentry, for hooks without a path (see inode_rule). */
@@ -395,7 +413,7 @@ static __always_inline bool guarded(__u32 role, struct dentry___local *dentry)
 
 	if (!dentry)
 		return false;
-	inode = read_ptr(dentry->d_inode);
+	inode = dentry_inode(dentry);
 	if (!inode)
 		return false;
 	key.dev = dentry->d_sb->s_dev;

@@ -30,7 +30,7 @@ static __always_inline bool under_pin_root(struct dentry___local *dentry)
 	if (!sb || sb->s_magic != BPF_FS_MAGIC || sb->s_dev != bpflock_pins_dev)
 		return false;
 	for (int i = 0; i < PINS_DEPTH; i++) {
-		inode = read_ptr(dentry->d_inode);
+		inode = dentry_inode(dentry);
 		if (inode && inode->i_ino == bpflock_pins_ino)
 			return true;
 		parent = read_ptr(dentry->d_parent);

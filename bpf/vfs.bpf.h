@@ -29,13 +29,15 @@ enum vfs_reach {
 #define VFS_MNT_NS_INTERNAL ((unsigned long)-22)
 
 
+/* (ptr is read into a local first: inside BPF_CORE_READ, its own field accesses would be
+ * taken for relocations too.) */
 #define vfs_read(ptr, type, field)                                                         \
 	({                                                                                 \
-		unsigned long __v;                                                         \
+		unsigned long __v, __p = (unsigned long)(ptr);                             \
 		if (bpflock_read_kernel)                                                   \
-			__v = (unsigned long)BPF_CORE_READ((type *)(ptr), field);          \
+			__v = (unsigned long)BPF_CORE_READ((type *)__p, field);            \
 		else                                                                       \
-			__v = (unsigned long)bpf_core_cast((void *)(ptr), type)->field;    \
+			__v = (unsigned long)bpf_core_cast((void *)__p, type)->field;      \
 		__v;                                                                       \
 	})
 
@@ -50,42 +52,62 @@ static __always_inline unsigned long vfs_real_mount(const void *vfsmount)
 	return (unsigned long)vfsmount - bpf_core_field_offset(struct mount___local, mnt);
 }
 
+struct vfs_walk {
+	unsigned long m, d, mnt_root, goal_m, goal_d;
+	int result;
+};
+
+/* One step of vfs_reach(): 1 ends the walk with `result` set. */
+static long vfs_reach_step(__u32 index, struct vfs_walk *w)
+{
+	unsigned long parent;
+
+	if (w->d == w->goal_d && w->m == w->goal_m) {
+		w->result = VFS_REACHED;
+		return 1;
+	}
+	if (w->d == w->mnt_root) {
+		parent = vfs_read(w->m, struct mount___local, mnt_parent);
+		if (!parent || parent == w->m) {
+			w->result = vfs_top(w->m);
+			return 1;
+		}
+		w->d = vfs_read(w->m, struct mount___local, mnt_mountpoint);
+		w->m = parent;
+		w->mnt_root = vfs_read(w->m, struct mount___local, mnt.mnt_root);
+		return 0;
+	}
+	parent = vfs_read(w->d, struct dentry___local, d_parent);
+	if (!parent || parent == w->d) {
+		w->result = VFS_DISCONNECTED;
+		return 1;
+	}
+	w->d = parent;
+	return 0;
+}
+
 /*
  * Whether the path (mnt, dentry) leads up to (root_mnt, root_dentry), the way a name is
  * built: dentry by dentry to its mount's root, then from the mount's mountpoint in its
  * parent mount. A mount with no parent ends the walk (a detached mount, another
  * namespace's root), and so does a dentry that is its own parent below its mount's root
- * (a file reached through a bind mount of a subdirectory: open_by_handle_at).
+ * (a file reached through a bind mount of a subdirectory: open_by_handle_at). bpf_loop:
+ * the verifier checks one step, not VFS_WALK_MAX copies of it.
  */
 static __always_inline int vfs_reach(const void *mnt, const void *dentry, const void *root_mnt,
 				     const void *root_dentry)
 {
-	unsigned long m = vfs_real_mount(mnt), d = (unsigned long)dentry;
-	unsigned long goal_m = vfs_real_mount(root_mnt), goal_d = (unsigned long)root_dentry;
-	unsigned long mnt_root = vfs_read(m, struct mount___local, mnt.mnt_root);
+	struct vfs_walk w = {
+		.m = vfs_real_mount(mnt),
+		.d = (unsigned long)dentry,
+		.goal_m = vfs_real_mount(root_mnt),
+		.goal_d = (unsigned long)root_dentry,
+		.result = VFS_TOO_DEEP,
+	};
 
-	/* Not unrolled: 128 copies of the body in every program that walks. */
-#pragma clang loop unroll(disable)
-	for (int i = 0; i < VFS_WALK_MAX; i++) {
-		unsigned long parent;
-
-		if (d == goal_d && m == goal_m)
-			return VFS_REACHED;
-		if (d == mnt_root) {
-			parent = vfs_read(m, struct mount___local, mnt_parent);
-			if (!parent || parent == m)
-				return vfs_top(m);
-			d = vfs_read(m, struct mount___local, mnt_mountpoint);
-			m = parent;
-			mnt_root = vfs_read(m, struct mount___local, mnt.mnt_root);
-			continue;
-		}
-		parent = vfs_read(d, struct dentry___local, d_parent);
-		if (!parent || parent == d)
-			return VFS_DISCONNECTED;
-		d = parent;
-	}
-	return VFS_TOO_DEEP;
+	w.mnt_root = vfs_read(w.m, struct mount___local, mnt.mnt_root);
+	bpf_loop(VFS_WALK_MAX, vfs_reach_step, &w, 0);
+	return w.result;
 }
 
 /*
