@@ -26,6 +26,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define FMODE_WRITE 0x2
 #define FMODE_EXEC 0x20
 #define O_APPEND 02000
+#define S_IFMT 0170000
+#define S_IFBLK 0060000
 #define AF_UNSPEC 0
 #define AF_UNIX 1
 #define AF_INET 2
@@ -421,6 +423,13 @@ static __always_inline bool guarded(__u32 role, struct dentry___local *dentry)
 	return bpf_map_lookup_elem(&jail_guarded, &key) != NULL;
 }
 
+static __always_inline bool is_block_device(const struct path___local *path)
+{
+	struct inode___local *inode = dentry_inode(read_ptr(path->dentry));
+
+	return inode && (inode->i_mode & S_IFMT) == S_IFBLK;
+}
+
 static __always_inline __u32 file_op(__u32 access)
 {
 	if (access & JAIL_EXEC)
@@ -480,8 +489,11 @@ static __always_inline int file_check(void *ctx, __u32 hook, const struct path__
 		rule = inode_rule(t->role, read_ptr(path->dentry), &object_depth);
 		if (rule == JAIL_INODE_TOO_DEEP)
 			goto deny;
-		if (rule >= 0 && object_depth > name_depth)
+		if (rule >= 0 && object_depth >= name_depth)
 			granted &= rule;
+		/* A block device holds every file of its filesystem, beside every rule: only by a rule of its own. */
+		if (name_depth == 0 && is_block_device(path))
+			granted = 0;
 	}
 	/* The operation named in the event: what was refused, or what was asked. */
 	denied = need & ~(__u32)granted;
@@ -762,7 +774,11 @@ int BPF_PROG(jail_inode_link, struct dentry___local *old_dentry, struct inode___
 	ret = jail_category(ctx, HOOK_INODE_LINK, JAIL_OP_LINK, JAIL_DENY_LINK, NULL);
 	if (ret)
 		return ret;
-	return dentry_check(ctx, HOOK_INODE_LINK, JAIL_OP_LINK, old_dentry, JAIL_ACCESS_ALL);
+	ret = dentry_check(ctx, HOOK_INODE_LINK, JAIL_OP_LINK, old_dentry, JAIL_ACCESS_ALL);
+	if (ret)
+		return ret;
+	/* And the new name is created where the role may write, like any other. */
+	return dentry_check(ctx, HOOK_INODE_LINK, JAIL_OP_LINK, new_dentry, JAIL_WRITE);
 }
 
 /* Moving, replacing or removing what the role's rules guard (see jail_guarded). */
@@ -814,7 +830,10 @@ int BPF_PROG(jail_inode_rmdir, struct inode___local *dir, struct dentry___local 
 	ret = pins_check(ctx, HOOK_INODE_RMDIR, dentry);
 	if (ret)
 		return ret;
-	return guard_check(ctx, HOOK_INODE_RMDIR, JAIL_OP_UNLINK, dentry);
+	ret = guard_check(ctx, HOOK_INODE_RMDIR, JAIL_OP_UNLINK, dentry);
+	if (ret)
+		return ret;
+	return dentry_check(ctx, HOOK_INODE_RMDIR, JAIL_OP_UNLINK, dentry, JAIL_WRITE);
 }
 
 SEC("lsm/inode_rename")

@@ -61,6 +61,7 @@ struct super_block___local {
 } __local_type;
 
 struct inode___local {
+	umode_t i_mode;
 	unsigned long i_ino;
 	unsigned int i_nlink;
 	struct super_block___local *i_sb;

@@ -7,15 +7,14 @@
  *
  * Every lock loads these four programs (BPFLOCK_PINS_GUARD) and refuses, under baseline
  * or restricted, to any task outside the initial pid namespace: unlink, rmdir and rename
- * under bpflock's pin root; unmounting the BPF filesystem that holds it, or, from the
- * system's mount namespace, a sysfs (a lazy unmount of /sys takes /sys/fs/bpf with it). Root in the
+ * under bpflock's pin root; unmounting the BPF filesystem that holds it, or anything in the
+ * system's mount namespace (a lazy unmount of /sys, or of /, takes /sys/fs/bpf with it). Root in the
  * initial pid namespace is the sealing issue's. Include after events.bpf.h.
  */
 #ifndef BPFLOCK_PINS_BPF_H
 #define BPFLOCK_PINS_BPF_H
 
 #define BPF_FS_MAGIC 0xcafe4a11
-#define SYSFS_MAGIC 0x62656572
 #define PINS_DEPTH 8 /* bpflock/<protection>/maps/<map>: deeper on that filesystem fails closed */
 
 static __always_inline bool under_pin_root(struct dentry___local *dentry)
@@ -70,15 +69,20 @@ static __always_inline bool in_system_mount_ns(void)
 	return nsproxy->mnt_ns == init_nsproxy->mnt_ns;
 }
 
+/*
+ * Any unmount in the system's mount namespace: a lazy unmount of /sys, or of / itself,
+ * takes /sys/fs/bpf with it. In a namespace of its own a task unmounts copies, which free
+ * nothing; the BPF filesystem itself is refused there too.
+ */
 static __always_inline bool umount_frees_pins(struct vfsmount___local *mnt)
 {
 	struct super_block___local *sb = read_ptr(mnt->mnt_sb);
 
-	if (!sb || !bpflock_pins_ino)
+	if (!bpflock_pins_ino)
 		return false;
-	if (sb->s_magic == BPF_FS_MAGIC && sb->s_dev == bpflock_pins_dev)
+	if (sb && sb->s_magic == BPF_FS_MAGIC && sb->s_dev == bpflock_pins_dev)
 		return true;
-	return sb->s_magic == SYSFS_MAGIC && in_system_mount_ns();
+	return in_system_mount_ns();
 }
 
 static __always_inline int pins_guard(void *ctx, __u32 protection, __u32 profile, __u32 hook, bool touches_pins)

@@ -100,6 +100,17 @@ pub fn setup(policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
     config.bpflock_exe_dev = forwarder_dev;
     config.bpflock_exe_ino = forwarder_ino;
     events::configure_events!(shared, open, config, policy.events)?;
+    let p = &mut open.progs;
+    let guard = pins::carries_pins_guard(
+        shared,
+        policy.profile != Profile::Allow,
+        [
+            &mut p.bpfrestrict_pins_unlink,
+            &mut p.bpfrestrict_pins_rmdir,
+            &mut p.bpfrestrict_pins_rename,
+            &mut p.bpfrestrict_pins_umount,
+        ],
+    );
     let mut skel = pins::load(NAME, open, &[])?;
     events::pin_events!(shared, skel)?;
     pins::pin_map(&mut skel.maps.rodata, dir, "config")?;
@@ -108,6 +119,7 @@ pub fn setup(policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
     let p = &skel.progs;
     pins::attach_pins_guard(
         NAME,
+        guard,
         [&p.bpfrestrict_pins_unlink, &p.bpfrestrict_pins_rmdir, &p.bpfrestrict_pins_rename, &p.bpfrestrict_pins_umount],
         dir,
     )?;

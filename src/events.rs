@@ -126,12 +126,15 @@ pub struct Shared {
     pub rate_limit: u64,
     /// The pin root's (device, inode), the kernel's encoding: what bpf/pins.bpf.h guards.
     pub pin_root_identity: (u32, u64),
+    /// Whether a protection of this bootstrap already carries the pins guard: one set of
+    /// its programs guards every pin (each attach costs the kernel a trampoline update).
+    pub pins_guarded: std::cell::Cell<bool>,
 }
 
 impl Shared {
     pub fn new(pin_root: &Path, rate_limit: u64) -> Result<Self> {
         let pin_root_identity = crate::kernel::file_identity(&pin_root.to_string_lossy())?;
-        Ok(Self { dir: pin_root.join(EVENTS_DIR), rate_limit, pin_root_identity })
+        Ok(Self { dir: pin_root.join(EVENTS_DIR), rate_limit, pin_root_identity, pins_guarded: Default::default() })
     }
 
     /// Before load: points the object's shared maps at the pinned ones, where they exist.

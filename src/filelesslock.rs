@@ -49,6 +49,17 @@ pub fn setup(policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
         (_, events) => events,
     };
     events::configure_events!(shared, open, config, events)?;
+    let p = &mut open.progs;
+    let guard = pins::carries_pins_guard(
+        shared,
+        policy.profile != Profile::Allow,
+        [
+            &mut p.filelesslock_pins_unlink,
+            &mut p.filelesslock_pins_rmdir,
+            &mut p.filelesslock_pins_rename,
+            &mut p.filelesslock_pins_umount,
+        ],
+    );
     let mut skel = pins::load(NAME, open, &[])?;
     events::pin_events!(shared, skel)?;
     pins::pin_map(&mut skel.maps.rodata, dir, "config")?;
@@ -60,6 +71,7 @@ pub fn setup(policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
     let p = &skel.progs;
     pins::attach_pins_guard(
         NAME,
+        guard,
         [
             &p.filelesslock_pins_unlink,
             &p.filelesslock_pins_rmdir,

@@ -101,6 +101,17 @@ pub fn setup(policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
     config.kimglock_block_mask = policy.block.0;
     (config.bpflock_exe_dev, config.bpflock_exe_ino) = crate::kernel::bpflock_exe_identity()?;
     events::configure_events!(shared, open, config, policy.events)?;
+    let p = &mut open.progs;
+    let guard = pins::carries_pins_guard(
+        shared,
+        policy.profile != Profile::Allow,
+        [
+            &mut p.kimglock_pins_unlink,
+            &mut p.kimglock_pins_rmdir,
+            &mut p.kimglock_pins_rename,
+            &mut p.kimglock_pins_umount,
+        ],
+    );
     let mut skel = pins::load(NAME, open, &[])?;
     events::pin_events!(shared, skel)?;
     // .rodata is frozen by libbpf at load: the pinned copy is a read-only record of the policy.
@@ -110,6 +121,7 @@ pub fn setup(policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
     let p = &skel.progs;
     pins::attach_pins_guard(
         NAME,
+        guard,
         [&p.kimglock_pins_unlink, &p.kimglock_pins_rmdir, &p.kimglock_pins_rename, &p.kimglock_pins_umount],
         dir,
     )?;

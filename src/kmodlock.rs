@@ -50,6 +50,17 @@ pub fn setup(policy: &LockPolicy, origin: &ModuleOrigin, dir: &Path, shared: &Sh
     config.kmodlock_ro = origin.ro.into();
     config.kmodlock_ro_dev = origin.ro_dev.into();
     events::configure_events!(shared, open, config, policy.events)?;
+    let p = &mut open.progs;
+    let guard = pins::carries_pins_guard(
+        shared,
+        policy.profile != Profile::Allow,
+        [
+            &mut p.kmodlock_pins_unlink,
+            &mut p.kmodlock_pins_rmdir,
+            &mut p.kmodlock_pins_rename,
+            &mut p.kmodlock_pins_umount,
+        ],
+    );
     let mut skel = pins::load(NAME, open, &[])?;
     events::pin_events!(shared, skel)?;
     pins::pin_map(&mut skel.maps.rodata, dir, "config")?;
@@ -60,6 +71,7 @@ pub fn setup(policy: &LockPolicy, origin: &ModuleOrigin, dir: &Path, shared: &Sh
     let p = &skel.progs;
     pins::attach_pins_guard(
         NAME,
+        guard,
         [&p.kmodlock_pins_unlink, &p.kmodlock_pins_rmdir, &p.kmodlock_pins_rename, &p.kmodlock_pins_umount],
         dir,
     )?;

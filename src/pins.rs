@@ -121,8 +121,18 @@ impl PinRoot {
         if !dir.exists() {
             return Ok(false);
         }
+        let carried_guard = fs::read_dir(&dir)
+            .map(|entries| entries.flatten().any(|e| e.file_name().to_string_lossy().starts_with(PINS_GUARD_PREFIX)))
+            .unwrap_or(false);
         remove_and_wait(&dir);
         log::info!(target: name, "removed {}", dir.display());
+        if carried_guard {
+            log::warn!(
+                target: name,
+                "it carried the guard that keeps containers from bpflock's pins: re-apply the policy \
+                 (bpflock bootstrap) for the protections left to be guarded again"
+            );
+        }
         Ok(true)
     }
 }
@@ -392,12 +402,41 @@ pub fn attach_and_pin(
     link.pin(&path).map_err(|source| Error::UnableToPinLink { path, source })
 }
 
-/// The four programs of `BPFLOCK_PINS_GUARD` (bpf/pins.bpf.h), in its order: unlink,
-/// rmdir, rename, umount. Every lock attaches them: under baseline and restricted, its
-/// pins are out of reach of the tasks it restricts.
-pub fn attach_pins_guard(protection: &'static str, progs: [&libbpf_rs::ProgramMut<'_>; 4], dir: &Path) -> Result<()> {
+/// Pins of the guard's links: a protection whose directory has them carries the guard.
+pub const PINS_GUARD_PREFIX: &str = "pins_guard_";
+
+/// Before load: whether this protection carries the pins guard (`BPFLOCK_PINS_GUARD`,
+/// bpf/pins.bpf.h), its four programs loaded only if so. The first lock of a bootstrap
+/// that restricts anything carries it for every pin: under baseline and restricted, the
+/// pins are out of reach of the tasks the locks restrict.
+pub fn carries_pins_guard(
+    shared: &crate::events::Shared,
+    restricts: bool,
+    progs: [&mut libbpf_rs::OpenProgramMut<'_>; 4],
+) -> bool {
+    let carries = restricts && !shared.pins_guarded.get();
+    if carries {
+        shared.pins_guarded.set(true);
+    }
+    for prog in progs {
+        prog.set_autoload(carries);
+    }
+    carries
+}
+
+/// After load: attaches and pins the guard's four programs, in `BPFLOCK_PINS_GUARD`'s
+/// order (unlink, rmdir, rename, umount), where this protection carries it.
+pub fn attach_pins_guard(
+    protection: &'static str,
+    carries: bool,
+    progs: [&libbpf_rs::ProgramMut<'_>; 4],
+    dir: &Path,
+) -> Result<()> {
+    if !carries {
+        return Ok(());
+    }
     for (prog, hook) in progs.into_iter().zip(["inode_unlink", "inode_rmdir", "inode_rename", "sb_umount"]) {
-        attach_and_pin(protection, prog, dir, &format!("pins_guard_{hook}"))?;
+        attach_and_pin(protection, prog, dir, &format!("{PINS_GUARD_PREFIX}{hook}"))?;
     }
     Ok(())
 }

@@ -570,6 +570,7 @@ pub fn parse(
             })?;
         }
         view_and_privilege(c, raw, &mut role, &key)?;
+        implicit_file_rules(&mut role);
         policy.roles.push(role);
     }
     for (name, raw) in roles.into_iter().flatten() {
@@ -750,6 +751,39 @@ fn view_and_privilege(
     Ok(())
 }
 
+/// Kernel tunables a process writes to own the host (`core_pattern` runs a program as
+/// root at the next crash, `uevent_helper` likewise; `sysrq-trigger`): read-only in a role
+/// with file rules whose default lets it write, unless a rule of its own names them.
+const KERNEL_TUNABLES: [(&str, bool); 3] = [("/proc/sys", true), ("/sys", true), ("/proc/sysrq-trigger", false)];
+
+/// Rules a role with file rules gets without writing them: the kernel tunables read-only,
+/// and the programs its exec rules allow read-only (rewritten in place, an allowed name
+/// would run anything). A role without file rules restricts no file (docs/jails.md).
+fn implicit_file_rules(role: &mut Role) {
+    if role.files.is_empty() {
+        return;
+    }
+    let read_only = role.file_default & (READ | EXEC);
+    let mut implicit: Vec<PathRule> = Vec::new();
+    if role.file_default & !(READ | EXEC) != 0 {
+        implicit.extend(KERNEL_TUNABLES.iter().map(|(path, subtree)| PathRule {
+            path: path.to_string(),
+            subtree: *subtree,
+            access: read_only,
+        }));
+    }
+    implicit.extend(role.execs.iter().filter(|r| r.access != 0 && !r.subtree).map(|r| PathRule {
+        path: r.path.clone(),
+        subtree: false,
+        access: effective(&role.files, &r.path, role.file_default) & (READ | EXEC),
+    }));
+    for rule in implicit {
+        if !role.files.iter().any(|r| r.path == rule.path && r.subtree == rule.subtree) {
+            role.files.push(rule);
+        }
+    }
+}
+
 /// The access the longest matching rule of `rules` grants on `path` (`fallback` if none).
 fn effective(rules: &[PathRule], path: &str, fallback: u32) -> u32 {
     rules
@@ -880,7 +914,7 @@ role = "web"
         )
         .unwrap();
         let r = p.role("web").unwrap();
-        assert_eq!(r.files.len(), 3);
+        assert_eq!(r.files.len(), 7, "its three rules, the kernel tunables and the program it runs");
         assert!(r.files.contains(&PathRule { path: "/root".into(), subtree: true, access: 0 }));
         assert!(!r.exec_default, "an allow list without a default denies the rest");
         assert!(!r.net_default, "network rules without a default deny the rest");
@@ -929,6 +963,23 @@ role = "web"
         let e = parse("[roles.web]\nfile.deny = [\"/x\"]\n[roles.b]\nnarrows = [\"web\"]\nfile.deny = [\"/x\"]\ncapabilities = [\"sys_admin\"]\n")
             .unwrap_err();
         assert!(e.message.contains("capability"), "{e}");
+    }
+
+    #[test]
+    fn tunables_and_allowed_programs_are_read_only_where_there_are_file_rules() {
+        let p = parse(
+            "[roles.web]\nfile.deny = [\"/etc/shadow\"]\nexec.allow = [\"/usr/sbin/nginx\"]\n\
+             [roles.own]\nfile.deny = [\"/x\"]\nfile.allow = [\"/sys/**\"]\n\
+             [roles.net]\nnet.default = \"deny\"\n",
+        )
+        .unwrap();
+        let web = p.role("web").unwrap();
+        assert_eq!(effective(&web.files, "/proc/sys/kernel/core_pattern", ACCESS_ALL), READ | EXEC);
+        assert_eq!(effective(&web.files, "/sys/kernel/uevent_helper", ACCESS_ALL), READ | EXEC);
+        assert_eq!(effective(&web.files, "/proc/sysrq-trigger", ACCESS_ALL), READ | EXEC);
+        assert_eq!(effective(&web.files, "/usr/sbin/nginx", ACCESS_ALL), READ | EXEC);
+        assert_eq!(effective(&p.role("own").unwrap().files, "/sys/x", ACCESS_ALL), ACCESS_ALL, "its own rule stays");
+        assert!(p.role("net").unwrap().files.is_empty(), "no file rules: none added");
     }
 
     #[test]

@@ -459,6 +459,33 @@ allowed_in_jail jailops mkfifo /tmp/fifo
 rm -f /tmp/fifo
 keep
 
+begin jail_attack_kernel_tunables
+# A role with file rules writes no kernel tunable: core_pattern would run a program as
+# root, outside the jail, at the next crash.
+attack EPERM jailops write /proc/sys/kernel/core_pattern
+attack EPERM jailops write /proc/sysrq-trigger
+control jailops write /proc/sys/kernel/core_pattern
+allowed_in_jail jailops read /proc/sys/kernel/core_pattern
+keep
+
+begin jail_attack_block_device
+# The disk holds every file beside every path rule: opened only by a rule naming it.
+if [ -b /dev/vda ]; then
+	attack EPERM jailops read /dev/vda
+	control jailops read /dev/vda
+else
+	skip "no block device in this guest"
+fi
+keep
+
+begin jail_attack_rmdir
+# An empty directory where the role may not write is not removed either.
+mkdir -p /etc/empty.d
+attack EPERM jailops rmdir /etc/empty.d
+[ -d /etc/empty.d ] || fail "the refused rmdir removed /etc/empty.d"
+control jailops rmdir /etc/empty.d
+keep
+
 begin jail_attack_mprotect_exec
 # Mapped readable, then made executable: the exec rule applies as to mmap.
 attack EPERM jailops mprotect_exec /bin/denied-tool

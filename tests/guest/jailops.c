@@ -5,7 +5,7 @@
  *
  *   jailops read PATH | write PATH | append PATH | mmap_exec PATH | exec PATH [ARG...] (EXIT<n>: ran, failed)
  *   jailops thread_read PATH          the open happens in a new thread
- *   jailops link SRC DST | rename SRC DST | unlink PATH | symlink TARGET LINK
+ *   jailops link SRC DST | rename SRC DST | unlink PATH | rmdir PATH | symlink TARGET LINK
  *   jailops chmod PATH OCTAL | chown PATH UID | truncate PATH LEN
  *   jailops connect4 IP PORT | connect6 IP PORT | udp4 IP PORT | udp6 IP PORT   (tcp/udp)
  *   jailops bind4 PORT | serve PORT | fetch PORT
@@ -317,6 +317,8 @@ static int run(int argc, char **argv)
 		return err(rename(a, b));
 	if (!strcmp(op, "unlink"))
 		return err(unlink(a));
+	if (!strcmp(op, "rmdir"))
+		return err(rmdir(a));
 	if (!strcmp(op, "symlink"))
 		return err(symlink(a, b));
 	if (!strcmp(op, "connect4"))

@@ -73,6 +73,7 @@ done
 unshare --pid --fork rm -f $ROOT/kimglock/locked_down 2>/dev/null && fail "a container unlinked a pin"
 unshare --pid --fork umount /sys/fs/bpf 2>/dev/null && fail "a container unmounted the BPF filesystem"
 unshare --pid --fork umount -l /sys 2>/dev/null && fail "a container unmounted /sys"
+unshare --pid --fork umount -l / 2>/dev/null && fail "a container unmounted the root, /sys/fs/bpf with it"
 for p in kimglock/locked_down kmodlock/kernel_read_file filelesslock/bprm_check_security bpfrestrict/bpf; do pinned $p; done
 [ "$(lock_denials)" -gt "$before" ] || fail "the refusals were not counted ($before -> $(lock_denials))"
 expect container devmem EPERM
