@@ -59,6 +59,10 @@ enum bpflock_hook {
 	HOOK_SOCKET_CREATE = 37,
 	HOOK_SOCKET_LISTEN = 38,
 	HOOK_TASK_KILL = 39,
+	HOOK_FILE_FCNTL = 40,
+	HOOK_FILE_IOCTL = 41,
+	HOOK_UNIX_STREAM_CONNECT = 42,
+	HOOK_UNIX_MAY_SEND = 43,
 };
 
 /* An operation every protection reports the same way: removing bpflock's pins (pins.bpf.h). */

@@ -44,6 +44,10 @@ char LICENSE[] SEC("license") = "GPL";
 #define IPPROTO_UDP 17
 #define IPPROTO_RAW 255
 #define CAP_OPT_NOAUDIT 0x2
+#define F_SETOWN 8
+#define F_SETOWN_EX 15
+#define FIOSETOWN 0x8901
+#define SIOCSPGRP 0x8902
 #define CAP_LAST 63
 #define BPF_FS_MAGIC 0xcafe4a11
 
@@ -73,7 +77,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct jail_inode_key);
-	__type(value, struct jail_path_rule);
+	__type(value, struct jail_object);
 } jail_inodes SEC(".maps");
 
 struct {
@@ -160,6 +164,8 @@ struct {
 /* Set by bpflock before load: which enrollment kinds the policy uses. */
 const volatile __u32 jail_enroll_exec = 0;
 const volatile __u32 jail_enroll_cgroup = 0;
+/* The device of nsfs (kernel encoding), where namespaces' inodes live: pid namespaces by number. */
+const volatile __u64 jail_nsfs_dev = 0;
 
 static __always_inline struct jail_task *jail_of(struct task_struct___local *task)
 {
@@ -310,12 +316,12 @@ static __always_inline __u32 path_from_root(const struct path___local *path)
 /*
  * The longest rule of `kind` matching the file's path from the task's root (bpf_d_path;
  * the caller made sure with path_from_root() that this is the system's root). Returns the
- * rule's access (and the depth of what it names), `fallback` (depth 0) where none matches,
- * or -1 when the path is longer than the rules can match (the caller fails closed). The
- * path is left in the scratch key for the event.
+ * rule's access (with the depth of what it names and its anchor in *found), `fallback`
+ * (depth 0, anchor 0) where none matches, or -1 when the path is longer than the rules can
+ * match (the caller fails closed). The path is left in the scratch key for the event.
  */
 static __always_inline long path_rule(struct jail_path_key *key, const struct path___local *path, __u32 role,
-				      __u32 kind, __u32 fallback, __u32 *depth)
+				      __u32 kind, __u32 fallback, struct jail_path_rule *found)
 {
 	struct jail_path_rule *rule;
 	long len;
@@ -327,8 +333,11 @@ static __always_inline long path_rule(struct jail_path_key *key, const struct pa
 		return -1;
 	key->prefixlen = (sizeof(key->role) + sizeof(key->kind) + sizeof(key->path)) * 8;
 	rule = bpf_map_lookup_elem(&jail_paths, key);
-	*depth = rule ? rule->depth : 0;
-	return rule ? rule->access : fallback;
+	if (!rule)
+		return fallback;
+	found->depth = rule->depth;
+	found->anchor = rule->anchor;
+	return rule->access;
 }
 
 /* The current task's path buffer; NULL where it cannot be allocated (callers fail closed). */
@@ -345,14 +354,37 @@ struct inode_walk {
 	struct jail_inode_key key;
 	struct dentry___local *dentry;
 	long access;
-	__u32 depth;
+	__u32 id;
 };
+
+/* Whether (dev, ino) is a named object that decides at this step of the walk (index 0: the file itself). */
+static __always_inline bool inode_rule_found(__u32 index, struct inode_walk *w, __u32 dev, __u64 ino)
+{
+	struct jail_object *object;
+
+	w->key.dev = dev;
+	w->key.ino = ino;
+	object = bpf_map_lookup_elem(&jail_inodes, &w->key);
+	if (!object)
+		return false;
+	/* Above the file, only what a subtree rule names has a say over it. */
+	if (index == 0 && (object->flags & JAIL_OBJECT_SELF)) {
+		w->id = object->id;
+		w->access = object->itself;
+		return true;
+	}
+	if (object->flags & JAIL_OBJECT_BELOW) {
+		w->id = object->id;
+		w->access = object->below;
+		return true;
+	}
+	return false;
+}
 
 /* One step of inode_rule(): 1 ends the walk with `access` set. */
 static long inode_rule_step(__u32 index, struct inode_walk *w)
 {
 	struct dentry___local *dentry = w->dentry, *parent;
-	struct jail_path_rule *rule;
 	struct inode___local *inode;
 
 	if (!dentry) {
@@ -360,16 +392,8 @@ static long inode_rule_step(__u32 index, struct inode_walk *w)
 		return 1;
 	}
 	inode = dentry_inode(dentry);
-	if (inode) {
-		w->key.dev = dentry->d_sb->s_dev;
-		w->key.ino = inode->i_ino;
-		rule = bpf_map_lookup_elem(&jail_inodes, &w->key);
-		if (rule) {
-			w->depth = rule->depth;
-			w->access = rule->access;
-			return 1;
-		}
-	}
+	if (inode && inode_rule_found(index, w, dentry->d_sb->s_dev, inode->i_ino))
+		return 1;
 	parent = read_ptr(dentry->d_parent);
 	if (parent == dentry) {
 		w->access = JAIL_INODE_NONE;
@@ -379,26 +403,59 @@ static long inode_rule_step(__u32 index, struct inode_walk *w)
 	return 0;
 }
 
+/* The same step for a dentry reached through a cast or a read (not a BTF pointer on 6.1). */
+static long inode_rule_read_step(__u32 index, struct inode_walk *w)
+{
+	unsigned long dentry = (unsigned long)w->dentry, inode, sb, parent;
+
+	if (!dentry) {
+		w->access = JAIL_INODE_NONE;
+		return 1;
+	}
+	inode = vfs_read(dentry, struct dentry___local, d_inode);
+	sb = vfs_read(dentry, struct dentry___local, d_sb);
+	if (inode && sb &&
+	    inode_rule_found(index, w, vfs_read(sb, struct super_block___local, s_dev),
+			     vfs_read(inode, struct inode___local, i_ino)))
+		return 1;
+	parent = vfs_read(dentry, struct dentry___local, d_parent);
+	if (!parent || parent == dentry) {
+		w->access = JAIL_INODE_NONE;
+		return 1;
+	}
+	w->dentry = (void *)parent;
+	return 0;
+}
+
 /*
  * The rule of the closest object above `dentry` (itself included) that a file rule named
  * at bootstrap, on the dentry's own filesystem (rules are recorded by the identity of what
- * they name): its access and the depth of its name in *depth, JAIL_INODE_NONE where the
+ * they name): its access, and its jail_object.id in *id; JAIL_INODE_NONE where the
  * filesystem's root is reached without one, JAIL_INODE_TOO_DEEP past JAIL_INODE_WALK.
  */
-static __always_inline long inode_rule(__u32 role, struct dentry___local *dentry, __u32 *depth)
+static __always_inline long inode_rule(__u32 role, struct dentry___local *dentry, __u32 *id)
 {
 	struct inode_walk w = { .key = { .role = role }, .dentry = dentry, .access = JAIL_INODE_TOO_DEEP };
 
 	bpf_loop(JAIL_INODE_WALK, inode_rule_step, &w, 0);
-	*depth = w.depth;
+	*id = w.id;
+	return w.access;
+}
+
+/* inode_rule() of a dentry read from kernel memory rather than reached as a BTF pointer. */
+static __always_inline long inode_rule_read(__u32 role, unsigned long dentry)
+{
+	struct inode_walk w = { .key = { .role = role }, .dentry = (void *)dentry, .access = JAIL_INODE_TOO_DEEP };
+
+	bpf_loop(JAIL_INODE_WALK, inode_rule_read_step, &w, 0);
 	return w.access;
 }
 
 /* The access the file rules grant on a dentry, for hooks without a path (see inode_rule). */
 static __always_inline __u32 inode_access(__u32 role, struct dentry___local *dentry, __u32 fallback)
 {
-	__u32 depth = 0;
-	long access = inode_rule(role, dentry, &depth);
+	__u32 id = 0;
+	long access = inode_rule(role, dentry, &id);
 
 	if (access == JAIL_INODE_NONE)
 		return fallback;
@@ -461,7 +518,8 @@ static __always_inline int file_check(void *ctx, __u32 hook, const struct path__
 	if (!r->has_file_rules) {
 		granted = r->file_default;
 	} else {
-		__u32 name_depth = 0, object_depth = 0;
+		struct jail_path_rule name = {};
+		__u32 object_id = 0;
 		long rule;
 
 		op = path_from_root(path);
@@ -481,18 +539,22 @@ static __always_inline int file_check(void *ctx, __u32 hook, const struct path__
 		key = scratch_key();
 		if (!key)
 			goto deny;
-		granted = path_rule(key, path, t->role, JAIL_RULE_FILE, r->file_default, &name_depth);
+		granted = path_rule(key, path, t->role, JAIL_RULE_FILE, r->file_default, &name);
 		if (granted < 0)
 			goto deny;
 		object = key->path;
-		/* What the file is: a rule-named directory above it that its name does not explain. */
-		rule = inode_rule(t->role, read_ptr(path->dentry), &object_depth);
+		/*
+		 * What the file is: the closest named object above it must be the one its name
+		 * leads through (the rule's anchor). Any other was reached by another name (a
+		 * bind mount, a renamed ancestor, a second hard link): its rule applies too.
+		 */
+		rule = inode_rule(t->role, read_ptr(path->dentry), &object_id);
 		if (rule == JAIL_INODE_TOO_DEEP)
 			goto deny;
-		if (rule >= 0 && object_depth >= name_depth)
+		if (rule >= 0 && object_id != name.anchor)
 			granted &= rule;
 		/* A block device holds every file of its filesystem, beside every rule: only by a rule of its own. */
-		if (name_depth == 0 && is_block_device(path))
+		if (name.depth == 0 && is_block_device(path))
 			granted = 0;
 	}
 	/* The operation named in the event: what was refused, or what was asked. */
@@ -588,7 +650,8 @@ int BPF_PROG(jail_bprm_check, struct linux_binprm___local *bprm, int ret)
 	struct jail_task *t = jail_of(task);
 	struct jail_path_key *key;
 	struct jail_role *r;
-	__u32 role, depth;
+	struct jail_path_rule rule = {};
+	__u32 role;
 	long allowed;
 
 	if (ret)
@@ -656,7 +719,7 @@ int BPF_PROG(jail_bprm_check, struct linux_binprm___local *bprm, int ret)
 	key = scratch_key();
 	if (!key)
 		return jail_deny(ctx, t, r, HOOK_BPRM_CHECK, JAIL_OP_PATH_TOO_LONG, NULL);
-	allowed = path_rule(key, &file->f_path, t->role, JAIL_RULE_EXEC, r->exec_default, &depth);
+	allowed = path_rule(key, &file->f_path, t->role, JAIL_RULE_EXEC, r->exec_default, &rule);
 	if (allowed < 0)
 		return jail_deny(ctx, t, r, HOOK_BPRM_CHECK, JAIL_OP_PATH_TOO_LONG, NULL);
 	if (allowed)
@@ -1037,6 +1100,82 @@ int BPF_PROG(jail_task_kill, struct task_struct___local *p, void *info, int sig,
 	return jail_deny(ctx, t, r, HOOK_TASK_KILL, JAIL_OP_SIGNAL, NULL);
 }
 
+/*
+ * Signals by I/O readiness: the owner set with F_SETOWN gets SIGIO or SIGURG (or F_SETSIG's
+ * signal) from the kernel, without task_kill. Under `signal = "role"` a jailed task may
+ * own its files' signals itself, nobody else: the owner is compared with the caller as its
+ * own pid namespace numbers it. F_SETOWN_EX, FIOSETOWN and SIOCSPGRP pass the owner in user
+ * memory that another thread can change after this check: refused.
+ */
+static __always_inline bool is_caller(long pid)
+{
+	struct bpf_pidns_info ns = {};
+	__u64 ids;
+
+	if (pid <= 0)
+		return false;
+	if (in_initial_pidns()) {
+		ids = bpf_get_current_pid_tgid();
+	} else {
+		struct nsproxy___local *nsproxy = read_ptr(current_task()->nsproxy);
+		struct pid_namespace___local *pidns = nsproxy ? read_ptr(nsproxy->pid_ns_for_children) : NULL;
+
+		/* Another namespace than its children's (unshare without fork): no answer, refused. */
+		if (!pidns || bpf_get_ns_current_pid_tgid(jail_nsfs_dev, pidns->ns.inum, &ns, sizeof(ns)))
+			return false;
+		ids = (__u64)ns.tgid << 32 | ns.pid;
+	}
+	return pid == (long)(ids >> 32) || pid == (long)(__u32)ids;
+}
+
+static __always_inline int owner_check(void *ctx, __u32 hook, long owner, bool by_value)
+{
+	struct jail_task *t = current_jail();
+	struct jail_role *r;
+
+	if (!t)
+		return 0;
+	r = role_of(t);
+	if (r && !(r->deny & JAIL_DENY_SIGNAL))
+		return 0;
+	if (r && by_value && (owner == 0 || is_caller(owner)))
+		return 0;
+	return jail_deny(ctx, t, r, hook, JAIL_OP_SIGNAL, NULL);
+}
+
+SEC("lsm/file_fcntl")
+int BPF_PROG(jail_file_fcntl, struct file___local *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	if (ret)
+		return ret;
+	if (cmd == F_SETOWN)
+		return owner_check(ctx, HOOK_FILE_FCNTL, (int)arg, true);
+	if (cmd == F_SETOWN_EX)
+		return owner_check(ctx, HOOK_FILE_FCNTL, 0, false);
+	return 0;
+}
+
+SEC("lsm/file_ioctl")
+int BPF_PROG(jail_file_ioctl, struct file___local *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	if (ret)
+		return ret;
+	if (cmd == FIOSETOWN || cmd == SIOCSPGRP)
+		return owner_check(ctx, HOOK_FILE_IOCTL, 0, false);
+	return 0;
+}
+
+/* 32-bit ioctls take their own hook from 6.8 on (loaded where the kernel has it). */
+SEC("lsm/file_ioctl_compat")
+int BPF_PROG(jail_file_ioctl_compat, struct file___local *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	if (ret)
+		return ret;
+	if (cmd == FIOSETOWN || cmd == SIOCSPGRP)
+		return owner_check(ctx, HOOK_FILE_IOCTL, 0, false);
+	return 0;
+}
+
 SEC("lsm/kernel_module_request")
 int BPF_PROG(jail_module_request, char *kmod_name, int ret)
 {
@@ -1217,6 +1356,64 @@ static __always_inline int net_check(void *ctx, __u32 hook, __u32 op, __u8 direc
 	if (net_rule_allows(r, &key, port) || r->net_default)
 		return 0;
 	return jail_deny(ctx, t, r, hook, op, NULL);
+}
+
+/*
+ * The AF_UNIX socket a task connects or sends to, under net.unix = "files": a socket bound
+ * at a path is a file, and talking to it is writing it (the kernel's own permission check
+ * asks for write access): the role's file rules decide, by what the socket is (the rules
+ * of the objects named at bootstrap above it, as for hooks without a path). An abstract
+ * name is no file (any process can take one; containerd's shim listened on one): refused.
+ * A socket without a name is a socketpair's peer, or one whose descriptor the task holds.
+ */
+static __always_inline int unix_peer_check(void *ctx, __u32 hook, struct sock___local *peer)
+{
+	struct jail_task *t = current_jail();
+	struct jail_role *r;
+	unsigned long dentry;
+	long granted;
+
+	if (!t)
+		return 0;
+	r = role_of(t);
+	if (!r || !peer)
+		goto deny;
+	if (!(r->deny & JAIL_UNIX_BY_FILES))
+		return 0;
+	dentry = vfs_read(peer, struct unix_sock___local, path.dentry);
+	if (!dentry) {
+		if (!vfs_read(peer, struct unix_sock___local, addr))
+			return 0;
+		goto deny;
+	}
+	granted = r->file_default;
+	if (r->has_file_rules) {
+		granted = inode_rule_read(t->role, dentry);
+		if (granted == JAIL_INODE_NONE)
+			granted = r->file_default;
+	}
+	if (granted >= 0 && (granted & JAIL_WRITE))
+		return 0;
+deny:
+	return jail_deny(ctx, t, r, hook, JAIL_OP_UNIX, NULL);
+}
+
+SEC("lsm/unix_stream_connect")
+int BPF_PROG(jail_unix_stream_connect, struct sock___local *sock, struct sock___local *other,
+	     struct sock___local *newsk, int ret)
+{
+	if (ret)
+		return ret;
+	return unix_peer_check(ctx, HOOK_UNIX_STREAM_CONNECT, other);
+}
+
+/* Datagrams: at connect and at every send (the peer may have been named by another). */
+SEC("lsm/unix_may_send")
+int BPF_PROG(jail_unix_may_send, struct socket___local *sock, struct socket___local *other, int ret)
+{
+	if (ret)
+		return ret;
+	return unix_peer_check(ctx, HOOK_UNIX_MAY_SEND, read_ptr(other->sk));
 }
 
 /*

@@ -32,6 +32,7 @@
 #define JAIL_DENY_RAW 0x200    /* raw IP sockets: hand-made headers, beside every address rule */
 #define JAIL_DENY_SIGNAL 0x400 /* signals to tasks outside the role */
 #define JAIL_DENY_INET_OTHER 0x800 /* IP protocols other than TCP and UDP (SCTP, ICMP...): no rule judges them */
+#define JAIL_UNIX_BY_FILES 0x1000 /* AF_UNIX peers as files: a pathname socket where the role may write, no abstract ones */
 
 #define JAIL_MODE_ENFORCE 0
 #define JAIL_MODE_COMPLAIN 1   /* report would-deny, allow */
@@ -82,21 +83,34 @@ struct jail_path_key {
 struct jail_path_rule {
 	__u32 access; /* file rules: JAIL_* granted; exec rules: 1 allow, 0 deny */
 	__u32 depth;  /* components of the path the rule names: "/" 0, "/srv/vault" 2 */
+	__u32 anchor; /* file rules: the jail_object.id a file under this name meets first on its
+		       * way up (what the rule names, or the closest named directory above it
+		       * that existed at bootstrap); 0: none */
 };
 
 /*
  * The files and directories the file rules name, by the kernel's (s_dev, i_ino) at
- * bootstrap (value: struct jail_path_rule). For the hooks that see a dentry but no path
- * (hard link, rename, unlink), the rule of the closest ancestor on the same filesystem
- * applies. For a path, they tell whether its name is what the file is: where the closest
- * rule-named directory above a file was named by a rule more specific than any rule the
- * file's current name matches, the name is not the file's (a bind mount, a renamed
- * ancestor, a second hard link), and that directory's rule applies too.
+ * bootstrap (value: struct jail_object). For the hooks that see a dentry but no path
+ * (hard link, rename, unlink), the rule of the closest named object above, on the same
+ * filesystem, applies. For a path, they tell whether its name is what the file is: the
+ * closest named object above a file must be the one its name's rule expects
+ * (jail_path_rule.anchor); any other (a bind mount, a renamed ancestor, a second hard
+ * link) means the name is not the file's, and that object's rule applies too.
  */
 struct jail_inode_key {
 	__u32 role;
 	__u32 dev;
 	__u64 ino;
+};
+
+#define JAIL_OBJECT_SELF 0x1  /* an exact rule names it */
+#define JAIL_OBJECT_BELOW 0x2 /* a subtree rule names it */
+
+struct jail_object {
+	__u32 id;    /* 1.. within the role */
+	__u32 flags; /* JAIL_OBJECT_* */
+	__u32 itself; /* JAIL_OBJECT_SELF: access to the object itself */
+	__u32 below;  /* JAIL_OBJECT_BELOW: access beneath it */
 };
 
 /*

@@ -166,6 +166,13 @@ struct socket___local {
 	struct sock___local *sk;
 } __local_type;
 
+/* An AF_UNIX socket (include/net/af_unix.h): its sock first, then its address. */
+struct unix_sock___local {
+	struct sock___local sk;
+	void *addr;                /* struct unix_address: NULL where the socket has no name */
+	struct path___local path;  /* where a pathname socket is bound; dentry NULL otherwise */
+} __local_type;
+
 struct sockaddr_in6___local {
 	sa_family_t sin6_family;
 	__be16 sin6_port;

@@ -21,7 +21,7 @@ pub const SHARED_MAPS: [&str; 3] = ["events", "counters", "ratelimit"];
 
 // bpf/events.h
 pub const PROT_NAMES: [&str; 5] = ["kimglock", "bpfrestrict", "kmodlock", "filelesslock", "jail"];
-pub const HOOK_NAMES: [&str; 40] = [
+pub const HOOK_NAMES: [&str; 44] = [
     "locked_down",
     "bpf",
     "kernel_module_request",
@@ -62,6 +62,10 @@ pub const HOOK_NAMES: [&str; 40] = [
     "socket_create",
     "socket_listen",
     "task_kill",
+    "file_fcntl",
+    "file_ioctl",
+    "unix_stream_connect",
+    "unix_may_send",
 ];
 pub const DECISION_NAMES: [&str; 3] = ["denied", "allowed", "would-deny"];
 /// BPFLOCK_OP_PINS: removing bpflock's pins, whichever protection refused it.

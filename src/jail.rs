@@ -36,6 +36,9 @@ use skel::{types, JailSkelBuilder};
 
 pub const NAME: &str = "jail";
 
+/// 32-bit ioctls have a hook of their own from Linux 6.8; before, file_ioctl sees them.
+const COMPAT_IOCTL: crate::kernel::HookAlternatives = &[&["file_ioctl_compat"], &[]];
+
 /// Event operations (bpf/jail.h enum jail_op); the role id is in the high 16 bits.
 pub const OPERATION_NAMES: [&str; 31] = [
     "file_read",
@@ -187,6 +190,63 @@ fn update(map: &libbpf_rs::MapMut<'_>, key: &[u8], value: &[u8], what: &str) -> 
 }
 
 /// Trie keys of one path rule: a subtree is its "dir/" prefix plus the directory itself.
+/// What a role's file rules name, by identity at bootstrap (bpf/jail.h struct jail_object):
+/// for the hooks without a path, and to tell a file's name from what it is.
+struct NamedObjects {
+    by_identity: BTreeMap<(u32, u64), types::jail_object>,
+    by_path: BTreeMap<String, (u32, u64)>,
+}
+
+impl NamedObjects {
+    fn of(rules: &[rules::PathRule], identity: impl Fn(&str) -> Option<(u32, u64)>) -> Self {
+        let mut objects = NamedObjects { by_identity: BTreeMap::new(), by_path: BTreeMap::new() };
+        for rule in rules {
+            let Some(at) = identity(&rule.path) else { continue };
+            let next = objects.by_identity.len() as u32 + 1;
+            let object = objects.by_identity.entry(at).or_insert(types::jail_object {
+                id: next,
+                flags: 0,
+                itself: rules::ACCESS_ALL,
+                below: rules::ACCESS_ALL,
+            });
+            // One object under two names (a symlinked directory named both ways): what both grant.
+            if rule.subtree {
+                object.flags |= JAIL_OBJECT_BELOW;
+                object.below &= rule.access;
+            } else {
+                object.flags |= JAIL_OBJECT_SELF;
+                object.itself &= rule.access;
+            }
+            objects.by_path.insert(rule.path.clone(), at);
+        }
+        objects
+    }
+
+    /// The object a file under `path`'s rule meets first on its way up (struct
+    /// jail_path_rule.anchor): what the rule names if it existed at bootstrap, else the
+    /// closest directory above it that a subtree rule names; 0 for none.
+    fn anchor(&self, path: &str) -> u32 {
+        if let Some(object) = self.by_path.get(path).and_then(|at| self.by_identity.get(at)) {
+            return object.id;
+        }
+        let mut at = path;
+        while at.len() > 1 {
+            at = &at[..at.rfind('/').unwrap_or(0)];
+            let name = if at.is_empty() { "/" } else { at };
+            if let Some(object) = self.by_path.get(name).and_then(|id| self.by_identity.get(id)) {
+                if object.flags & JAIL_OBJECT_BELOW != 0 {
+                    return object.id;
+                }
+            }
+        }
+        0
+    }
+}
+
+// bpf/jail.h JAIL_OBJECT_*.
+const JAIL_OBJECT_SELF: u32 = 0x1;
+const JAIL_OBJECT_BELOW: u32 = 0x2;
+
 fn path_keys(role: u32, kind: u32, rule: &rules::PathRule) -> Vec<types::jail_path_key> {
     let mut entries: Vec<Vec<u8>> = Vec::new();
     if rule.subtree {
@@ -217,7 +277,7 @@ pub fn missing_hooks() -> Result<Option<String>> {
     if let Some(why) = lockdown_unsupported() {
         return Ok(Some(why));
     }
-    pins::missing_hooks(NAME, JailSkelBuilder::default(), &mut MaybeUninit::uninit(), &[])
+    pins::missing_hooks(NAME, JailSkelBuilder::default(), &mut MaybeUninit::uninit(), &[COMPAT_IOCTL])
 }
 
 /// Socket addresses and mounts are read with bpf_probe_read_kernel or a read-only cast.
@@ -269,6 +329,8 @@ pub fn setup(policy: &JailPolicy, events: EventsMode, dir: &Path, live: &Path, s
     let config = open.maps.rodata_data.as_deref_mut().expect("jail has .rodata");
     config.jail_enroll_exec = !execs.is_empty() as u32;
     config.jail_enroll_cgroup = !cgroups.is_empty() as u32;
+    // Where pid namespaces' inodes live, for F_SETOWN's owner in a task's own namespace.
+    config.jail_nsfs_dev = crate::kernel::file_identity("/proc/self/ns/pid").map(|(dev, _)| dev as u64).unwrap_or(0);
     events::configure_events!(shared, open, config, events)?;
     // The sleepable xattr reader is loaded only where the policy asks for it.
     open.progs.jail_xattr_enroll.set_autoload(xattr);
@@ -279,7 +341,7 @@ pub fn setup(policy: &JailPolicy, events: EventsMode, dir: &Path, live: &Path, s
             .reuse_pinned_map(&tasks)
             .map_err(|source| Error::UnableToReuseMap { path: tasks.clone(), source })?;
     }
-    let mut skel = pins::load(NAME, open, &[])?;
+    let mut skel = pins::load(NAME, open, &[COMPAT_IOCTL])?;
     events::pin_events!(shared, skel)?;
 
     let m = &skel.maps;
@@ -290,19 +352,17 @@ pub fn setup(policy: &JailPolicy, events: EventsMode, dir: &Path, live: &Path, s
         name[..role.name.len()].copy_from_slice(role.name.as_bytes());
         update(&m.jail_role_names, &id.to_ne_bytes(), &name, "a role name")?;
         update(&m.jail_role_ids, &name, &id.to_ne_bytes(), "a role id")?;
+        let objects = NamedObjects::of(&role.files, |path| crate::kernel::file_identity(path).ok());
+        for ((dev, ino), object) in &objects.by_identity {
+            let key = types::jail_inode_key { role: id, dev: *dev, ino: *ino };
+            update(&m.jail_inodes, bytes_of(&key), bytes_of(object), "a file identity")?;
+        }
         for (kind, list) in [(0u32, &role.files), (1u32, &role.execs)] {
             for rule in list {
-                let value = types::jail_path_rule { access: rule.access, depth: rule.depth() };
+                let anchor = if kind == 0 { objects.anchor(&rule.path) } else { 0 };
+                let value = types::jail_path_rule { access: rule.access, depth: rule.depth(), anchor };
                 for key in path_keys(id, kind, rule) {
                     update(&m.jail_paths, bytes_of(&key), bytes_of(&value), "a path rule")?;
-                }
-                // What the rule names now, by identity: for link, rename and unlink, and to
-                // tell a file's name from what it is.
-                if kind == 0 {
-                    if let Ok((dev, ino)) = crate::kernel::file_identity(&rule.path) {
-                        let key = types::jail_inode_key { role: id, dev, ino };
-                        update(&m.jail_inodes, bytes_of(&key), bytes_of(&value), "a file identity")?;
-                    }
                 }
                 for path in rule.guards(kind == 1) {
                     if let Ok((dev, ino)) = crate::kernel::file_identity(&path) {
@@ -404,6 +464,11 @@ pub fn setup(policy: &JailPolicy, events: EventsMode, dir: &Path, live: &Path, s
         (&p.jail_socket_sendmsg, "socket_sendmsg"),
         (&p.jail_socket_create, "socket_create"),
         (&p.jail_socket_listen, "socket_listen"),
+        (&p.jail_file_fcntl, "file_fcntl"),
+        (&p.jail_file_ioctl, "file_ioctl"),
+        (&p.jail_file_ioctl_compat, "file_ioctl_compat"),
+        (&p.jail_unix_stream_connect, "unix_stream_connect"),
+        (&p.jail_unix_may_send, "unix_may_send"),
     ] {
         // Left out by pins::load: a hook of an alternative this kernel does not have.
         if !prog.autoload() {
@@ -499,4 +564,44 @@ pub fn run(pin_root: &Path, role: &str, command: &[String]) -> Result<std::conve
         .collect::<Result<_>>()?;
     let err = nix::unistd::execvp(&args[0], &args).unwrap_err();
     Err(Error::Jail(format!("cannot run {}: {err}", command[0])))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rules::PathRule;
+
+    fn rule(path: &str, subtree: bool, access: u32) -> PathRule {
+        PathRule { path: path.into(), subtree, access }
+    }
+
+    #[test]
+    fn anchors_are_the_objects_a_name_leads_through() {
+        // /srv, /srv/vault and /srv/pub/a exist at bootstrap; /srv/new does not.
+        let exists = |p: &str| match p {
+            "/srv" => Some((1, 10)),
+            "/srv/vault" => Some((1, 11)),
+            "/srv/pub/a" => Some((1, 12)),
+            "/etc/shadow" => Some((2, 5)),
+            _ => None,
+        };
+        let rules = [
+            rule("/srv", true, 1),
+            rule("/srv/vault", true, 0),
+            rule("/srv/pub/a", false, 1),
+            rule("/srv/new/deep", true, 0xf),
+            rule("/etc/shadow", false, 0),
+        ];
+        let objects = NamedObjects::of(&rules, exists);
+        let id = |at| objects.by_identity[&at].id;
+        assert_eq!(objects.anchor("/srv/vault"), id((1, 11)));
+        assert_eq!(objects.anchor("/etc/shadow"), id((2, 5)));
+        // Not there at bootstrap: the closest directory above that a subtree rule names.
+        assert_eq!(objects.anchor("/srv/new/deep"), id((1, 10)));
+        // An exact rule's object has no say beneath it.
+        assert_eq!(objects.anchor("/srv/pub/a/b"), id((1, 10)));
+        assert_eq!(objects.anchor("/usr/lib"), 0);
+        let pub_a = &objects.by_identity[&(1, 12)];
+        assert_eq!((pub_a.flags, pub_a.itself), (JAIL_OBJECT_SELF, 1));
+    }
 }

@@ -24,6 +24,8 @@ pub const DENY_CHROOT: u32 = 0x100;
 pub const DENY_RAW: u32 = 0x200;
 pub const DENY_SIGNAL: u32 = 0x400;
 pub const DENY_INET_OTHER: u32 = 0x800;
+/// bpf/jail.h JAIL_UNIX_BY_FILES: `net.unix = "files"`.
+pub const UNIX_BY_FILES: u32 = 0x1000;
 pub const MAX_ROLES: usize = 63;
 /// Bytes of a path the rules can match, its NUL included (JAIL_PATH_MAX).
 pub const PATH_MAX: usize = 240;
@@ -553,7 +555,7 @@ pub fn parse(
                 role.net_default = false;
             }
             if let Some(u) = &n.unix {
-                if choice(c, &key("net.unix"), u, &["allow", "deny"])? == "deny" {
+                if choice(c, &key("net.unix"), u, &["allow", "files", "deny"])? == "deny" {
                     role.deny |= DENY_UNIX;
                 }
             }
@@ -673,6 +675,16 @@ fn view_and_privilege(
     }
     if !role.net_default {
         role.deny |= DENY_INET_OTHER;
+    }
+    // AF_UNIX peers judged as the files they are bound at, unless the role says otherwise:
+    // a privileged daemon's socket (systemd's, Docker's) acts for whoever may write it.
+    let unix = match net.and_then(|n| n.unix.as_ref()) {
+        Some(v) => v.get_ref().as_str(),
+        None if unrestricted => "allow",
+        None => "files",
+    };
+    if unix != "allow" {
+        role.deny |= UNIX_BY_FILES; // under "deny" too: a stricter role has every bit of a laxer one
     }
     let signal = match &raw.signal {
         Some(v) => choice(c, &key("signal"), v, &["role", "allow"])?,
@@ -937,9 +949,10 @@ role = "web"
         )
         .unwrap();
         let web = p.role("web").unwrap();
-        for bit in [DENY_USERNS, DENY_CHROOT, DENY_RAW, DENY_SIGNAL, DENY_INET_OTHER] {
+        for bit in [DENY_USERNS, DENY_CHROOT, DENY_RAW, DENY_SIGNAL, DENY_INET_OTHER, UNIX_BY_FILES] {
             assert_ne!(web.deny & bit, 0, "web denies {bit:#x}");
         }
+        assert_eq!(p.role("open").unwrap().deny & UNIX_BY_FILES, 0, "a role that restricts nothing talks to any socket");
         let cap = |n| capability_bit(n).unwrap();
         assert_ne!(web.capabilities & cap("net_bind_service"), 0);
         assert_eq!(web.capabilities & (cap("sys_admin") | cap("setuid") | cap("setgid") | cap("net_raw")), 0);

@@ -37,7 +37,8 @@ keep() { report; }
 
 begin jail_bootstrap
 echo "root:secret-hash:19000:0:99999:7:::" > /etc/shadow
-mkdir -p /etc/cron.d /root /tmp/secret /sys/fs/cgroup/sandbox/sub /srv/vault /tmp/pub
+mkdir -p /etc/cron.d /root /tmp/secret /sys/fs/cgroup/sandbox/sub /srv/vault /tmp/pub /srv/pub/a/b
+echo pub > /srv/pub/a/b/file
 echo key > /tmp/secret/key
 echo vault > /srv/vault/secret
 echo pub > /tmp/pub/file
@@ -418,6 +419,13 @@ ln /etc/shadow /shadow-link
 control jailops read /shadow-link
 attack EPERM jailops read /shadow-link
 rm -f /shadow-link
+# Deeper than the object, under a rule that grants more than the object's (read-only
+# /srv/pub/a/b/**): the name leads through /srv/pub/a/b, the file lies under /srv/vault.
+mkdir -p /srv/pub/a/b/v && mount --bind /srv/vault /srv/pub/a/b/v
+control jailops read /srv/pub/a/b/v/secret
+attack EPERM jailops read /srv/pub/a/b/v/secret
+allowed_in_jail jailops read /srv/pub/a/b/file
+umount /srv/pub/a/b/v && rmdir /srv/pub/a/b/v
 keep
 
 begin jail_attack_rename_ancestor
@@ -542,6 +550,49 @@ attack EPERM jailops kill $VICTIM
 kill -0 $VICTIM || fail "the refused signal reached its target"
 allowed_in_jail jailops kill_child
 control jailops kill $VICTIM
+keep
+
+begin jail_attack_signals_by_owner
+# O_ASYNC: data on a socket makes the kernel send SIGIO to the owner F_SETOWN names, no
+# task_kill on the way. A jailed task may only own its files' signals itself.
+sleep 60 &
+VICTIM=$!
+attack EPERM jailops fsetown $VICTIM
+attack EPERM jailops fsetown_ex $VICTIM
+attack EPERM jailops fiosetown $VICTIM
+got=$(unshare --pid --fork sh -c 'sleep 60 & bpflock run --role web -- jailops fsetown $!; kill $!' 2>&1)
+[ "$got" = EPERM ] || fail "jailed in a pid namespace, F_SETOWN of another process: got $got"
+kill -0 $VICTIM || fail "a refused F_SETOWN signalled its target"
+allowed_in_jail jailops fsetown self
+got=$(unshare --pid --fork bpflock run --role web -- jailops fsetown self 2>&1)
+[ "$got" = ok ] || fail "jailed in a pid namespace, F_SETOWN of itself: got $got"
+control jailops fsetown $VICTIM
+for _ in $(seq 50); do kill -0 $VICTIM 2>/dev/null || break; sleep 0.1; done
+kill -0 $VICTIM 2>/dev/null && fail "unjailed, SIGIO did not reach the owner: the attack proves nothing"
+keep
+
+begin jail_attack_unix_peers
+# A socket bound at a path is a file: connecting or sending to it takes the role's write
+# access there (a root daemon's socket acts for whoever may write it). An abstract name is
+# no file: refused under the default net.unix = "files" (role admin: /tmp/secret/** denied).
+serve() { out=$1; shift; jailops unix_serve "$@" > "$out" & for _ in $(seq 50); do grep -q ok "$out" && return; sleep 0.1; done; fail "unix_serve $*: $(cat "$out")"; }
+serve /tmp/s1 stream /tmp/secret/daemon.sock; S1=$!
+serve /tmp/s2 dgram /tmp/secret/daemon.dgram; S2=$!
+serve /tmp/s3 stream @bpflock-daemon; S3=$!
+serve /tmp/s4 stream /tmp/pub/app.sock; S4=$!
+serve /tmp/s5 dgram /tmp/pub/app.dgram; S5=$!
+for peer in "stream /tmp/secret/daemon.sock" "dgram /tmp/secret/daemon.dgram" "stream @bpflock-daemon"; do
+	control jailops unix_connect $peer
+	attack_as admin EPERM jailops unix_connect $peer
+done
+got=$(jailed admin jailops unix_connect stream /tmp/pub/app.sock)
+[ "$got" = ok ] || fail "jailed in admin, a socket where it may write: got $got"
+got=$(jailed admin jailops unix_connect dgram /tmp/pub/app.dgram)
+[ "$got" = ok ] || fail "jailed in admin, a datagram socket where it may write: got $got"
+got=$(jailed admin jailops fsetown self)
+[ "$got" = ok ] || fail "jailed in admin, a socketpair (no name): got $got"
+kill $S1 $S2 $S3 $S4 $S5
+rm -f /tmp/secret/daemon.sock /tmp/secret/daemon.dgram /tmp/pub/app.sock /tmp/pub/app.dgram /tmp/s[1-5]
 keep
 
 begin jail_overlay_files

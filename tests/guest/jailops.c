@@ -12,6 +12,8 @@
  *   jailops setuid UID | ptrace PID | traceme | mount DIR | unix PATH | setxattr PATH NAME VALUE
  *   jailops setgid GID | setgroups | sethostname NAME | kill PID | kill_child
  *   jailops mkfifo PATH | mprotect_exec PATH
+ *   jailops fsetown PID|self | fsetown_ex PID | fiosetown PID   (the owner that gets SIGIO)
+ *   jailops unix_serve stream|dgram PATH|@NAME (serves until killed) | unix_connect stream|dgram PATH|@NAME
  * Changing what a path means, then reading FILE:
  *   jailops userns | chroot_read DIR FILE | userns_chroot_read DIR FILE
  *   jailops open_tree_read DIR FILE (a detached copy of DIR) | fsmount_read FSTYPE FILE (never attached)
@@ -27,6 +29,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +37,7 @@
 #include <sched.h>
 #include <grp.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/ptrace.h>
@@ -45,6 +49,23 @@
 #include <unistd.h>
 
 static int err(int r) { return r < 0 ? errno : 0; }
+
+/* An AF_UNIX address: a path, or an abstract name written @NAME. */
+static socklen_t unix_address(struct sockaddr_un *sa, const char *name)
+{
+	size_t n = strlen(name);
+
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (n >= sizeof(sa->sun_path))
+		n = sizeof(sa->sun_path) - 1;
+	memcpy(sa->sun_path, name, n);
+	if (name[0] == '@')
+		sa->sun_path[0] = 0;
+	return offsetof(struct sockaddr_un, sun_path) + n + (name[0] != '@');
+}
+
+static int unix_type(const char *type) { return strcmp(type, "dgram") ? SOCK_STREAM : SOCK_DGRAM; }
 
 static int open_close(const char *path, int flags)
 {
@@ -398,6 +419,58 @@ static int run(int argc, char **argv)
 		r = err(kill(pid, SIGKILL));
 		waitpid(pid, &status, 0);
 		return r;
+	}
+	if (!strcmp(op, "fsetown") || !strcmp(op, "fsetown_ex") || !strcmp(op, "fiosetown")) {
+		pid_t pid = strcmp(a, "self") ? atoi(a) : getpid();
+		struct f_owner_ex owner = { F_OWNER_PID, pid };
+		int sv[2], r;
+
+		signal(SIGIO, SIG_IGN);
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+			return errno;
+		if (!strcmp(op, "fsetown"))
+			r = err(fcntl(sv[0], F_SETOWN, pid));
+		else if (!strcmp(op, "fsetown_ex"))
+			r = err(fcntl(sv[0], F_SETOWN_EX, &owner));
+		else
+			r = err(ioctl(sv[0], FIOSETOWN, &pid));
+		/* Data arriving on an O_ASYNC socket: the kernel signals its owner. */
+		if (!r && !(r = err(fcntl(sv[0], F_SETFL, O_ASYNC))))
+			r = write(sv[1], "x", 1) == 1 ? 0 : errno;
+		close(sv[0]);
+		close(sv[1]);
+		return r;
+	}
+	if (!strcmp(op, "unix_serve") || !strcmp(op, "unix_connect")) {
+		struct sockaddr_un sa;
+		socklen_t len = unix_address(&sa, b);
+		int type = unix_type(a), fd = socket(AF_UNIX, type, 0), r;
+
+		if (fd < 0)
+			return errno;
+		if (!strcmp(op, "unix_connect")) {
+			r = err(connect(fd, (void *)&sa, len));
+			if (!r && type == SOCK_DGRAM)
+				r = send(fd, "x", 1, 0) == 1 ? 0 : errno;
+			close(fd);
+			return r;
+		}
+		if (bind(fd, (void *)&sa, len) || (type == SOCK_STREAM && listen(fd, 16)))
+			return errno;
+		printf("ok\n");
+		fflush(stdout);
+		for (;;) {
+			char buf[16];
+			int c;
+
+			if (type == SOCK_DGRAM) {
+				recv(fd, buf, sizeof(buf), 0);
+				continue;
+			}
+			c = accept(fd, NULL, NULL);
+			if (c >= 0)
+				close(c);
+		}
 	}
 	if (!strcmp(op, "mkfifo"))
 		return err(mkfifo(a, 0600));
