@@ -88,7 +88,11 @@ for kernel in "$@"; do
     echo
     echo "Verifier (instructions processed to accept each program of the system-wide locks):"
     echo
-    { grep '^VERIFIED' "$log.clean" || true; } | sed 's/VERIFIED //' | awk -F'[:,"]+' '/"name"/ { p = $3; next } { printf "- %s lsm/%s: %s\n", p, $3, $7; t += $7 } END { printf "- total: %d\n", t }'
+    { grep '^VERIFIED ' "$log.clean" || true; } | sed 's/VERIFIED //' | awk -F'[:,"]+' '/"name"/ { p = $3; next } { printf "- %s lsm/%s: %s\n", p, $3, $7; t += $7 } END { printf "- total: %d\n", t }'
+    echo
+    echo "Verifier, the jail's programs (a role of 1000 rules of each kind):"
+    echo
+    { grep '^VERIFIED-JAIL' "$log.clean" || true; } | sed 's/VERIFIED-JAIL //' | awk -F'[:,"]+' '/"name"/ { p = $3; next } p == "jail" { printf "- jail lsm/%s: %s\n", $3, $7; t += $7 } END { printf "- total: %d\n", t }'
     echo
     echo "Bootstrap, full duration in the guest (read the policy, load, verify, attach, pin; instructions of the whole guest while it ran, median of 3):"
     echo
