@@ -46,6 +46,11 @@ char LICENSE[] SEC("license") = "GPL";
 #define CAP_OPT_NOAUDIT 0x2
 #define F_SETOWN 8
 #define F_SETOWN_EX 15
+#define F_SETFL 4
+#define O_ASYNC 020000
+#define S_IFCHR 0020000
+#define FIOASYNC 0x5452
+#define TIOCSIG 0x40045436
 #define FIOSETOWN 0x8901
 #define SIOCSPGRP 0x8902
 #define CAP_LAST 63
@@ -316,8 +321,8 @@ static __always_inline __u32 path_from_root(const struct path___local *path)
 /*
  * The longest rule of `kind` matching the file's path from the task's root (bpf_d_path;
  * the caller made sure with path_from_root() that this is the system's root). Returns the
- * rule's access (with the depth of what it names and its anchor in *found), `fallback`
- * (depth 0, anchor 0) where none matches, or -1 when the path is longer than the rules can
+ * rule's access (with the rest of the rule in *found), `fallback` (and *found left
+ * zero: depth 0, no object) where none matches, or -1 when the path is longer than the rules can
  * match (the caller fails closed). The path is left in the scratch key for the event.
  */
 static __always_inline long path_rule(struct jail_path_key *key, const struct path___local *path, __u32 role,
@@ -335,8 +340,7 @@ static __always_inline long path_rule(struct jail_path_key *key, const struct pa
 	rule = bpf_map_lookup_elem(&jail_paths, key);
 	if (!rule)
 		return fallback;
-	found->depth = rule->depth;
-	found->anchor = rule->anchor;
+	*found = *rule;
 	return rule->access;
 }
 
@@ -355,6 +359,7 @@ struct inode_walk {
 	struct dentry___local *dentry;
 	long access;
 	__u32 id;
+	unsigned long m, mnt_root; /* inode_rule_path(): the mount the walk is in, and its root */
 };
 
 /* Whether (dev, ino) is a named object that decides at this step of the walk (index 0: the file itself). */
@@ -403,8 +408,11 @@ static long inode_rule_step(__u32 index, struct inode_walk *w)
 	return 0;
 }
 
-/* The same step for a dentry reached through a cast or a read (not a BTF pointer on 6.1). */
-static long inode_rule_read_step(__u32 index, struct inode_walk *w)
+/*
+ * The same step for a path reached through a cast or a read (not BTF pointers on 6.1),
+ * crossing mounts as a name is built: from a mount's root to its mountpoint in the parent.
+ */
+static long inode_rule_path_step(__u32 index, struct inode_walk *w)
 {
 	unsigned long dentry = (unsigned long)w->dentry, inode, sb, parent;
 
@@ -418,6 +426,17 @@ static long inode_rule_read_step(__u32 index, struct inode_walk *w)
 	    inode_rule_found(index, w, vfs_read(sb, struct super_block___local, s_dev),
 			     vfs_read(inode, struct inode___local, i_ino)))
 		return 1;
+	if (dentry == w->mnt_root) {
+		parent = vfs_read(w->m, struct mount___local, mnt_parent);
+		if (!parent || parent == w->m) {
+			w->access = JAIL_INODE_NONE;
+			return 1;
+		}
+		w->dentry = (void *)vfs_read(w->m, struct mount___local, mnt_mountpoint);
+		w->m = parent;
+		w->mnt_root = vfs_read(parent, struct mount___local, mnt.mnt_root);
+		return 0;
+	}
 	parent = vfs_read(dentry, struct dentry___local, d_parent);
 	if (!parent || parent == dentry) {
 		w->access = JAIL_INODE_NONE;
@@ -442,12 +461,21 @@ static __always_inline long inode_rule(__u32 role, struct dentry___local *dentry
 	return w.access;
 }
 
-/* inode_rule() of a dentry read from kernel memory rather than reached as a BTF pointer. */
-static __always_inline long inode_rule_read(__u32 role, unsigned long dentry)
+/*
+ * inode_rule() of a path read from kernel memory (vfsmount and dentry), walking up through
+ * its mounts: where a socket was bound, whatever filesystem holds it (a tmpfs under /run).
+ */
+static __always_inline long inode_rule_path(__u32 role, unsigned long mnt, unsigned long dentry)
 {
-	struct inode_walk w = { .key = { .role = role }, .dentry = (void *)dentry, .access = JAIL_INODE_TOO_DEEP };
+	struct inode_walk w = {
+		.key = { .role = role },
+		.dentry = (void *)dentry,
+		.access = JAIL_INODE_TOO_DEEP,
+		.m = vfs_real_mount((void *)mnt),
+	};
 
-	bpf_loop(JAIL_INODE_WALK, inode_rule_read_step, &w, 0);
+	w.mnt_root = vfs_read(w.m, struct mount___local, mnt.mnt_root);
+	bpf_loop(JAIL_INODE_WALK, inode_rule_path_step, &w, 0);
 	return w.access;
 }
 
@@ -478,6 +506,19 @@ static __always_inline bool guarded(__u32 role, struct dentry___local *dentry)
 	key.dev = dentry->d_sb->s_dev;
 	key.ino = inode->i_ino;
 	return bpf_map_lookup_elem(&jail_guarded, &key) != NULL;
+}
+
+/*
+ * Whether the first named object met above a file is the one its name leads through: what
+ * the rule names, or, where that did not exist at bootstrap, the closest directory above
+ * it that a subtree rule names; for an exact rule also that directory (the named file was
+ * replaced in place: logrotate, an editor's atomic save).
+ */
+static __always_inline bool name_explains(struct jail_path_rule *name, __u32 object_id)
+{
+	if (object_id == name->own)
+		return true;
+	return object_id == name->above && (!name->own || name->exact);
 }
 
 static __always_inline bool is_block_device(const struct path___local *path)
@@ -545,13 +586,15 @@ static __always_inline int file_check(void *ctx, __u32 hook, const struct path__
 		object = key->path;
 		/*
 		 * What the file is: the closest named object above it must be the one its name
-		 * leads through (the rule's anchor). Any other was reached by another name (a
-		 * bind mount, a renamed ancestor, a second hard link): its rule applies too.
+		 * leads through. Any other was reached by another name (a bind mount, a renamed
+		 * ancestor, a second hard link): its rule applies too. The rule's own object
+		 * applies as well: named by two rules (a symlinked directory named both ways), it
+		 * gets what both grant.
 		 */
 		rule = inode_rule(t->role, read_ptr(path->dentry), &object_id);
 		if (rule == JAIL_INODE_TOO_DEEP)
 			goto deny;
-		if (rule >= 0 && object_id != name.anchor)
+		if (rule >= 0 && (object_id == name.own || !name_explains(&name, object_id)))
 			granted &= rule;
 		/* A block device holds every file of its filesystem, beside every rule: only by a rule of its own. */
 		if (name.depth == 0 && is_block_device(path))
@@ -1143,11 +1186,25 @@ static __always_inline int owner_check(void *ctx, __u32 hook, long owner, bool b
 	return jail_deny(ctx, t, r, hook, JAIL_OP_SIGNAL, NULL);
 }
 
+/*
+ * A terminal makes its foreground process group the owner when O_ASYNC is turned on
+ * (__tty_fasync), and a pty master sends its slave's group a signal on TIOCSIG: on a
+ * character device, both are signals to whoever the terminal names.
+ */
+static __always_inline bool is_char_device(struct file___local *file)
+{
+	struct inode___local *inode = read_ptr(file->f_inode);
+
+	return !inode || (inode->i_mode & S_IFMT) == S_IFCHR;
+}
+
 SEC("lsm/file_fcntl")
 int BPF_PROG(jail_file_fcntl, struct file___local *file, unsigned int cmd, unsigned long arg, int ret)
 {
 	if (ret)
 		return ret;
+	if (cmd == F_SETFL && (arg & O_ASYNC) && is_char_device(file))
+		return owner_check(ctx, HOOK_FILE_FCNTL, 0, false);
 	if (cmd == F_SETOWN)
 		return owner_check(ctx, HOOK_FILE_FCNTL, (int)arg, true);
 	if (cmd == F_SETOWN_EX)
@@ -1162,6 +1219,8 @@ int BPF_PROG(jail_file_ioctl, struct file___local *file, unsigned int cmd, unsig
 		return ret;
 	if (cmd == FIOSETOWN || cmd == SIOCSPGRP)
 		return owner_check(ctx, HOOK_FILE_IOCTL, 0, false);
+	if ((cmd == FIOASYNC || cmd == TIOCSIG) && is_char_device(file))
+		return owner_check(ctx, HOOK_FILE_IOCTL, 0, false);
 	return 0;
 }
 
@@ -1172,6 +1231,8 @@ int BPF_PROG(jail_file_ioctl_compat, struct file___local *file, unsigned int cmd
 	if (ret)
 		return ret;
 	if (cmd == FIOSETOWN || cmd == SIOCSPGRP)
+		return owner_check(ctx, HOOK_FILE_IOCTL, 0, false);
+	if ((cmd == FIOASYNC || cmd == TIOCSIG) && is_char_device(file))
 		return owner_check(ctx, HOOK_FILE_IOCTL, 0, false);
 	return 0;
 }
@@ -1370,7 +1431,7 @@ static __always_inline int unix_peer_check(void *ctx, __u32 hook, struct sock___
 {
 	struct jail_task *t = current_jail();
 	struct jail_role *r;
-	unsigned long dentry;
+	unsigned long dentry, mnt;
 	long granted;
 
 	if (!t)
@@ -1381,6 +1442,7 @@ static __always_inline int unix_peer_check(void *ctx, __u32 hook, struct sock___
 	if (!(r->deny & JAIL_UNIX_BY_FILES))
 		return 0;
 	dentry = vfs_read(peer, struct unix_sock___local, path.dentry);
+	mnt = vfs_read(peer, struct unix_sock___local, path.mnt);
 	if (!dentry) {
 		if (!vfs_read(peer, struct unix_sock___local, addr))
 			return 0;
@@ -1388,7 +1450,7 @@ static __always_inline int unix_peer_check(void *ctx, __u32 hook, struct sock___
 	}
 	granted = r->file_default;
 	if (r->has_file_rules) {
-		granted = inode_rule_read(t->role, dentry);
+		granted = mnt ? inode_rule_path(t->role, mnt, dentry) : JAIL_INODE_TOO_DEEP;
 		if (granted == JAIL_INODE_NONE)
 			granted = r->file_default;
 	}

@@ -83,9 +83,10 @@ struct jail_path_key {
 struct jail_path_rule {
 	__u32 access; /* file rules: JAIL_* granted; exec rules: 1 allow, 0 deny */
 	__u32 depth;  /* components of the path the rule names: "/" 0, "/srv/vault" 2 */
-	__u32 anchor; /* file rules: the jail_object.id a file under this name meets first on its
-		       * way up (what the rule names, or the closest named directory above it
-		       * that existed at bootstrap); 0: none */
+	/* File rules, for what a file under this name meets first on its way up (jail_object.id, 0: none): */
+	__u32 own;    /* what the rule names, if it existed at bootstrap */
+	__u32 above;  /* the closest directory above the name that a subtree rule names */
+	__u32 exact;  /* 1: an exact rule (a file put at its name since, in its directory, is the one named) */
 };
 
 /*
@@ -94,8 +95,9 @@ struct jail_path_rule {
  * (hard link, rename, unlink), the rule of the closest named object above, on the same
  * filesystem, applies. For a path, they tell whether its name is what the file is: the
  * closest named object above a file must be the one its name's rule expects
- * (jail_path_rule.anchor); any other (a bind mount, a renamed ancestor, a second hard
- * link) means the name is not the file's, and that object's rule applies too.
+ * (jail_path_rule.own, or .above where the rule's object did not exist at bootstrap or an
+ * exact rule's file was replaced); any other (a bind mount, a renamed ancestor, a second
+ * hard link) means the name is not the file's, and that object's rule applies too.
  */
 struct jail_inode_key {
 	__u32 role;

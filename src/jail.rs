@@ -222,13 +222,15 @@ impl NamedObjects {
         objects
     }
 
-    /// The object a file under `path`'s rule meets first on its way up (struct
-    /// jail_path_rule.anchor): what the rule names if it existed at bootstrap, else the
-    /// closest directory above it that a subtree rule names; 0 for none.
-    fn anchor(&self, path: &str) -> u32 {
-        if let Some(object) = self.by_path.get(path).and_then(|at| self.by_identity.get(at)) {
-            return object.id;
-        }
+    /// What a rule names, if it existed at bootstrap (struct jail_path_rule.own; 0: no).
+    fn own(&self, path: &str) -> u32 {
+        self.by_path.get(path).and_then(|at| self.by_identity.get(at)).map_or(0, |object| object.id)
+    }
+
+    /// The closest directory above `path` that a subtree rule names (jail_path_rule.above;
+    /// 0: none): what a file under the rule's name meets first where the rule's own object
+    /// did not exist at bootstrap.
+    fn above(&self, path: &str) -> u32 {
         let mut at = path;
         while at.len() > 1 {
             at = &at[..at.rfind('/').unwrap_or(0)];
@@ -243,7 +245,6 @@ impl NamedObjects {
     }
 }
 
-// bpf/jail.h JAIL_OBJECT_*.
 const JAIL_OBJECT_SELF: u32 = 0x1;
 const JAIL_OBJECT_BELOW: u32 = 0x2;
 
@@ -359,8 +360,14 @@ pub fn setup(policy: &JailPolicy, events: EventsMode, dir: &Path, live: &Path, s
         }
         for (kind, list) in [(0u32, &role.files), (1u32, &role.execs)] {
             for rule in list {
-                let anchor = if kind == 0 { objects.anchor(&rule.path) } else { 0 };
-                let value = types::jail_path_rule { access: rule.access, depth: rule.depth(), anchor };
+                let (own, above) = if kind == 0 { (objects.own(&rule.path), objects.above(&rule.path)) } else { (0, 0) };
+                let value = types::jail_path_rule {
+                    access: rule.access,
+                    depth: rule.depth(),
+                    own,
+                    above,
+                    exact: !rule.subtree as u32,
+                };
                 for key in path_keys(id, kind, rule) {
                     update(&m.jail_paths, bytes_of(&key), bytes_of(&value), "a path rule")?;
                 }
@@ -594,13 +601,13 @@ mod tests {
         ];
         let objects = NamedObjects::of(&rules, exists);
         let id = |at| objects.by_identity[&at].id;
-        assert_eq!(objects.anchor("/srv/vault"), id((1, 11)));
-        assert_eq!(objects.anchor("/etc/shadow"), id((2, 5)));
+        assert_eq!((objects.own("/srv/vault"), objects.above("/srv/vault")), (id((1, 11)), id((1, 10))));
+        assert_eq!((objects.own("/etc/shadow"), objects.above("/etc/shadow")), (id((2, 5)), 0));
         // Not there at bootstrap: the closest directory above that a subtree rule names.
-        assert_eq!(objects.anchor("/srv/new/deep"), id((1, 10)));
+        assert_eq!((objects.own("/srv/new/deep"), objects.above("/srv/new/deep")), (0, id((1, 10))));
         // An exact rule's object has no say beneath it.
-        assert_eq!(objects.anchor("/srv/pub/a/b"), id((1, 10)));
-        assert_eq!(objects.anchor("/usr/lib"), 0);
+        assert_eq!(objects.above("/srv/pub/a/b"), id((1, 10)));
+        assert_eq!((objects.own("/usr/lib"), objects.above("/usr/lib")), (0, 0));
         let pub_a = &objects.by_identity[&(1, 12)];
         assert_eq!((pub_a.flags, pub_a.itself), (JAIL_OBJECT_SELF, 1));
     }

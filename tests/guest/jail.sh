@@ -39,6 +39,7 @@ begin jail_bootstrap
 echo "root:secret-hash:19000:0:99999:7:::" > /etc/shadow
 mkdir -p /etc/cron.d /root /tmp/secret /sys/fs/cgroup/sandbox/sub /srv/vault /tmp/pub /srv/pub/a/b
 echo pub > /srv/pub/a/b/file
+echo app > /etc/app.conf
 echo key > /tmp/secret/key
 echo vault > /srv/vault/secret
 echo pub > /tmp/pub/file
@@ -428,6 +429,15 @@ allowed_in_jail jailops read /srv/pub/a/b/file
 umount /srv/pub/a/b/v && rmdir /srv/pub/a/b/v
 keep
 
+begin jail_exact_rule_follows_its_file
+# An exact rule names a file in its directory: replaced in place (logrotate, an editor's
+# atomic save), the new file is the one named, not the read-only /etc/** around it.
+allowed_in_jail jailops write /etc/app.conf
+echo new > /etc/app.conf.new && mv /etc/app.conf.new /etc/app.conf
+allowed_in_jail jailops write /etc/app.conf
+attack EPERM jailops write /etc/passwd
+keep
+
 begin jail_attack_rename_ancestor
 # Renaming /srv would carry /srv/vault out from under its rule.
 control jailops read /srv/vault/secret
@@ -563,6 +573,11 @@ attack EPERM jailops fiosetown $VICTIM
 got=$(unshare --pid --fork sh -c 'sleep 60 & bpflock run --role web -- jailops fsetown $!; kill $!' 2>&1)
 [ "$got" = EPERM ] || fail "jailed in a pid namespace, F_SETOWN of another process: got $got"
 kill -0 $VICTIM || fail "a refused F_SETOWN signalled its target"
+# A terminal names its foreground group the owner when O_ASYNC is turned on.
+mkdir -p /dev/pts && { mountpoint -q /dev/pts || mount -t devpts devpts /dev/pts; }
+control jailops tty_async fcntl
+attack EPERM jailops tty_async fcntl
+attack EPERM jailops tty_async ioctl
 allowed_in_jail jailops fsetown self
 got=$(unshare --pid --fork bpflock run --role web -- jailops fsetown self 2>&1)
 [ "$got" = ok ] || fail "jailed in a pid namespace, F_SETOWN of itself: got $got"
@@ -581,7 +596,10 @@ serve /tmp/s2 dgram /tmp/secret/daemon.dgram; S2=$!
 serve /tmp/s3 stream @bpflock-daemon; S3=$!
 serve /tmp/s4 stream /tmp/pub/app.sock; S4=$!
 serve /tmp/s5 dgram /tmp/pub/app.dgram; S5=$!
-for peer in "stream /tmp/secret/daemon.sock" "dgram /tmp/secret/daemon.dgram" "stream @bpflock-daemon"; do
+# On a filesystem of its own under the denied directory (as /run/user/0 under /run).
+mkdir -p /tmp/secret/run && mount -t tmpfs tmpfs /tmp/secret/run
+serve /tmp/s6 stream /tmp/secret/run/bus; S6=$!
+for peer in "stream /tmp/secret/daemon.sock" "dgram /tmp/secret/daemon.dgram" "stream @bpflock-daemon" "stream /tmp/secret/run/bus"; do
 	control jailops unix_connect $peer
 	attack_as admin EPERM jailops unix_connect $peer
 done
@@ -591,8 +609,9 @@ got=$(jailed admin jailops unix_connect dgram /tmp/pub/app.dgram)
 [ "$got" = ok ] || fail "jailed in admin, a datagram socket where it may write: got $got"
 got=$(jailed admin jailops fsetown self)
 [ "$got" = ok ] || fail "jailed in admin, a socketpair (no name): got $got"
-kill $S1 $S2 $S3 $S4 $S5
-rm -f /tmp/secret/daemon.sock /tmp/secret/daemon.dgram /tmp/pub/app.sock /tmp/pub/app.dgram /tmp/s[1-5]
+kill $S1 $S2 $S3 $S4 $S5 $S6
+sleep 0.2; umount /tmp/secret/run && rmdir /tmp/secret/run
+rm -f /tmp/secret/daemon.sock /tmp/secret/daemon.dgram /tmp/pub/app.sock /tmp/pub/app.dgram /tmp/s[1-6]
 keep
 
 begin jail_overlay_files

@@ -13,6 +13,7 @@
  *   jailops setgid GID | setgroups | sethostname NAME | kill PID | kill_child
  *   jailops mkfifo PATH | mprotect_exec PATH
  *   jailops fsetown PID|self | fsetown_ex PID | fiosetown PID   (the owner that gets SIGIO)
+ *   jailops tty_async fcntl|ioctl     O_ASYNC on a terminal (it names its foreground group the owner)
  *   jailops unix_serve stream|dgram PATH|@NAME (serves until killed) | unix_connect stream|dgram PATH|@NAME
  * Changing what a path means, then reading FILE:
  *   jailops userns | chroot_read DIR FILE | userns_chroot_read DIR FILE
@@ -439,6 +440,20 @@ static int run(int argc, char **argv)
 			r = write(sv[1], "x", 1) == 1 ? 0 : errno;
 		close(sv[0]);
 		close(sv[1]);
+		return r;
+	}
+	if (!strcmp(op, "tty_async")) {
+		int master = posix_openpt(O_RDWR | O_NOCTTY), slave, on = 1, r;
+
+		if (master < 0 || grantpt(master) || unlockpt(master))
+			return errno;
+		slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+		if (slave < 0)
+			return errno;
+		signal(SIGIO, SIG_IGN);
+		r = strcmp(a, "ioctl") ? err(fcntl(slave, F_SETFL, O_ASYNC)) : err(ioctl(slave, FIOASYNC, &on));
+		close(slave);
+		close(master);
 		return r;
 	}
 	if (!strcmp(op, "unix_serve") || !strcmp(op, "unix_connect")) {
