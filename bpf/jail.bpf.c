@@ -166,6 +166,23 @@ struct {
 	__type(value, struct jail_path_key);
 } jail_path_scratch SEC(".maps");
 
+/*
+ * Where a socket's name is built, backwards from the socket up to the root (the task's own
+ * storage, as jail_path_scratch). Twice JAIL_NAME_END: a component of up to 255 bytes
+ * written at any place before JAIL_NAME_END stays inside, as the verifier checks it.
+ */
+#define JAIL_NAME_END 255
+struct jail_name_buf {
+	char bytes[2 * (JAIL_NAME_END + 1)];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct jail_name_buf);
+} jail_name_scratch SEC(".maps");
+
 /* Set by bpflock before load: which enrollment kinds the policy uses. */
 const volatile __u32 jail_enroll_exec = 0;
 const volatile __u32 jail_enroll_cgroup = 0;
@@ -1420,18 +1437,135 @@ static __always_inline int net_check(void *ctx, __u32 hook, __u32 op, __u8 direc
 }
 
 /*
+ * A socket's path from the system's root and the first named object on the way (as
+ * file_check sees a file's): built from the (mount, dentry) it was bound at, up through
+ * mounts, to the system's root directory. Names are read with bpf_probe_read_kernel.
+ */
+struct peer_walk {
+	struct inode_walk object;
+	unsigned long d, m, mnt_root, top;
+	struct jail_name_buf *buf;
+	long pos; /* the name is buf[pos..JAIL_NAME_END) */
+	int result;
+	__u32 found;
+};
+
+#define PEER_TOO_LONG 4
+
+static long peer_walk_step(__u32 index, struct peer_walk *w)
+{
+	unsigned long inode, sb, parent, name;
+	long len;
+
+	if (w->d == w->top) {
+		w->result = VFS_REACHED;
+		return 1;
+	}
+	if (!w->found) {
+		inode = vfs_read(w->d, struct dentry___local, d_inode);
+		sb = vfs_read(w->d, struct dentry___local, d_sb);
+		if (inode && sb &&
+		    inode_rule_found(index, &w->object, vfs_read(sb, struct super_block___local, s_dev),
+				     vfs_read(inode, struct inode___local, i_ino)))
+			w->found = 1;
+	}
+	if (w->d == w->mnt_root) {
+		parent = vfs_read(w->m, struct mount___local, mnt_parent);
+		if (!parent || parent == w->m) {
+			w->result = VFS_DISCONNECTED; /* another tree than the system's */
+			return 1;
+		}
+		w->d = vfs_read(w->m, struct mount___local, mnt_mountpoint);
+		w->m = parent;
+		w->mnt_root = vfs_read(parent, struct mount___local, mnt.mnt_root);
+		return 0;
+	}
+	len = (__u32)vfs_read(w->d, struct dentry___local, d_name.len);
+	name = vfs_read(w->d, struct dentry___local, d_name.name);
+	if (len < 1 || len > JAIL_NAME_END || w->pos < len + 1 || !w->buf) {
+		w->result = PEER_TOO_LONG;
+		return 1;
+	}
+	w->pos -= len;
+	if (bpf_probe_read_kernel(&w->buf->bytes[w->pos & JAIL_NAME_END], len & JAIL_NAME_END, (void *)name)) {
+		w->result = PEER_TOO_LONG;
+		return 1;
+	}
+	w->pos -= 1;
+	w->buf->bytes[w->pos & JAIL_NAME_END] = '/';
+	parent = vfs_read(w->d, struct dentry___local, d_parent);
+	if (!parent || parent == w->d) {
+		w->result = VFS_DISCONNECTED;
+		return 1;
+	}
+	w->d = parent;
+	return 0;
+}
+
+/*
+ * The access the file rules grant a pathname socket: by its path from the system's root
+ * (copies of the system's mount namespace, like systemd's PrivateTmp=, share that root;
+ * a socket bound in a container's own root filesystem does not reach it: refused), and by
+ * the first named object above it, as file_check. The path is left in *key. -1: refused
+ * (another tree, too long, no memory).
+ */
+static __always_inline long peer_access(struct jail_task *t, struct jail_role *r, struct jail_path_key *key,
+					unsigned long mnt, unsigned long dentry)
+{
+	struct jail_path_rule name = {};
+	struct jail_path_rule *rule;
+	struct peer_walk w = {
+		.object = { .key = { .role = t->role }, .access = JAIL_INODE_NONE },
+		.d = dentry,
+		.m = vfs_real_mount((void *)mnt),
+		.top = (unsigned long)vfs_system_root(),
+		.pos = JAIL_NAME_END,
+		.result = VFS_TOO_DEEP,
+	};
+	long len, granted;
+
+	w.buf = bpf_task_storage_get(&jail_name_scratch, (void *)current_task(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!w.buf || !w.top)
+		return -1;
+	w.mnt_root = vfs_read(w.m, struct mount___local, mnt.mnt_root);
+	bpf_loop(VFS_WALK_MAX, peer_walk_step, &w, 0);
+	len = JAIL_NAME_END - w.pos;
+	if (w.result != VFS_REACHED || len < 1 || len > JAIL_PATH_MAX - 1)
+		return -1;
+	if (bpf_probe_read_kernel(key->path, len, &w.buf->bytes[w.pos & JAIL_NAME_END]))
+		return -1;
+	key->path[len] = 0;
+	key->role = t->role;
+	key->kind = JAIL_RULE_FILE;
+	key->prefixlen = (sizeof(key->role) + sizeof(key->kind) + sizeof(key->path)) * 8;
+	rule = bpf_map_lookup_elem(&jail_paths, key);
+	granted = r->file_default;
+	if (rule) {
+		name = *rule;
+		granted = rule->access;
+	}
+	if (w.found && (w.object.id == name.own || !name_explains(&name, w.object.id)))
+		granted &= w.object.access;
+	return granted;
+}
+
+/*
  * The AF_UNIX socket a task connects or sends to, under net.unix = "files": a socket bound
  * at a path is a file, and talking to it is writing it (the kernel's own permission check
- * asks for write access): the role's file rules decide, by what the socket is (the rules
- * of the objects named at bootstrap above it, as for hooks without a path). An abstract
- * name is no file (any process can take one; containerd's shim listened on one): refused.
- * A socket without a name is a socketpair's peer, or one whose descriptor the task holds.
+ * asks for write access): the role's file rules decide, by the socket's path from the
+ * system's root and what the socket is, as for a file. Where lockdown denies reading the
+ * names (confidentiality), by what it is only: the rules of the objects named at bootstrap
+ * above it. An abstract name is no file (any process can take one; containerd's shim
+ * listened on one): refused. A socket without a name is a socketpair's peer, or one whose
+ * descriptor the task was given.
  */
 static __always_inline int unix_peer_check(void *ctx, __u32 hook, struct sock___local *peer)
 {
 	struct jail_task *t = current_jail();
-	struct jail_role *r;
+	struct jail_path_key *key = NULL;
+	const char *object = NULL;
 	unsigned long dentry, mnt;
+	struct jail_role *r;
 	long granted;
 
 	if (!t)
@@ -1449,15 +1583,24 @@ static __always_inline int unix_peer_check(void *ctx, __u32 hook, struct sock___
 		goto deny;
 	}
 	granted = r->file_default;
-	if (r->has_file_rules) {
-		granted = mnt ? inode_rule_path(t->role, mnt, dentry) : JAIL_INODE_TOO_DEEP;
+	if (r->has_file_rules && !mnt) {
+		goto deny;
+	} else if (r->has_file_rules && bpflock_read_kernel) {
+		key = scratch_key();
+		if (!key)
+			goto deny;
+		granted = peer_access(t, r, key, mnt, dentry);
+		if (granted >= 0)
+			object = key->path;
+	} else if (r->has_file_rules) {
+		granted = inode_rule_path(t->role, mnt, dentry);
 		if (granted == JAIL_INODE_NONE)
 			granted = r->file_default;
 	}
 	if (granted >= 0 && (granted & JAIL_WRITE))
 		return 0;
 deny:
-	return jail_deny(ctx, t, r, hook, JAIL_OP_UNIX, NULL);
+	return jail_deny(ctx, t, r, hook, JAIL_OP_UNIX, object);
 }
 
 SEC("lsm/unix_stream_connect")

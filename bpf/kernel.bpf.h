@@ -67,10 +67,17 @@ struct inode___local {
 	struct super_block___local *i_sb;
 } __local_type;
 
+/* A dentry's name (its len sits in an anonymous union with the hash: matched by name). */
+struct qstr___local {
+	u32 len;
+	const unsigned char *name;
+} __local_type;
+
 struct dentry___local {
 	struct dentry___local *d_parent;
 	struct inode___local *d_inode;
 	struct super_block___local *d_sb;
+	struct qstr___local d_name;
 } __local_type;
 
 struct vfsmount___local {

@@ -599,7 +599,9 @@ serve /tmp/s5 dgram /tmp/pub/app.dgram; S5=$!
 # On a filesystem of its own under the denied directory (as /run/user/0 under /run).
 mkdir -p /tmp/secret/run && mount -t tmpfs tmpfs /tmp/secret/run
 serve /tmp/s6 stream /tmp/secret/run/bus; S6=$!
-for peer in "stream /tmp/secret/daemon.sock" "dgram /tmp/secret/daemon.dgram" "stream @bpflock-daemon" "stream /tmp/secret/run/bus"; do
+# Named exactly by a rule, made after bootstrap (as Docker's socket, later than bpflock).
+serve /tmp/s7 stream /tmp/pub/private.sock; S7=$!
+for peer in "stream /tmp/secret/daemon.sock" "dgram /tmp/secret/daemon.dgram" "stream @bpflock-daemon" "stream /tmp/secret/run/bus" "stream /tmp/pub/private.sock"; do
 	control jailops unix_connect $peer
 	attack_as admin EPERM jailops unix_connect $peer
 done
@@ -609,9 +611,9 @@ got=$(jailed admin jailops unix_connect dgram /tmp/pub/app.dgram)
 [ "$got" = ok ] || fail "jailed in admin, a datagram socket where it may write: got $got"
 got=$(jailed admin jailops fsetown self)
 [ "$got" = ok ] || fail "jailed in admin, a socketpair (no name): got $got"
-kill $S1 $S2 $S3 $S4 $S5 $S6
+kill $S1 $S2 $S3 $S4 $S5 $S6 $S7
 sleep 0.2; umount /tmp/secret/run && rmdir /tmp/secret/run
-rm -f /tmp/secret/daemon.sock /tmp/secret/daemon.dgram /tmp/pub/app.sock /tmp/pub/app.dgram /tmp/s[1-6]
+rm -f /tmp/secret/daemon.sock /tmp/secret/daemon.dgram /tmp/pub/app.sock /tmp/pub/app.dgram /tmp/pub/private.sock /tmp/s[1-7]
 keep
 
 begin jail_overlay_files
