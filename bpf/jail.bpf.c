@@ -1612,13 +1612,22 @@ int BPF_PROG(jail_unix_stream_connect, struct sock___local *sock, struct sock___
 	return unix_peer_check(ctx, HOOK_UNIX_STREAM_CONNECT, other);
 }
 
-/* Datagrams: at connect and at every send (the peer may have been named by another). */
+/*
+ * Datagrams: at connect, and at a send with an address of its own. A send to the socket
+ * it is connected to was judged at connect; a socketpair's other end is the task's own
+ * (its name, if the kernel gave it one for SO_PASSCRED, is no address the task chose).
+ */
 SEC("lsm/unix_may_send")
 int BPF_PROG(jail_unix_may_send, struct socket___local *sock, struct socket___local *other, int ret)
 {
+	struct sock___local *peer;
+
 	if (ret)
 		return ret;
-	return unix_peer_check(ctx, HOOK_UNIX_MAY_SEND, read_ptr(other->sk));
+	peer = read_ptr(other->sk);
+	if (peer && vfs_read(read_ptr(sock->sk), struct unix_sock___local, peer) == (unsigned long)peer)
+		return 0;
+	return unix_peer_check(ctx, HOOK_UNIX_MAY_SEND, peer);
 }
 
 /*

@@ -178,6 +178,7 @@ struct unix_sock___local {
 	struct sock___local sk;
 	void *addr;                /* struct unix_address: NULL where the socket has no name */
 	struct path___local path;  /* where a pathname socket is bound; dentry NULL otherwise */
+	struct sock___local *peer; /* the socket it is connected to (a socketpair's other end) */
 } __local_type;
 
 struct sockaddr_in6___local {
