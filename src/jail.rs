@@ -189,7 +189,38 @@ fn update(map: &libbpf_rs::MapMut<'_>, key: &[u8], value: &[u8], what: &str) -> 
     map.update(key, value, MapFlags::ANY).map_err(|e| Error::Jail(format!("cannot store {what}: {e}")))
 }
 
-/// Trie keys of one path rule: a subtree is its "dir/" prefix plus the directory itself.
+/// Every mount point of bootstrap's mount namespace with the identity of what is mounted
+/// there (/proc/self/mountinfo; octal escapes undone).
+fn mount_roots() -> Vec<(String, (u32, u64))> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    info.lines()
+        .filter_map(|line| line.split(' ').nth(4))
+        .map(unescape_mount_point)
+        .filter_map(|point| crate::kernel::file_identity(&point).ok().map(|at| (point, at)))
+        .collect()
+}
+
+/// mountinfo writes space, tab, newline and backslash in a mount point as \NNN (octal).
+fn unescape_mount_point(field: &str) -> String {
+    let bytes = field.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let octal = bytes.get(i + 1..i + 4).and_then(|d| std::str::from_utf8(d).ok()).and_then(|d| u8::from_str_radix(d, 8).ok());
+        match (bytes[i], octal) {
+            (b'\\', Some(b)) => {
+                out.push(b);
+                i += 4;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// What a role's file rules name, by identity at bootstrap (bpf/jail.h struct jail_object):
 /// for the hooks without a path, and to tell a file's name from what it is.
 struct NamedObjects {
@@ -222,6 +253,31 @@ impl NamedObjects {
         objects
     }
 
+    /// Filesystems mounted beneath a directory a subtree rule names: a file on one lies under
+    /// that directory, though the walk up from it ends at its own filesystem's root. Each
+    /// such root is recorded as that directory (the closest one a subtree rule names, its
+    /// id and access), unless a rule names the root itself. A bind mount of it elsewhere
+    /// then still meets the directory's rule.
+    fn add_mounts(&mut self, mounts: &[(String, (u32, u64))]) {
+        for (point, root) in mounts {
+            if self.by_identity.contains_key(root) {
+                continue;
+            }
+            let under = |dir: &str| {
+                point != dir && (dir == "/" || point.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/')))
+            };
+            let closest = self
+                .by_path
+                .iter()
+                .filter(|(path, at)| under(path) && self.by_identity[*at].flags & JAIL_OBJECT_BELOW != 0)
+                .max_by_key(|(path, _)| path.len())
+                .map(|(_, at)| self.by_identity[at]);
+            if let Some(object) = closest {
+                self.by_identity.insert(*root, object);
+            }
+        }
+    }
+
     /// What a rule names, if it existed at bootstrap (struct jail_path_rule.own; 0: no).
     fn own(&self, path: &str) -> u32 {
         self.by_path.get(path).and_then(|at| self.by_identity.get(at)).map_or(0, |object| object.id)
@@ -248,6 +304,7 @@ impl NamedObjects {
 const JAIL_OBJECT_SELF: u32 = 0x1;
 const JAIL_OBJECT_BELOW: u32 = 0x2;
 
+/// Trie keys of one path rule: a subtree is its "dir/" prefix plus the directory itself.
 fn path_keys(role: u32, kind: u32, rule: &rules::PathRule) -> Vec<types::jail_path_key> {
     let mut entries: Vec<Vec<u8>> = Vec::new();
     if rule.subtree {
@@ -345,6 +402,7 @@ pub fn setup(policy: &JailPolicy, events: EventsMode, dir: &Path, live: &Path, s
     let mut skel = pins::load(NAME, open, &[COMPAT_IOCTL])?;
     events::pin_events!(shared, skel)?;
 
+    let mounts = mount_roots();
     let m = &skel.maps;
     for role in &policy.roles {
         let id = ids[&role.name];
@@ -353,7 +411,8 @@ pub fn setup(policy: &JailPolicy, events: EventsMode, dir: &Path, live: &Path, s
         name[..role.name.len()].copy_from_slice(role.name.as_bytes());
         update(&m.jail_role_names, &id.to_ne_bytes(), &name, "a role name")?;
         update(&m.jail_role_ids, &name, &id.to_ne_bytes(), "a role id")?;
-        let objects = NamedObjects::of(&role.files, |path| crate::kernel::file_identity(path).ok());
+        let mut objects = NamedObjects::of(&role.files, |path| crate::kernel::file_identity(path).ok());
+        objects.add_mounts(&mounts);
         for ((dev, ino), object) in &objects.by_identity {
             let key = types::jail_inode_key { role: id, dev: *dev, ino: *ino };
             update(&m.jail_inodes, bytes_of(&key), bytes_of(object), "a file identity")?;
@@ -609,6 +668,18 @@ mod tests {
         assert_eq!(objects.above("/srv/pub/a/b"), id((1, 10)));
         assert_eq!((objects.own("/usr/lib"), objects.above("/usr/lib")), (0, 0));
         let pub_a = &objects.by_identity[&(1, 12)];
+        let mut objects = NamedObjects::of(&rules, exists);
+        // A tmpfs under /srv/vault, another at /srv itself (named: kept), one under nothing named.
+        objects.add_mounts(&[
+            ("/srv/vault/disk".into(), (9, 1)),
+            ("/srv".into(), (1, 10)),
+            ("/mnt/x".into(), (8, 1)),
+            ("/srv/vaultx".into(), (7, 1)),
+        ]);
+        assert_eq!(objects.by_identity[&(9, 1)].id, objects.own("/srv/vault"));
+        assert!(!objects.by_identity.contains_key(&(8, 1)));
+        assert_eq!(objects.by_identity[&(7, 1)].id, objects.own("/srv"), "/srv/vaultx is not under /srv/vault");
+        assert_eq!(unescape_mount_point("/mnt/a\\040b"), "/mnt/a b");
         assert_eq!((pub_a.flags, pub_a.itself), (JAIL_OBJECT_SELF, 1));
     }
 }

@@ -40,6 +40,8 @@ echo "root:secret-hash:19000:0:99999:7:::" > /etc/shadow
 mkdir -p /etc/cron.d /root /tmp/secret /sys/fs/cgroup/sandbox/sub /srv/vault /tmp/pub /srv/pub/a/b
 echo pub > /srv/pub/a/b/file
 echo app > /etc/app.conf
+# A filesystem of its own under a denied directory, mounted before bootstrap.
+mkdir -p /tmp/secret/disk && mount -t tmpfs tmpfs /tmp/secret/disk && echo deep > /tmp/secret/disk/secret
 echo key > /tmp/secret/key
 echo vault > /srv/vault/secret
 echo pub > /tmp/pub/file
@@ -427,6 +429,12 @@ control jailops read /srv/pub/a/b/v/secret
 attack EPERM jailops read /srv/pub/a/b/v/secret
 allowed_in_jail jailops read /srv/pub/a/b/file
 umount /srv/pub/a/b/v && rmdir /srv/pub/a/b/v
+# A filesystem mounted under /tmp/secret, bound there too: its own root ends the walk up,
+# and is recorded at bootstrap as the directory it lies under.
+mkdir -p /srv/pub/a/b/w && mount --bind /tmp/secret/disk /srv/pub/a/b/w
+control jailops read /srv/pub/a/b/w/secret
+attack EPERM jailops read /srv/pub/a/b/w/secret
+umount /srv/pub/a/b/w && rmdir /srv/pub/a/b/w
 keep
 
 begin jail_exact_rule_follows_its_file
