@@ -1620,12 +1620,13 @@ int BPF_PROG(jail_unix_stream_connect, struct sock___local *sock, struct sock___
 SEC("lsm/unix_may_send")
 int BPF_PROG(jail_unix_may_send, struct socket___local *sock, struct socket___local *other, int ret)
 {
-	struct sock___local *peer;
+	struct sock___local *peer, *sk;
 
 	if (ret)
 		return ret;
 	peer = read_ptr(other->sk);
-	if (peer && vfs_read(read_ptr(sock->sk), struct unix_sock___local, peer) == (unsigned long)peer)
+	sk = read_ptr(sock->sk);
+	if (peer && sk && vfs_read(sk, struct unix_sock___local, peer) == (unsigned long)peer)
 		return 0;
 	return unix_peer_check(ctx, HOOK_UNIX_MAY_SEND, peer);
 }
