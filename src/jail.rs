@@ -189,13 +189,18 @@ fn update(map: &libbpf_rs::MapMut<'_>, key: &[u8], value: &[u8], what: &str) -> 
     map.update(key, value, MapFlags::ANY).map_err(|e| Error::Jail(format!("cannot store {what}: {e}")))
 }
 
-/// Every mount point of bootstrap's mount namespace with the identity of what is mounted
-/// there (/proc/self/mountinfo; octal escapes undone).
+/// The mount points of bootstrap's mount namespace where a whole filesystem is mounted
+/// (mountinfo's root field "/": not a bind mount of a subdirectory), with the identity of
+/// that filesystem's root (octal escapes undone).
 fn mount_roots() -> Vec<(String, (u32, u64))> {
     let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     info.lines()
-        .filter_map(|line| line.split(' ').nth(4))
-        .map(unescape_mount_point)
+        .filter_map(|line| {
+            let mut fields = line.split(' ');
+            let root = fields.nth(3)?;
+            let point = fields.next()?;
+            (root == "/").then(|| unescape_mount_point(point))
+        })
         .filter_map(|point| crate::kernel::file_identity(&point).ok().map(|at| (point, at)))
         .collect()
 }
@@ -255,26 +260,45 @@ impl NamedObjects {
 
     /// Filesystems mounted beneath a directory a subtree rule names: a file on one lies under
     /// that directory, though the walk up from it ends at its own filesystem's root. Each
-    /// such root is recorded as that directory (the closest one a subtree rule names, its
-    /// id and access), unless a rule names the root itself. A bind mount of it elsewhere
-    /// then still meets the directory's rule.
+    /// such root (a whole filesystem mounted, not a bind mount of a subdirectory, whose walk
+    /// goes on up its own filesystem) is recorded as beneath that directory (the closest one
+    /// a subtree rule names: its id and access), unless a rule names the root itself. A root
+    /// mounted beneath two such directories gets an id of its own and what both grant: no
+    /// name explains it, both rules apply. A bind mount of it elsewhere then still meets
+    /// the rules of where it lies.
     fn add_mounts(&mut self, mounts: &[(String, (u32, u64))]) {
+        let named: std::collections::BTreeSet<(u32, u64)> = self.by_identity.keys().copied().collect();
         for (point, root) in mounts {
-            if self.by_identity.contains_key(root) {
+            if named.contains(root) {
                 continue;
             }
             let under = |dir: &str| {
                 point != dir && (dir == "/" || point.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/')))
             };
-            let closest = self
+            let Some(dir) = self
                 .by_path
                 .iter()
                 .filter(|(path, at)| under(path) && self.by_identity[*at].flags & JAIL_OBJECT_BELOW != 0)
                 .max_by_key(|(path, _)| path.len())
-                .map(|(_, at)| self.by_identity[at]);
-            if let Some(object) = closest {
-                self.by_identity.insert(*root, object);
-            }
+                .map(|(_, at)| self.by_identity[at])
+            else {
+                continue;
+            };
+            let fresh = self.by_identity.len() as u32 + 1;
+            self.by_identity
+                .entry(*root)
+                .and_modify(|object| {
+                    if object.id != dir.id {
+                        object.id = fresh;
+                        object.below &= dir.below;
+                    }
+                })
+                .or_insert(types::jail_object {
+                    id: dir.id,
+                    flags: JAIL_OBJECT_BELOW,
+                    itself: rules::ACCESS_ALL,
+                    below: dir.below,
+                });
         }
     }
 
@@ -679,6 +703,13 @@ mod tests {
         assert_eq!(objects.by_identity[&(9, 1)].id, objects.own("/srv/vault"));
         assert!(!objects.by_identity.contains_key(&(8, 1)));
         assert_eq!(objects.by_identity[&(7, 1)].id, objects.own("/srv"), "/srv/vaultx is not under /srv/vault");
+        assert_eq!(objects.by_identity[&(9, 1)].flags, JAIL_OBJECT_BELOW);
+        // One filesystem mounted under two ruled directories: neither name explains it.
+        let mut objects = NamedObjects::of(&rules, exists);
+        objects.add_mounts(&[("/srv/vault/a".into(), (9, 1)), ("/srv/b".into(), (9, 1))]);
+        let both = objects.by_identity[&(9, 1)];
+        assert!(both.id != objects.own("/srv/vault") && both.id != objects.own("/srv"));
+        assert_eq!(both.below, 0, "what both grant");
         assert_eq!(unescape_mount_point("/mnt/a\\040b"), "/mnt/a b");
         assert_eq!((pub_a.flags, pub_a.itself), (JAIL_OBJECT_SELF, 1));
     }
