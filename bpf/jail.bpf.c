@@ -1613,9 +1613,10 @@ int BPF_PROG(jail_unix_stream_connect, struct sock___local *sock, struct sock___
 }
 
 /*
- * Datagrams: at connect, and at a send with an address of its own. A send to the socket
- * it is connected to was judged at connect; a socketpair's other end is the task's own
- * (its name, if the kernel gave it one for SO_PASSCRED, is no address the task chose).
+ * Datagrams: at connect and at every send (a socket connected before its task was jailed,
+ * or given to it, is judged when it sends). Sends to the socket it is connected to that
+ * has no path are not: a socketpair's other end is the task's own, and the abstract name
+ * the kernel gives it for SO_PASSCRED is no address the task chose.
  */
 SEC("lsm/unix_may_send")
 int BPF_PROG(jail_unix_may_send, struct socket___local *sock, struct socket___local *other, int ret)
@@ -1626,7 +1627,8 @@ int BPF_PROG(jail_unix_may_send, struct socket___local *sock, struct socket___lo
 		return ret;
 	peer = read_ptr(other->sk);
 	sk = read_ptr(sock->sk);
-	if (peer && sk && vfs_read(sk, struct unix_sock___local, peer) == (unsigned long)peer)
+	if (peer && sk && vfs_read(sk, struct unix_sock___local, peer) == (unsigned long)peer &&
+	    !vfs_read(peer, struct unix_sock___local, path.dentry))
 		return 0;
 	return unix_peer_check(ctx, HOOK_UNIX_MAY_SEND, peer);
 }
