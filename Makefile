@@ -34,12 +34,15 @@ STATIC_ENV = RUSTFLAGS='-C target-feature=+crt-static' LIBBPF_SYS_LIBRARY_PATH_$
 	CARGO_TARGET_$(shell echo $(TARGET_VAR) | tr a-z A-Z)_LINKER=$(TRIPLET)-gcc
 endif
 BIN = target/$(TARGET)/release/bpflock
+# What the guests run: the release build with the faults the tests inject (feature
+# fault-injection, profile guest: its own directory, so neither build undoes the other).
+GUEST_BIN = target/$(TARGET)/guest/bpflock
 GUEST := target/guest
 KERNELS ?= bookworm trixie trixie-backports sid
 PREFIX ?= /usr
 DESTDIR ?=
 
-.PHONY: all build deps test test-unit test-install test-guest test-arm64 test-matrix test-boot readme-matrix guest-kernels guest-initrds demo bench install uninstall vmlinux clean
+.PHONY: all build build-guest deps test test-unit test-install test-guest test-arm64 test-matrix test-boot readme-matrix guest-kernels guest-initrds demo bench install uninstall vmlinux clean
 
 all: build
 
@@ -69,6 +72,10 @@ build: deps
 	$(STATIC_ENV) cargo build --release --locked --target $(TARGET)
 	@! readelf -l $(BIN) | grep -q INTERP || { echo "$(BIN) is dynamically linked" >&2; exit 1; }
 	@echo "built $(BIN) ($$(stat -c %s $(BIN)) bytes, static)"
+
+build-guest: deps
+	$(STATIC_ENV) cargo build --profile guest --features fault-injection --locked --target $(TARGET) --bin bpflock
+	@! readelf -l $(GUEST_BIN) | grep -q INTERP || { echo "$(GUEST_BIN) is dynamically linked" >&2; exit 1; }
 
 # The guests' programs, per architecture: target/guest/ for x86_64, target/guest/arm64/.
 ifeq ($(ARCH),x86_64)
@@ -104,9 +111,9 @@ $(GUEST_ARCH)/nop-dyn: tests/guest/nop.c
 guest-kernels: deps
 	@for k in $(KERNELS); do tests/guest/fetch-kernel.sh $$k $(DEB_ARCH) || exit 1; done
 
-$(GUEST_ARCH)/initramfs.cpio.gz: build $(GUEST_ARCH)/testops $(GUEST_ARCH)/jailops $(GUEST_ARCH)/nop $(GUEST_ARCH)/nop-dyn tests/guest/init $(wildcard tests/guest/*.sh) tests/guest/mkinitramfs.sh $(wildcard tests/policies/*.toml)
+$(GUEST_ARCH)/initramfs.cpio.gz: build-guest $(GUEST_ARCH)/testops $(GUEST_ARCH)/jailops $(GUEST_ARCH)/nop $(GUEST_ARCH)/nop-dyn tests/guest/init $(wildcard tests/guest/*.sh) tests/guest/mkinitramfs.sh $(wildcard tests/policies/*.toml)
 	$(GUEST_ENV) BPFLOCK_EXTRA="$(GUEST_ARCH)/nop:/bin/nop $(GUEST_ARCH)/nop-dyn:/bin/nop-dyn $(GUEST_ARCH)/jailops:/bin/jailops $(GUEST_LIBS)" \
-		tests/guest/mkinitramfs.sh $(BIN) $(GUEST_ARCH)/testops $@
+		tests/guest/mkinitramfs.sh $(GUEST_BIN) $(GUEST_ARCH)/testops $@
 
 # Unit and host tests, then the enforcement cases in the guests of the matrix, then a
 # Debian system booted with bpflock installed.
@@ -180,14 +187,19 @@ bench: build $(GUEST)/testops
 # Installed layout (docs/deploy.md). /etc/bpflock/policy.toml is never overwritten.
 SBINDIR := $(PREFIX)/sbin
 UNITDIR := $(PREFIX)/lib/systemd/system
-GEN = target/$(TARGET)/release/bpflock-gen
+# The man page and completions generator: a host tool, built for this machine.
+GEN = target/debug/bpflock-gen
 INSTALLED := $(SBINDIR)/bpflock $(UNITDIR)/bpflock.service $(UNITDIR)/bpflock-forward.service \
 	$(PREFIX)/share/man/man8/bpflock.8 $(PREFIX)/share/bash-completion/completions/bpflock \
 	$(PREFIX)/share/zsh/vendor-completions/_bpflock $(PREFIX)/share/fish/vendor_completions.d/bpflock.fish \
 	$(PREFIX)/lib/dracut/modules.d/90bpflock/module-setup.sh $(PREFIX)/lib/dracut/modules.d/90bpflock/bpflock-bootstrap.sh \
 	$(PREFIX)/share/initramfs-tools/hooks/bpflock $(PREFIX)/share/initramfs-tools/scripts/init-premount/bpflock
 
-install: build
+$(GEN): FORCE
+	cargo build --locked --bin bpflock-gen --features gen
+FORCE:
+
+install: build $(GEN)
 	install -D -m 755 $(BIN) $(DESTDIR)$(SBINDIR)/bpflock
 	@for u in bpflock bpflock-forward; do \
 		mkdir -p $(DESTDIR)$(UNITDIR); \

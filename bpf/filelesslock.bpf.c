@@ -52,11 +52,11 @@ static __always_inline int filelesslock_decide(void *ctx, __u32 hook, __u32 op, 
 }
 
 SEC("lsm/bprm_check_security")
-int BPF_PROG(filelesslock_bprm_check, struct linux_binprm___local *bprm, int ret)
+int BPF_PROG(filelesslock_bprm_check_security, struct linux_binprm___local *bprm, int ret)
 {
 	if (ret)
 		return ret;
-	return filelesslock_decide(ctx, HOOK_BPRM_CHECK, FILELESS_EXEC, read_ptr(bprm->file));
+	return filelesslock_decide(ctx, HOOK_BPRM_CHECK_SECURITY, FILELESS_EXEC, read_ptr(bprm->file));
 }
 
 SEC("lsm/mmap_file")

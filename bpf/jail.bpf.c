@@ -698,12 +698,59 @@ deny:
 	return jail_deny(ctx, t, r, HOOK_FILE_MPROTECT, op, NULL);
 }
 
+/* ---- enrollment by xattr (kernels with bpf_get_file_xattr, 6.8+) ---- */
+
+extern int bpf_get_file_xattr(struct file___local *file, const char *name, struct bpf_dynptr *value_ptr) __ksym __weak;
+
+/*
+ * A task in no jail executing a file whose user.bpflock.role xattr names a role is enrolled
+ * in it. Defined before jail_bprm_check_security: programs are attached in the order they
+ * are defined, so this one enrolls before that one checks. Sleepable: the kernel reads the
+ * xattr. Loaded only when the policy asks for it (bpflock refuses where the kernel lacks it).
+ */
+SEC("lsm.s/bprm_check_security")
+int BPF_PROG(jail_bprm_check_security_xattr, struct linux_binprm___local *bprm, int ret)
+{
+	struct task_struct___local *task = current_task();
+	struct bpf_dynptr value;
+	struct jail_task *t;
+	__u32 *role;
+	char *name;
+	int len;
+
+	if (ret)
+		return ret;
+	if (jail_of(task))
+		return 0;
+	name = bpf_task_storage_get(&jail_xattr_buf, (void *)task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!name)
+		return 0;
+	__builtin_memset(name, 0, JAIL_ROLE_NAME_LEN);
+	bpf_dynptr_from_mem(name, JAIL_ROLE_NAME_LEN - 1, 0, &value);
+	len = bpf_get_file_xattr(bprm->file, JAIL_XATTR_NAME, &value);
+	if (len <= 0) {
+		bpf_task_storage_delete(&jail_xattr_buf, (void *)task);
+		return 0;
+	}
+	role = bpf_map_lookup_elem(&jail_role_ids, name);
+	bpf_task_storage_delete(&jail_xattr_buf, (void *)task);
+	/*
+	 * A sleepable program cannot write events: jail_bprm_check_security, next on this
+	 * hook, reports and refuses a name the policy does not know (fail closed).
+	 */
+	t = enroll(task, role ? *role : 0);
+	if (!t)
+		return -ENOMEM;
+	t->flags |= role ? JAIL_FLAG_ENROLLING : JAIL_FLAG_BAD_XATTR;
+	return 0;
+}
+
 /*
  * execve: enrollment by executable or cgroup for a task in no jail, then the role's exec
  * rules. A jailed task running an enrolled executable keeps its role (reported).
  */
 SEC("lsm/bprm_check_security")
-int BPF_PROG(jail_bprm_check, struct linux_binprm___local *bprm, int ret)
+int BPF_PROG(jail_bprm_check_security, struct linux_binprm___local *bprm, int ret)
 {
 	struct task_struct___local *task = current_task();
 	struct file___local *file = read_ptr(bprm->file);
@@ -727,7 +774,7 @@ int BPF_PROG(jail_bprm_check, struct linux_binprm___local *bprm, int ret)
 		if (!role)
 			return lsm_allow(); /* not `role`: see lsm_allow() */
 		if (role == JAIL_ROLE_UNKNOWN) {
-			report(ctx, PROT_JAIL, HOOK_BPRM_CHECK, JAIL_OP_CGROUP_DEPTH, DECISION_DENY, NULL);
+			report(ctx, PROT_JAIL, HOOK_BPRM_CHECK_SECURITY, JAIL_OP_CGROUP_TOO_DEEP, DECISION_DENY, NULL);
 			return -EPERM;
 		}
 		t = enroll(task, role);
@@ -736,10 +783,10 @@ int BPF_PROG(jail_bprm_check, struct linux_binprm___local *bprm, int ret)
 	} else if (t->flags & JAIL_FLAG_BAD_XATTR) {
 		/* The file's xattr names no role of the policy: refused, the task left as it was. */
 		bpf_task_storage_delete(&jail_tasks, (void *)task);
-		report(ctx, PROT_JAIL, HOOK_BPRM_CHECK, JAIL_OP_ENROLL, DECISION_DENY, NULL);
+		report(ctx, PROT_JAIL, HOOK_BPRM_CHECK_SECURITY, JAIL_OP_ENROLL, DECISION_DENY, NULL);
 		return -EPERM;
 	} else if (t->flags & JAIL_FLAG_ENROLLING) {
-		/* Enrolled by this exec's xattr (jail_xattr_enroll): it runs what it names. */
+		/* Enrolled by this exec's xattr (jail_bprm_check_security_xattr): it runs what it names. */
 		t->flags &= ~JAIL_FLAG_ENROLLING;
 		return 0;
 	} else {
@@ -758,7 +805,7 @@ int BPF_PROG(jail_bprm_check, struct linux_binprm___local *bprm, int ret)
 			struct jail_move_key move = { .from = t->role, .to = role };
 
 			if (!bpf_map_lookup_elem(&jail_moves, &move)) {
-				report(ctx, PROT_JAIL, HOOK_BPRM_CHECK, JAIL_OP_ENROLL | (t->role << 16), DECISION_DENY, NULL);
+				report(ctx, PROT_JAIL, HOOK_BPRM_CHECK_SECURITY, JAIL_OP_ENROLL | (t->role << 16), DECISION_DENY, NULL);
 			} else {
 				t->role = role;
 				if (by_exec)
@@ -768,23 +815,23 @@ int BPF_PROG(jail_bprm_check, struct linux_binprm___local *bprm, int ret)
 	}
 	r = role_of(t);
 	if (!r)
-		return jail_deny(ctx, t, r, HOOK_BPRM_CHECK, JAIL_OP_EXEC, NULL);
+		return jail_deny(ctx, t, r, HOOK_BPRM_CHECK_SECURITY, JAIL_OP_EXEC, NULL);
 	if (!r->has_exec_rules)
-		return r->exec_default ? 0 : jail_deny(ctx, t, r, HOOK_BPRM_CHECK, JAIL_OP_EXEC, NULL);
+		return r->exec_default ? 0 : jail_deny(ctx, t, r, HOOK_BPRM_CHECK_SECURITY, JAIL_OP_EXEC, NULL);
 	role = path_from_root(&file->f_path); /* here: the jail_op refusing it, or 0 */
 	if (role == JAIL_OP_INTERNAL)
 		role = JAIL_OP_DISCONNECTED; /* a memfd: no name an exec rule could allow */
 	if (role)
-		return jail_deny(ctx, t, r, HOOK_BPRM_CHECK, role, NULL);
+		return jail_deny(ctx, t, r, HOOK_BPRM_CHECK_SECURITY, role, NULL);
 	key = scratch_key();
 	if (!key)
-		return jail_deny(ctx, t, r, HOOK_BPRM_CHECK, JAIL_OP_PATH_TOO_LONG, NULL);
+		return jail_deny(ctx, t, r, HOOK_BPRM_CHECK_SECURITY, JAIL_OP_PATH_TOO_LONG, NULL);
 	allowed = path_rule(key, &file->f_path, t->role, JAIL_RULE_EXEC, r->exec_default, &rule);
 	if (allowed < 0)
-		return jail_deny(ctx, t, r, HOOK_BPRM_CHECK, JAIL_OP_PATH_TOO_LONG, NULL);
+		return jail_deny(ctx, t, r, HOOK_BPRM_CHECK_SECURITY, JAIL_OP_PATH_TOO_LONG, NULL);
 	if (allowed)
 		return 0;
-	return jail_deny(ctx, t, r, HOOK_BPRM_CHECK, JAIL_OP_EXEC, key->path);
+	return jail_deny(ctx, t, r, HOOK_BPRM_CHECK_SECURITY, JAIL_OP_EXEC, key->path);
 }
 
 /* Inheritance: a child (process or thread) of a jailed task is jailed in the same role. */
@@ -799,7 +846,7 @@ int BPF_PROG(jail_task_alloc, struct task_struct___local *task, unsigned long cl
 	parent = current_jail();
 	role = parent ? parent->role : cgroup_role();
 	if (role == JAIL_ROLE_UNKNOWN) {
-		report(ctx, PROT_JAIL, HOOK_TASK_ALLOC, JAIL_OP_CGROUP_DEPTH, DECISION_DENY, NULL);
+		report(ctx, PROT_JAIL, HOOK_TASK_ALLOC, JAIL_OP_CGROUP_TOO_DEEP, DECISION_DENY, NULL);
 		return -EPERM;
 	}
 	/* Fail closed: a child of a jailed task that cannot be jailed is not created. */
@@ -1255,7 +1302,7 @@ int BPF_PROG(jail_file_ioctl_compat, struct file___local *file, unsigned int cmd
 }
 
 SEC("lsm/kernel_module_request")
-int BPF_PROG(jail_module_request, char *kmod_name, int ret)
+int BPF_PROG(jail_kernel_module_request, char *kmod_name, int ret)
 {
 	if (ret)
 		return ret;
@@ -1752,50 +1799,4 @@ int BPF_PROG(jail_socket_sendmsg, struct socket___local *sock, struct msghdr___l
 	if (!name)
 		return 0;
 	return net_check(ctx, HOOK_SOCKET_SENDMSG, JAIL_OP_SENDMSG, JAIL_NET_CONNECT, sock, name, msg->msg_namelen);
-}
-
-/* ---- enrollment by xattr (kernels with bpf_get_file_xattr, 6.8+) ---- */
-
-extern int bpf_get_file_xattr(struct file___local *file, const char *name, struct bpf_dynptr *value_ptr) __ksym __weak;
-
-/*
- * Runs before jail_bprm_check (attached first): a task in no jail executing a file whose
- * user.bpflock.role xattr names a role is enrolled in it. Sleepable: the kernel reads the
- * xattr. Loaded only when the policy asks for it (bpflock refuses where the kernel lacks it).
- */
-SEC("lsm.s/bprm_check_security")
-int BPF_PROG(jail_xattr_enroll, struct linux_binprm___local *bprm, int ret)
-{
-	struct task_struct___local *task = current_task();
-	struct bpf_dynptr value;
-	struct jail_task *t;
-	__u32 *role;
-	char *name;
-	int len;
-
-	if (ret)
-		return ret;
-	if (jail_of(task))
-		return 0;
-	name = bpf_task_storage_get(&jail_xattr_buf, (void *)task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!name)
-		return 0;
-	__builtin_memset(name, 0, JAIL_ROLE_NAME_LEN);
-	bpf_dynptr_from_mem(name, JAIL_ROLE_NAME_LEN - 1, 0, &value);
-	len = bpf_get_file_xattr(bprm->file, JAIL_XATTR_NAME, &value);
-	if (len <= 0) {
-		bpf_task_storage_delete(&jail_xattr_buf, (void *)task);
-		return 0;
-	}
-	role = bpf_map_lookup_elem(&jail_role_ids, name);
-	bpf_task_storage_delete(&jail_xattr_buf, (void *)task);
-	/*
-	 * A sleepable program cannot write events: jail_bprm_check, next on this hook,
-	 * reports and refuses a name the policy does not know (fail closed).
-	 */
-	t = enroll(task, role ? *role : 0);
-	if (!t)
-		return -ENOMEM;
-	t->flags |= role ? JAIL_FLAG_ENROLLING : JAIL_FLAG_BAD_XATTR;
-	return 0;
 }

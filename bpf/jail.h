@@ -185,7 +185,7 @@ enum jail_op {
 	JAIL_OP_RENAME = 19,
 	JAIL_OP_UNLINK = 20,
 	JAIL_OP_SETATTR = 21,    /* chmod, chown, truncate(2) */
-	JAIL_OP_CGROUP_DEPTH = 22, /* a cgroup deeper than JAIL_CGROUP_DEPTH under cgroup enrollment */
+	JAIL_OP_CGROUP_TOO_DEEP = 22, /* a cgroup deeper than JAIL_CGROUP_DEPTH under cgroup enrollment */
 	JAIL_OP_DISCONNECTED = 23, /* a file whose path does not lead to the task's root */
 	JAIL_OP_FOREIGN_ROOT = 24, /* a task whose root is not the system's root (chroot, another rootfs) */
 	JAIL_OP_CHROOT = 25,     /* chroot(2), pivot_root(2) */

@@ -95,7 +95,7 @@ static __always_inline int kmodlock_decide(void *ctx, __u32 hook, __u32 op, bool
 }
 
 SEC("lsm/kernel_module_request")
-int BPF_PROG(kmodlock_module_request, char *kmod_name, int ret)
+int BPF_PROG(kmodlock_kernel_module_request, char *kmod_name, int ret)
 {
 	if (ret)
 		return ret;
@@ -103,7 +103,7 @@ int BPF_PROG(kmodlock_module_request, char *kmod_name, int ret)
 }
 
 SEC("lsm/kernel_read_file")
-int BPF_PROG(kmodlock_read_file, struct file___local *file, enum kernel_read_file_id id, bool contents, int ret)
+int BPF_PROG(kmodlock_kernel_read_file, struct file___local *file, enum kernel_read_file_id id, bool contents, int ret)
 {
 	if (ret)
 		return ret;
@@ -116,7 +116,7 @@ int BPF_PROG(kmodlock_read_file, struct file___local *file, enum kernel_read_fil
 }
 
 SEC("lsm/kernel_load_data")
-int BPF_PROG(kmodlock_load_data, enum kernel_load_data_id id, bool contents, int ret)
+int BPF_PROG(kmodlock_kernel_load_data, enum kernel_load_data_id id, bool contents, int ret)
 {
 	if (ret)
 		return ret;

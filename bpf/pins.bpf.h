@@ -95,21 +95,21 @@ static __always_inline int pins_guard(void *ctx, __u32 protection, __u32 profile
 
 #define BPFLOCK_PINS_GUARD(name, protection, profile)                                                               \
 	SEC("lsm/inode_unlink")                                                                                     \
-	int BPF_PROG(name##_pins_unlink, struct inode___local *dir, struct dentry___local *dentry, int ret)         \
+	int BPF_PROG(name##_pins_guard_inode_unlink, struct inode___local *dir, struct dentry___local *dentry, int ret)         \
 	{                                                                                                           \
 		if (ret)                                                                                            \
 			return ret;                                                                                 \
 		return pins_guard(ctx, protection, profile, HOOK_INODE_UNLINK, under_pin_root(dentry));           \
 	}                                                                                                           \
 	SEC("lsm/inode_rmdir")                                                                                      \
-	int BPF_PROG(name##_pins_rmdir, struct inode___local *dir, struct dentry___local *dentry, int ret)          \
+	int BPF_PROG(name##_pins_guard_inode_rmdir, struct inode___local *dir, struct dentry___local *dentry, int ret)          \
 	{                                                                                                           \
 		if (ret)                                                                                            \
 			return ret;                                                                                 \
 		return pins_guard(ctx, protection, profile, HOOK_INODE_RMDIR, under_pin_root(dentry));            \
 	}                                                                                                           \
 	SEC("lsm/inode_rename")                                                                                     \
-	int BPF_PROG(name##_pins_rename, struct inode___local *old_dir, struct dentry___local *old_dentry,        \
+	int BPF_PROG(name##_pins_guard_inode_rename, struct inode___local *old_dir, struct dentry___local *old_dentry,        \
 		     struct inode___local *new_dir, struct dentry___local *new_dentry, int ret)                     \
 	{                                                                                                           \
 		if (ret)                                                                                            \
@@ -118,7 +118,7 @@ static __always_inline int pins_guard(void *ctx, __u32 protection, __u32 profile
 				  under_pin_root(old_dentry) || under_pin_root(new_dentry));                        \
 	}                                                                                                           \
 	SEC("lsm/sb_umount")                                                                                        \
-	int BPF_PROG(name##_pins_umount, struct vfsmount___local *mnt, int flags, int ret)                        \
+	int BPF_PROG(name##_pins_guard_sb_umount, struct vfsmount___local *mnt, int flags, int ret)                        \
 	{                                                                                                           \
 		if (ret)                                                                                            \
 			return ret;                                                                                 \

@@ -5,120 +5,74 @@ use std::path::Path;
 use libbpf_rs::ErrorKind;
 
 use crate::{
-    bpfrestrict,
     error::{Error, NotSupported, Result},
     events::Shared,
-    filelesslock, jail,
     kernel::{self, KernelBtf},
-    kimglock, kmodlock,
-    pins::PinRoot,
-    policy::{LockPolicy, OpSet, Policy},
+    pins::{self, PinRoot},
+    policy::Policy,
+    protection::{Protection, Section, SetupContext},
+    protections::ALL,
 };
 
-/// The protections in the order they are set up; bpfrestrict last, so that the others
-/// are loaded before bpf() is restricted.
-pub const PROTECTIONS: &[&str] = &[kimglock::NAME, kmodlock::NAME, filelesslock::NAME, jail::NAME, bpfrestrict::NAME];
-
-/// Whether the policy loads this protection.
-pub fn wanted(policy: &Policy, name: &str) -> bool {
-    match name {
-        // allow still loads filelesslock (it reports); a policy without the section does not.
-        filelesslock::NAME => policy.filelesslock.present,
-        // Origin checks alone load it too, whatever the profile.
-        kmodlock::NAME => policy.kmodlock.enabled() || policy.kmodlock_origin.any(),
-        jail::NAME => policy.jail.enabled(),
-        _ => policy.lock(name).is_some_and(LockPolicy::enabled),
-    }
-}
-
-/// What this kernel lacks of the hooks of a protection's programs, if anything.
-pub fn missing_hooks(name: &str) -> Result<Option<String>> {
-    match name {
-        kimglock::NAME => kimglock::missing_hooks(),
-        kmodlock::NAME => kmodlock::missing_hooks(),
-        filelesslock::NAME => filelesslock::missing_hooks(),
-        jail::NAME => jail::missing_hooks(),
-        bpfrestrict::NAME => bpfrestrict::missing_hooks(),
-        _ => unreachable!("PROTECTIONS lists only known protections"),
-    }
-}
-
-fn setup(name: &'static str, policy: &Policy, dir: &Path, live: &Path, shared: &Shared) -> Result<()> {
-    if name == jail::NAME {
-        return jail::setup(&policy.jail, policy.jail_events, dir, live, shared);
-    }
-    let lock = policy.lock(name).expect("PROTECTIONS lists only known protections");
-    match name {
-        kmodlock::NAME => kmodlock::setup(lock, &policy.kmodlock_origin, dir, shared),
-        kimglock::NAME => kimglock::setup(lock, dir, shared),
-        bpfrestrict::NAME => bpfrestrict::setup(lock, dir, shared),
-        filelesslock::NAME => filelesslock::setup(lock, dir, shared),
-        _ => unreachable!("PROTECTIONS lists only known protections"),
-    }
-}
-
 /// Checks that this kernel runs BPF LSM programs at all. Whether it has the hooks of each
-/// protection is checked as each is loaded (`pins::load`).
-/// `pin_root` is consulted only to explain a refusal caused by bpflock's own bpfrestrict.
+/// protection is checked as each is loaded (`skel::load`).
+/// `pin_root` is consulted only to explain a refusal caused by bpflock's own pins.
 pub fn check_kernel(pin_root: &Path) -> Result<KernelBtf> {
     let btf = KernelBtf::load()?;
-    if let Some(problem) = kernel::probe_bpf_lsm() {
-        let pinned = pin_root.join(bpfrestrict::NAME);
-        if pinned.exists() && problem.why.contains("refuses") {
-            return Err(Error::DeniedByBpfrestrict {
-                protection: "probe",
-                pinned: pinned.display().to_string(),
-                source: libbpf_rs::Error::from(std::io::Error::from_raw_os_error(libc::EPERM)),
-            });
+    if let Err(problem) = kernel::probe_bpf_lsm() {
+        if problem.refused {
+            if let Some((by, pinned)) = pinned_bpf_restriction(pin_root) {
+                return Err(Error::DeniedByPinned {
+                    protection: "probe",
+                    by,
+                    pinned,
+                    source: libbpf_rs::Error::from(std::io::Error::from_raw_os_error(libc::EPERM)),
+                });
+            }
         }
-        return Err(problem.into());
+        return Err(problem.not_supported.into());
     }
     Ok(btf)
 }
 
+/// A pinned protection that forbids bpf() to bpflock, if any: its name and pin directory.
+fn pinned_bpf_restriction(pin_root: &Path) -> Option<(&'static str, String)> {
+    ALL.iter()
+        .filter(|p| p.restricts_bpf())
+        .map(|p| (p.name(), pin_root.join(p.name())))
+        .find(|(_, dir)| dir.exists())
+        .map(|(name, dir)| (name, dir.display().to_string()))
+}
+
 pub fn run(policy: &Policy, pin_root: &Path) -> Result<()> {
-    let enabled: Vec<&'static str> = PROTECTIONS.iter().copied().filter(|n| wanted(policy, n)).collect();
-    if !enabled.is_empty() {
-        let btf = check_kernel(pin_root)?;
-        if policy.kimglock.enabled() {
-            // Only what the policy names is worth a warning; the rest is never asked either way.
-            let named = OpSet(policy.kimglock.allow.0 | policy.kimglock.block.0).names(kimglock::OPERATIONS);
-            let (warn, quiet): (Vec<_>, Vec<_>) =
-                kimglock::unavailable(&btf).into_iter().partition(|n| named.contains(n));
-            if !warn.is_empty() {
-                log::warn!(
-                    target: kimglock::NAME,
-                    "this kernel has no lockdown reason for: {} (never asked here, so these rules have no effect)",
-                    warn.join(", ")
-                );
-            }
-            if !quiet.is_empty() {
-                log::debug!(target: kimglock::NAME, "this kernel has no lockdown reason for: {}", quiet.join(", "));
-            }
-        }
-    }
+    let enabled: Vec<(&'static dyn Protection, &dyn Section)> = policy.sections().filter(|(_, s)| s.wanted()).collect();
+    let btf = match enabled.is_empty() {
+        true => None,
+        false => Some(check_kernel(pin_root)?),
+    };
     let root = PinRoot::open_for_update(pin_root)?;
     let staging = root.staging()?;
     let shared = Shared::new(&root.path, policy.rate_limit)?;
     let shared_existed = shared.dir.exists();
     // A protection this kernel cannot enforce (a hook or helper it lacks) is refused alone:
     // the rest of the policy is applied, and its old pins, if any, stay as they were.
-    let mut applied = Vec::new();
+    let mut applied: Vec<(&'static dyn Protection, &dyn Section)> = Vec::new();
     let mut refused = Vec::new();
     let staged = (|| {
-        for name in &enabled {
+        for &(p, section) in &enabled {
+            let name = p.name();
             let dir = staging.protection_dir(name)?;
-            match setup(name, policy, &dir, &root.protection_dir(name), &shared) {
-                Ok(()) => applied.push(*name),
+            let live = root.protection_dir(name);
+            let ctx = SetupContext { dir: &dir, live: &live, shared: &shared, btf: btf.as_ref().expect("probed") };
+            match p.setup(section, &ctx) {
+                Ok(()) => applied.push((p, section)),
                 Err(Error::NotSupported(why)) => {
-                    crate::pins::remove_tree(&dir)?;
-                    refused.push((*name, why));
+                    pins::remove_tree(&dir)?;
+                    refused.push((name, why));
                 }
                 Err(e) => return Err(explain_denial(e, name, &root)),
             }
-            if std::env::var("BPFLOCK_TEST_FAIL_AFTER").is_ok_and(|v| v == *name) {
-                return Err(Error::InjectedFault((*name).into()));
-            }
+            fault_injection::after_staging(name)?;
         }
         Ok(())
     })();
@@ -126,7 +80,7 @@ pub fn run(policy: &Policy, pin_root: &Path) -> Result<()> {
         // Nothing new stays behind: the staging directory goes with `staging`, and event
         // maps this run created go too (ones that existed stay: live protections use them).
         if !shared_existed {
-            let _ = crate::pins::remove_tree(&shared.dir);
+            let _ = pins::remove_tree(&shared.dir);
         }
         return Err(e);
     }
@@ -137,30 +91,26 @@ pub fn run(policy: &Policy, pin_root: &Path) -> Result<()> {
     if applied.is_empty() && !refused.is_empty() {
         // Nothing of this policy can be applied: nothing is touched, as before a probe failure.
         if !shared_existed {
-            let _ = crate::pins::remove_tree(&shared.dir);
+            let _ = pins::remove_tree(&shared.dir);
         }
         return Err(refused_error(refused).into());
     }
-    staging.commit(&applied)?;
-    for name in PROTECTIONS.iter().filter(|n| !enabled.contains(n)) {
+    let applied_names: Vec<&str> = applied.iter().map(|(p, _)| p.name()).collect();
+    staging.commit(&applied_names)?;
+    for p in ALL.iter().filter(|p| !enabled.iter().any(|(e, _)| e.name() == p.name())) {
         // Not wanted by this policy: drop an earlier one.
-        root.remove(name)?;
+        root.remove(p.name())?;
     }
-    let enabled = applied;
-    for name in &enabled {
-        let what = match policy.lock(name) {
-            Some(lock) => describe(name, lock),
-            None => jail::describe(&policy.jail),
-        };
-        log::info!(target: name, "{what} pinned at {}", root.protection_dir(name).display());
+    for (p, section) in &applied {
+        log::info!(target: p.name(), "{} pinned at {}", section.describe(), root.protection_dir(p.name()).display());
     }
-    if enabled.is_empty() && refused.is_empty() {
+    if applied.is_empty() && refused.is_empty() {
         log::info!(target: "bootstrap", "every protection has profile \"allow\": nothing to enforce");
     }
     if refused.is_empty() {
         return Ok(());
     }
-    Err(Error::PartlyApplied { refused: refused_error(refused), applied: enabled.join(", ") })
+    Err(Error::PartlyApplied { refused: refused_error(refused), applied: applied_names.join(", ") })
 }
 
 /// One error for the protections this kernel cannot enforce.
@@ -171,36 +121,37 @@ fn refused_error(refused: Vec<(&str, NotSupported)>) -> NotSupported {
     }
 }
 
-/// A load refused with EPERM while bpflock's own bpfrestrict is pinned: say so.
+/// A load refused with EPERM while a protection that restricts bpf() is pinned: say so.
 fn explain_denial(e: Error, protection: &'static str, root: &PinRoot) -> Error {
-    let pinned = root.protection_dir(bpfrestrict::NAME);
     match e {
         Error::UnableToLoad { source, .. } | Error::UnableToAttach { source, .. }
-            if source.kind() == ErrorKind::PermissionDenied && pinned.exists() =>
+            if source.kind() == ErrorKind::PermissionDenied =>
         {
-            Error::DeniedByBpfrestrict { protection, pinned: pinned.display().to_string(), source }
+            match pinned_bpf_restriction(&root.path) {
+                Some((by, pinned)) => Error::DeniedByPinned { protection, by, pinned, source },
+                None => Error::UnableToLoad { protection, source },
+            }
         }
         e => e,
     }
 }
 
-/// "baseline (allow: debugfs; block: kcore)"
-pub fn describe(name: &str, lock: &LockPolicy) -> String {
-    let table = match name {
-        kimglock::NAME => kimglock::OPERATIONS,
-        bpfrestrict::NAME => bpfrestrict::OPERATIONS,
-        kmodlock::NAME => kmodlock::OPERATIONS,
-        _ => &[],
-    };
-    let mut parts = Vec::new();
-    for (key, set) in [("allow", lock.allow), ("block", lock.block)] {
-        if set.0 != 0 {
-            parts.push(format!("{key}: {}", set.names(table).join(", ")));
+/// `BPFLOCK_TEST_FAIL_AFTER=<protection>`: fail once that protection is staged, to prove
+/// that a failed bootstrap leaves nothing behind. Only in builds for tests (feature
+/// `fault-injection`); a release build ignores the variable.
+mod fault_injection {
+    use crate::error::Result;
+
+    #[cfg(feature = "fault-injection")]
+    pub fn after_staging(name: &str) -> Result<()> {
+        match std::env::var("BPFLOCK_TEST_FAIL_AFTER") {
+            Ok(v) if v == name => Err(crate::error::Error::InjectedFault(name.into())),
+            _ => Ok(()),
         }
     }
-    if parts.is_empty() {
-        lock.profile.to_string()
-    } else {
-        format!("{} ({})", lock.profile, parts.join("; "))
+
+    #[cfg(not(feature = "fault-injection"))]
+    pub fn after_staging(_name: &str) -> Result<()> {
+        Ok(())
     }
 }

@@ -1,9 +1,16 @@
-//! The command line, kept free of the rest of the crate so that `bpflock-gen` (the man
-//! page and shell completions, src/bin/gen.rs) is generated from the very same definitions.
+//! The command line. `bpflock-gen` (the man page and shell completions, src/bin/gen.rs) is
+//! generated from these very definitions. The flags that override the policy are each
+//! protection's (`Protection::flags`).
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand};
+
+pub use crate::policy::Overrides;
+use crate::{
+    policy::overrides::{FlagKind, FlagValue},
+    protections::ALL,
+};
 
 pub const DEFAULT_PIN_ROOT: &str = "/sys/fs/bpf/bpflock";
 
@@ -66,7 +73,7 @@ pub enum Command {
     },
     /// Remove protections by deleting their pin directories (no bpf() needed).
     Remove {
-        /// Protections to remove: kimglock, bpfrestrict.
+        /// Protections to remove, by name (as `bpflock status` shows them).
         #[arg(required_unless_present = "all", conflicts_with = "all")]
         protections: Vec<String>,
         /// Remove every protection and the pin root.
@@ -106,40 +113,43 @@ pub enum Command {
     },
 }
 
-/// bpflock (C/Go)'s option names, as overrides of the policy file.
-#[derive(clap::Args, Debug, Default, Clone)]
-pub struct Overrides {
-    /// kimglock profile: allow (= none = privileged), baseline or restricted.
-    #[arg(long, value_name = "PROFILE")]
-    pub kimglock_profile: Option<String>,
-    /// baseline only: lockdown operations still allowed outside the initial pid namespace (comma-separated).
-    #[arg(long, value_name = "OP,...", value_delimiter = ',')]
-    pub kimglock_allow: Option<Vec<String>>,
-    /// baseline only: lockdown operations denied to every process (comma-separated).
-    #[arg(long, value_name = "OP,...", value_delimiter = ',')]
-    pub kimglock_block: Option<Vec<String>>,
-    /// bpfrestrict profile: allow (= none = privileged), baseline or restricted.
-    #[arg(long, value_name = "PROFILE")]
-    pub bpfrestrict_profile: Option<String>,
-    /// baseline only: bpf operations denied to every process: bpf_write, btf_load, map_create, prog_load.
-    #[arg(long, value_name = "OP,...", value_delimiter = ',')]
-    pub bpfrestrict_block: Option<Vec<String>>,
-    /// kmodlock profile: allow (= none = privileged), baseline or restricted.
-    #[arg(long, value_name = "PROFILE")]
-    pub kmodlock_profile: Option<String>,
-    /// baseline only: module operations denied to every process: load_module, autoload_module, unsigned_module, unsafe_module_parameters.
-    #[arg(long, value_name = "OP,...", value_delimiter = ',')]
-    pub kmodlock_block: Option<Vec<String>>,
-    /// Modules and firmware only from the root filesystem.
-    #[arg(long)]
-    pub kmodlock_rootfs: bool,
-    /// Modules and firmware only from a filesystem mounted read-only.
-    #[arg(long)]
-    pub kmodlock_ro: bool,
-    /// Modules and firmware only from a filesystem on a read-only block device.
-    #[arg(long)]
-    pub kmodlock_ro_dev: bool,
-    /// filelesslock profile: allow (report only), baseline or restricted.
-    #[arg(long, value_name = "PROFILE")]
-    pub filelesslock_profile: Option<String>,
+/// bpflock (C/Go)'s option names, as overrides of the policy file: every protection's flags.
+impl Args for Overrides {
+    fn augment_args(mut cmd: clap::Command) -> clap::Command {
+        for flag in ALL.iter().flat_map(|p| p.flags()) {
+            let arg = Arg::new(flag.name).long(flag.name).help(flag.help);
+            cmd = cmd.arg(match flag.kind {
+                FlagKind::Value(value_name) => arg.value_name(value_name).action(ArgAction::Set),
+                FlagKind::List => arg.value_name("OP,...").value_delimiter(',').action(ArgAction::Append),
+                FlagKind::Switch => arg.action(ArgAction::SetTrue),
+            });
+        }
+        cmd
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl FromArgMatches for Overrides {
+    fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut o = Self::default();
+        o.update_from_arg_matches(m)?;
+        Ok(o)
+    }
+
+    fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
+        for flag in ALL.iter().flat_map(|p| p.flags()) {
+            let value = match flag.kind {
+                FlagKind::Value(_) => m.get_one::<String>(flag.name).cloned().map(FlagValue::Value),
+                FlagKind::List => m.get_many::<String>(flag.name).map(|v| FlagValue::List(v.cloned().collect())),
+                FlagKind::Switch => m.get_flag(flag.name).then_some(FlagValue::On),
+            };
+            if let Some(value) = value {
+                self.set(flag.name, value);
+            }
+        }
+        Ok(())
+    }
 }

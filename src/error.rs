@@ -1,9 +1,7 @@
 //! bpflock's one error type. Each variant says what failed and on what, so the message
 //! alone tells an operator what to fix; `exit_code` maps it to the documented exit status.
 
-use std::{io, path::PathBuf};
-
-use crate::policy::PolicyError;
+use std::{fmt, io, path::PathBuf};
 
 /// Exit statuses (docs/testing.md, README): 0 success, 1 failure while applying,
 /// 2 invalid policy or command line, 3 the kernel cannot enforce the policy.
@@ -62,21 +60,24 @@ pub enum Error {
     #[error("another bpflock is changing {path}; try again when it has finished")]
     Busy { path: PathBuf },
 
+    /// A protection pinned earlier forbids bpf() to bpflock itself.
     #[error(
-        "{protection}: the kernel denied bpf() to bpflock itself ({source}); a pinned bpfrestrict \
-         ({pinned}) forbids loading programs. Remove it first (`bpflock remove bpfrestrict`) or reboot"
+        "{protection}: the kernel denied bpf() to bpflock itself ({source}); a pinned {by} \
+         ({pinned}) forbids loading programs. Remove it first (`bpflock remove {by}`) or reboot"
     )]
-    DeniedByBpfrestrict { protection: &'static str, pinned: String, source: libbpf_rs::Error },
+    DeniedByPinned { protection: &'static str, by: &'static str, pinned: String, source: libbpf_rs::Error },
 
     #[error("{what} {path}: {source}")]
     Io { what: &'static str, path: PathBuf, source: io::Error },
 
-    #[error("unknown protection \"{0}\" (known: kimglock, kmodlock, filelesslock, jail, bpfrestrict)")]
-    UnknownProtection(String),
+    #[error("unknown protection \"{name}\" (known: {known})")]
+    UnknownProtection { name: String, known: String },
 
-    #[error("jail: {0}")]
-    Jail(String),
+    /// A protection refuses what it was asked (its own words).
+    #[error("{protection}: {message}")]
+    Protection { protection: &'static str, message: String },
 
+    #[cfg(feature = "fault-injection")]
     #[error("fault injected after staging {0} (BPFLOCK_TEST_FAIL_AFTER)")]
     InjectedFault(String),
 }
@@ -84,7 +85,7 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
-            Self::Policy(_) | Self::Override { .. } | Self::UnknownProtection(_) => EXIT_INVALID,
+            Self::Policy(_) | Self::Override { .. } | Self::UnknownProtection { .. } => EXIT_INVALID,
             Self::NotSupported(_) | Self::PartlyApplied { .. } => EXIT_NOT_SUPPORTED,
             _ => EXIT_FAILURE,
         }
@@ -103,5 +104,22 @@ pub struct NotSupported {
     pub what: String,
     pub why: String,
 }
+
+/// A policy error located in its source: printed as `FILE:LINE:COL: message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyError {
+    pub origin: String,
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.origin, self.line, self.col, self.message)
+    }
+}
+
+impl std::error::Error for PolicyError {}
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -13,93 +13,55 @@ use std::{
 use libbpf_rs::{MapCore, MapFlags, MapHandle, MapMut, OpenMapMut};
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::{
+    abi,
+    error::{Error, Result},
+};
 
 pub const EVENTS_DIR: &str = "events";
 /// Pin names of the shared maps, in the order `reuse` and `pin` take them.
 pub const SHARED_MAPS: [&str; 3] = ["events", "counters", "ratelimit"];
 
-// bpf/events.h
-pub const PROT_NAMES: [&str; 5] = ["kimglock", "bpfrestrict", "kmodlock", "filelesslock", "jail"];
-pub const HOOK_NAMES: [&str; 44] = [
-    "locked_down",
-    "bpf",
-    "kernel_module_request",
-    "kernel_read_file",
-    "kernel_load_data",
-    "bprm_check_security",
-    "mmap_file",
-    "file_mprotect",
-    "file_open",
-    "inode_link",
-    "ptrace_access_check",
-    "ptrace_traceme",
-    "task_fix_setuid",
-    "bprm_creds_from_file",
-    "sb_mount",
-    "sb_umount",
-    "move_mount",
-    "socket_connect",
-    "socket_bind",
-    "socket_sendmsg",
-    "inode_unlink",
-    "inode_rmdir",
-    "inode_rename",
-    "task_alloc",
-    "bpf_map",
-    "inode_create",
-    "inode_mkdir",
-    "path_chmod",
-    "path_chown",
-    "path_truncate",
-    "path_chroot",
-    "sb_pivotroot",
-    "userns_create",
-    "capable",
-    "task_fix_setgid",
-    "inode_symlink",
-    "inode_mknod",
-    "socket_create",
-    "socket_listen",
-    "task_kill",
-    "file_fcntl",
-    "file_ioctl",
-    "unix_stream_connect",
-    "unix_may_send",
-];
-pub const DECISION_NAMES: [&str; 3] = ["denied", "allowed", "would-deny"];
-/// BPFLOCK_OP_PINS: removing bpflock's pins, whichever protection refused it.
-const OP_PINS: u32 = 0xfffe;
-const COUNTER_WANTED: u32 = 0;
-const COUNTER_SUPPRESSED: u32 = 1;
-const COUNTER_OUTPUT: u32 = 2;
-const COUNTER_NO_READER: u32 = 3;
-const COUNTER_RING_FULL: u32 = 4;
-const COUNTER_DECISIONS: u32 = 8;
-const PROT_MAX: u32 = 8;
-const DECISION_MAX: u32 = 4;
-pub const DECISION_DENY: u32 = 0;
+pub const DECISION_DENY: u32 = abi::DECISION_DENY;
+/// How events and counters word each decision.
+const DECISION_WORDS: [(u32, &str); 3] =
+    [(abi::DECISION_DENY, "denied"), (abi::DECISION_ALLOW, "allowed"), (abi::DECISION_WOULD_DENY, "would-deny")];
 
-/// struct bpflock_event, as the BPF side writes it.
-#[repr(C)]
-#[derive(Clone, Copy)]
-pub struct Event {
-    pub boot_ns: u64,
-    pub cgroup_id: u64,
-    pub protection: u32,
-    pub hook: u32,
-    pub operation: u32,
-    pub decision: u32,
-    pub pid: u32,
-    pub tgid: u32,
-    pub ppid: u32,
-    pub uid: u32,
-    pub gid: u32,
-    pub pidns_inum: u32,
-    pub pidns_level: u32,
-    pub object_len: u32,
-    pub comm: [u8; 16],
-    pub object: [u8; 256],
+/// The words of a decision.
+pub fn decision_name(decision: u32) -> Cow<'static, str> {
+    match DECISION_WORDS.iter().find(|(d, _)| *d == decision) {
+        Some((_, word)) => Cow::Borrowed(word),
+        None => Cow::Owned(decision.to_string()),
+    }
+}
+
+/// The name of an event's hook (bpf/events.h enum bpflock_hook: the LSM hook's name).
+pub fn hook_name(hook: u32) -> Cow<'static, str> {
+    abi::name_of(abi::BPFLOCK_HOOK, hook).map_or_else(|| Cow::Owned(hook.to_string()), Cow::Borrowed)
+}
+
+/// The name of a protection by its number in events (bpf/events.h enum bpflock_protection).
+pub fn protection_name(protection: u32) -> Cow<'static, str> {
+    abi::name_of(abi::BPFLOCK_PROTECTION, protection).map_or_else(|| Cow::Owned(protection.to_string()), Cow::Borrowed)
+}
+
+/// An operation every protection reports the same way: removing bpflock's pins.
+pub const OP_PINS: u32 = abi::BPFLOCK_OP_PINS;
+
+mod skel {
+    include!(concat!(env!("OUT_DIR"), "/shared.skel.rs"));
+}
+
+/// struct bpflock_event, as the BPF side writes it: the generated type of bpf/shared.bpf.c.
+pub type Event = skel::types::bpflock_event;
+
+/// Bytes of a C string of the event (char[] is i8 in the generated type).
+fn c_chars(chars: &[i8], len: usize) -> Cow<'_, str> {
+    // SAFETY: i8 and u8 have the same size and alignment.
+    let bytes: &[u8] = unsafe { std::slice::from_raw_parts(chars.as_ptr().cast(), chars.len()) };
+    let len = len.min(bytes.len());
+    let end = bytes[..len].iter().position(|&b| b == 0).unwrap_or(len);
+    String::from_utf8_lossy(&bytes[..end])
 }
 
 impl Event {
@@ -111,15 +73,12 @@ impl Event {
     }
 
     pub fn comm(&self) -> Cow<'_, str> {
-        let end = self.comm.iter().position(|&b| b == 0).unwrap_or(self.comm.len());
-        String::from_utf8_lossy(&self.comm[..end])
+        c_chars(&self.comm, self.comm.len())
     }
 
     pub fn object(&self) -> Cow<'_, str> {
         // A string copied from BPF map memory has object_len its buffer's size: it ends at its NUL.
-        let len = (self.object_len as usize).min(self.object.len());
-        let len = self.object[..len].iter().position(|&b| b == 0).unwrap_or(len);
-        String::from_utf8_lossy(&self.object[..len])
+        c_chars(&self.object, self.object_len as usize)
     }
 }
 
@@ -158,7 +117,7 @@ impl Shared {
         for (name, map) in SHARED_MAPS.iter().zip(maps) {
             // Already pinned: `reuse` made this object use it.
             if !self.dir.join(name).exists() {
-                crate::pins::pin_map(map, &self.dir, name)?;
+                crate::skel::pin_map(map, &self.dir, name)?;
             }
         }
         Ok(())
@@ -219,21 +178,20 @@ impl Counters {
         let map = MapHandle::from_pinned_path(&path).map_err(io::Error::other)?;
         let sum = |index: u32| percpu_sum(&map, index);
         let mut decisions = Vec::new();
-        for (p, protection) in PROT_NAMES.iter().enumerate() {
-            for (d, decision) in DECISION_NAMES.iter().enumerate() {
-                let count = sum(COUNTER_DECISIONS + p as u32 * DECISION_MAX + d as u32)?;
+        for &(protection, p) in abi::BPFLOCK_PROTECTION.iter().filter(|(_, p)| *p < abi::PROT_MAX) {
+            for (d, decision) in DECISION_WORDS {
+                let count = sum(abi::COUNTER_DECISIONS + p * abi::DECISION_MAX + d)?;
                 if count > 0 {
                     decisions.push(DecisionCount { protection, decision, count });
                 }
             }
         }
-        debug_assert!(PROT_NAMES.len() as u32 <= PROT_MAX);
         Ok(Self {
-            wanted: sum(COUNTER_WANTED)?,
-            suppressed: sum(COUNTER_SUPPRESSED)?,
-            output: sum(COUNTER_OUTPUT)?,
-            no_reader: sum(COUNTER_NO_READER)?,
-            ring_full: sum(COUNTER_RING_FULL)?,
+            wanted: sum(abi::COUNTER_WANTED)?,
+            suppressed: sum(abi::COUNTER_SUPPRESSED)?,
+            output: sum(abi::COUNTER_OUTPUT)?,
+            no_reader: sum(abi::COUNTER_NO_READER)?,
+            ring_full: sum(abi::COUNTER_RING_FULL)?,
             decisions,
         })
     }
@@ -243,37 +201,4 @@ impl Counters {
 pub fn percpu_sum(map: &MapHandle, index: u32) -> io::Result<u64> {
     let values = map.lookup_percpu(&index.to_ne_bytes(), MapFlags::ANY).map_err(io::Error::other)?.unwrap_or_default();
     Ok(values.iter().map(|v| v.get(..8).map_or(0, |b| u64::from_ne_bytes(b.try_into().expect("8 bytes")))).sum())
-}
-
-/// The name of an event's operation, as the policy and the docs call it.
-pub fn operation_name(e: &Event) -> Cow<'static, str> {
-    if e.operation == OP_PINS {
-        return Cow::Borrowed("pins");
-    }
-    match PROT_NAMES.get(e.protection as usize).copied() {
-        Some("kimglock") => crate::kimglock::OPERATIONS
-            .iter()
-            .find(|op| op.bit == e.operation)
-            .map_or_else(|| Cow::Owned(format!("lockdown_reason_{}", e.operation)), |op| Cow::Borrowed(op.name)),
-        Some("bpfrestrict") => crate::bpfrestrict::command_name(e.operation),
-        Some("kmodlock") => crate::kmodlock::operation_name(e.operation),
-        Some("filelesslock") => name_of(&crate::filelesslock::OPERATION_NAMES, e.operation),
-        Some("jail") => crate::jail::operation_name(e.operation & 0xffff),
-        _ => Cow::Owned(e.operation.to_string()),
-    }
-}
-
-pub fn name_of(table: &[&'static str], index: u32) -> Cow<'static, str> {
-    table.get(index as usize).map_or_else(|| Cow::Owned(index.to_string()), |s| Cow::Borrowed(*s))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The Rust mirror has the layout of the C struct the skeleton was generated from.
-    #[test]
-    fn event_layout_matches_bpf() {
-        assert_eq!(std::mem::size_of::<Event>(), crate::kimglock::EVENT_SIZE);
-    }
 }

@@ -24,7 +24,8 @@ use libbpf_rs::{MapHandle, PerfBufferBuilder};
 
 use crate::{
     error::{Error, Result},
-    events::{self, Counters, Event, DECISION_DENY, DECISION_NAMES, HOOK_NAMES, PROT_NAMES},
+    events::{self, Counters, Event, DECISION_DENY},
+    protections,
 };
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -113,7 +114,7 @@ struct Forwarder {
     /// Entries made so far (tells whether a poll found anything).
     entries: u64,
     stats: Stats,
-    /// jail role names by id, read from the pins when an event names an unknown id.
+    /// Role names by id (the jail's), read from the pins when an event names an unknown id.
     pin_root: std::path::PathBuf,
     roles: std::collections::BTreeMap<u32, String>,
 }
@@ -238,17 +239,22 @@ impl Forwarder {
 
     /// Queues one kernel event: a sentence, and every field of struct bpflock_event.
     fn event(&mut self, e: &Event) {
-        let protection = events::name_of(&PROT_NAMES, e.protection);
-        let decision = events::name_of(&DECISION_NAMES, e.decision);
-        let operation = events::operation_name(e);
-        let role = (protection == crate::jail::NAME).then(|| {
-            let id = e.operation >> 16;
+        let protection = events::protection_name(e.protection);
+        let decision = events::decision_name(e.decision);
+        let by = protections::by_id(e.protection);
+        let operation = match (e.operation, by) {
+            (events::OP_PINS, _) => "pins".into(),
+            (op, Some(p)) => p.operation_name(op),
+            (op, None) => op.to_string().into(),
+        };
+        let role = by.and_then(|p| {
+            let id = p.event_role(e.operation)?;
             if !self.roles.contains_key(&id) {
                 // Re-read once per unknown id (a re-apply adds roles); remember a miss too.
-                self.roles = crate::jail::pinned_roles(&self.pin_root.join(crate::jail::NAME));
+                self.roles = p.pinned_role_names(&self.pin_root.join(p.name()));
                 self.roles.entry(id).or_insert_with(|| format!("#{id}"));
             }
-            self.roles[&id].clone()
+            Some(self.roles[&id].clone())
         });
         // Lossy UTF-8 (borrowed when valid): a name with invalid bytes must not turn the
         // MESSAGE into a blob journalctl does not show.
@@ -286,7 +292,7 @@ impl Forwarder {
         }
 
         let priority = if e.decision == DECISION_DENY { PRIORITY_WARNING } else { PRIORITY_INFO };
-        let hook = events::name_of(&HOOK_NAMES, e.hook);
+        let hook = events::hook_name(e.hook);
         self.entry(priority, true, |buf| {
             put_field(buf, "BPFLOCK_PROTECTION", protection.as_bytes());
             put_field(buf, "BPFLOCK_DECISION", decision.as_bytes());

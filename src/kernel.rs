@@ -188,10 +188,19 @@ pub fn active_lsms() -> Option<String> {
     fs::read_to_string(LSM_LIST).ok().map(|l| l.trim().to_string())
 }
 
+/// Why BPF LSM programs cannot enforce here.
+#[derive(Debug)]
+pub struct LsmUnavailable {
+    /// The kernel refused the probe program with EPERM (a lockdown, or a BPF LSM program
+    /// of bpflock's own that restricts bpf()), as opposed to failing to load it.
+    pub refused: bool,
+    pub not_supported: NotSupported,
+}
+
 /// Loads and attaches the smallest LSM program (bpf/probe.bpf.c), then drops it. The
 /// program returns what the previous hook returned, so attaching it changes nothing.
-/// None when BPF LSM programs load, attach and will run.
-pub fn probe_bpf_lsm() -> Option<NotSupported> {
+/// Ok when BPF LSM programs load, attach and will run.
+pub fn probe_bpf_lsm() -> Result<(), LsmUnavailable> {
     let lsms = active_lsms();
     let listed = lsms.as_deref().map(|l| l.split(',').any(|m| m == "bpf"));
     match (listed, load_and_attach_probe()) {
@@ -201,23 +210,27 @@ pub fn probe_bpf_lsm() -> Option<NotSupported> {
                 Some(false) => format!("not active ({LSM_LIST}: {}); ", lsms.as_deref().unwrap_or("")),
                 None => String::new(),
             };
-            let why = if e.kind() == ErrorKind::PermissionDenied {
+            let refused = e.kind() == ErrorKind::PermissionDenied;
+            let why = if refused {
                 format!("{listed_note}this kernel refuses to {stage} BPF LSM programs ({e})")
             } else {
                 format!("{listed_note}{stage}ing a minimal BPF LSM program failed ({e})")
             };
-            Some(NotSupported { what: "BPF LSM".into(), why })
+            Err(LsmUnavailable { refused, not_supported: NotSupported { what: "BPF LSM".into(), why } })
         }
         // Loads and attaches, but never runs: the BPF LSM is not in the lsm= list.
-        (Some(false), Ok(())) => Some(NotSupported {
-            what: "BPF LSM".into(),
-            why: format!(
-                "\"bpf\" is not in {LSM_LIST} ({}): programs would attach but never run; \
-                 boot with lsm=...,bpf",
-                lsms.as_deref().unwrap_or("")
-            ),
+        (Some(false), Ok(())) => Err(LsmUnavailable {
+            refused: false,
+            not_supported: NotSupported {
+                what: "BPF LSM".into(),
+                why: format!(
+                    "\"bpf\" is not in {LSM_LIST} ({}): programs would attach but never run; \
+                     boot with lsm=...,bpf",
+                    lsms.as_deref().unwrap_or("")
+                ),
+            },
         }),
-        (_, Ok(())) => None,
+        (_, Ok(())) => Ok(()),
     }
 }
 

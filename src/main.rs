@@ -1,29 +1,17 @@
 //! bpflock: daemonless boot-time BPF-LSM hardening. Loads, pins and exits.
-
-mod bootstrap;
-mod bpfrestrict;
-mod cli;
-mod error;
-mod events;
-mod filelesslock;
-mod forward;
-mod jail;
-mod kernel;
-mod kimglock;
-mod kmodlock;
-mod pins;
-mod policy;
-mod status;
+//! The commands; everything else is in the library (src/lib.rs).
 
 use std::{io::Write, path::Path, process::ExitCode};
 
-use clap::Parser;
-
-use crate::{
+use bpflock::{
+    bootstrap,
     cli::{Cli, Command},
-    error::{Error, Result},
+    error::{self, Error, Result},
+    forward, kernel, pins,
     policy::{Overrides, Policy},
+    protections, status,
 };
+use clap::Parser;
 
 /// Log lines go to stderr as "bpflock: <subsystem>: message", or to the journal with
 /// structured fields when stderr is connected to it.
@@ -92,24 +80,9 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Check { file, overrides } => {
             let policy = load_policy(Some(&file), &overrides)?;
-            for name in bootstrap::PROTECTIONS {
-                let mut line = match policy.lock(name) {
-                    Some(lock) => format!("{name}: {}", bootstrap::describe(name, lock)),
-                    None if policy.jail.enabled() => format!("{name}: {}", jail::describe(&policy.jail)),
-                    None => format!("{name}: no roles"),
-                };
-                if !bootstrap::wanted(&policy, name) {
-                    line.push_str(" (not loaded)");
-                }
-                let o = policy.kmodlock_origin;
-                if *name == kmodlock::NAME && o.any() {
-                    let only: Vec<&str> = [("rootfs", o.rootfs), ("ro", o.ro), ("ro_dev", o.ro_dev)]
-                        .into_iter()
-                        .filter_map(|(n, on)| on.then_some(n))
-                        .collect();
-                    line.push_str(&format!("; modules only from: {}", only.join(", ")));
-                }
-                println!("{line}");
+            for (p, section) in policy.sections() {
+                let loaded = if section.wanted() { "" } else { " (not loaded)" };
+                println!("{}: {}{loaded}", p.name(), section.describe());
             }
             println!("{}: valid", policy.origin);
             Ok(())
@@ -130,15 +103,16 @@ fn run(cli: Cli) -> Result<()> {
                 return Ok(());
             }
             for name in &protections {
-                if !bootstrap::PROTECTIONS.contains(&name.as_str()) {
-                    return Err(Error::UnknownProtection(name.clone()));
+                if protections::by_name(name).is_none() {
+                    return Err(Error::UnknownProtection { name: name.clone(), known: protections::names() });
                 }
             }
             let pin_root = pins::PinRoot::open_for_update(&root)?;
             if all {
-                // bpfrestrict first: the others' programs are then visible to the detach wait.
-                for name in bootstrap::PROTECTIONS.iter().rev() {
-                    pin_root.remove(name)?;
+                // In reverse setup order: what restricts bpf() goes first, so that the detach
+                // wait of the others can see their programs.
+                for p in protections::ALL.iter().rev() {
+                    pin_root.remove(p.name())?;
                 }
                 pins::remove_tree(&root)?;
                 log::info!(target: "remove", "removed {}", root.display());
@@ -152,13 +126,15 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Forward { pin_root } => forward::run(&pin_root.pin_root),
-        Command::Run { role, command, pin_root } => match jail::run(&pin_root.pin_root, &role, &command)? {},
+        Command::Run { role, command, pin_root } => match protections::run(&pin_root.pin_root, &role, &command)? {},
         Command::Operations => {
-            for (name, table) in [(kimglock::NAME, kimglock::OPERATIONS), (bpfrestrict::NAME, bpfrestrict::OPERATIONS)]
-            {
-                println!("{name}:");
-                for op in table {
+            for p in protections::ALL {
+                println!("{}:", p.name());
+                for op in p.operations() {
                     println!("  {:<26} {}", op.name, op.about);
+                }
+                if let Some(about) = p.about_operations() {
+                    println!("  ({about})");
                 }
             }
             Ok(())
@@ -170,34 +146,26 @@ fn run(cli: Cli) -> Result<()> {
             let btf = bootstrap::check_kernel(&pin_root.pin_root)?;
             println!("BPF LSM: programs load and attach");
             let mut lacking = Vec::new();
-            for name in bootstrap::PROTECTIONS {
-                let enabled = bootstrap::wanted(&policy, name);
+            let mut notes = Vec::new();
+            for (p, section) in policy.sections() {
+                let name = p.name();
+                let enabled = section.wanted();
                 let note = if enabled { "" } else { " (not enabled by the policy)" };
-                match bootstrap::missing_hooks(name)? {
+                match p.missing_hooks()? {
                     None => println!("{name}: hooks present{note}"),
                     Some(why) => {
                         println!("{name}: cannot be enforced: {why}{note}");
                         if enabled {
-                            lacking.push(error::NotSupported { what: (*name).into(), why });
+                            lacking.push(error::NotSupported { what: name.into(), why });
                         }
                     }
                 }
+                let (lines, refused) = p.probe(section, &btf);
+                notes.extend(lines);
+                lacking.extend(refused);
             }
-            match jail::xattr_unsupported() {
-                None => println!("jail: enrollment by xattr (user.bpflock.role): supported"),
-                Some(why) => {
-                    println!("jail: enrollment by xattr: not supported: {why}");
-                    // The policy enrolls by xattr: bootstrap would refuse the jail.
-                    if policy.jail.enabled()
-                        && policy.jail.enroll.iter().any(|e| matches!(e, jail::rules::Enroll::Xattr { .. }))
-                    {
-                        lacking.push(error::NotSupported { what: "jail enrollment by xattr".into(), why });
-                    }
-                }
-            }
-            let missing = kimglock::unavailable(&btf);
-            if !missing.is_empty() {
-                println!("kimglock: no lockdown reason in this kernel for: {}", missing.join(", "));
+            for line in notes {
+                println!("{line}");
             }
             // The policy asks for what this kernel cannot enforce: as bootstrap would, exit 3.
             match lacking.is_empty() {

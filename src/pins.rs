@@ -14,10 +14,6 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use libbpf_rs::{
-    skel::{OpenSkel, Skel, SkelBuilder},
-    MapCore, MapFlags, MapHandle,
-};
 
 use crate::error::{Error, Result};
 
@@ -197,23 +193,40 @@ impl Drop for Staging {
     }
 }
 
+/// Pins of the guard's links: a protection whose directory has them carries the guard.
+pub const PINS_GUARD_PREFIX: &str = "pins_guard_";
+
 /// Maps pinned beside a protection's links: its global data sections (`config`: .rodata,
 /// `state`: .bss). Other maps are pinned in subdirectories (the jail's `maps/`).
 pub const MAP_PINS: [&str; 2] = ["config", "state"];
 
-/// Program ids behind the links pinned in `dir`.
+/// Program ids behind the links pinned in `dir` and below it. What each pin is comes from
+/// the kernel (a map pinned under any name is not taken for a link).
 pub fn pinned_prog_ids(dir: &Path) -> io::Result<Vec<u32>> {
     let mut ids = Vec::new();
     for entry in fs::read_dir(dir)?.flatten() {
-        if !MAP_PINS.iter().any(|m| entry.file_name() == *m) && !entry.file_type()?.is_dir() {
-            ids.push(link_prog_id(&entry.path())?);
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            ids.extend(pinned_prog_ids(&path)?);
+        } else if let Some(id) = link_prog_id_if_link(&path)? {
+            ids.push(id);
         }
     }
     Ok(ids)
 }
 
-/// The id of the program a pinned link runs.
-pub fn link_prog_id(path: &Path) -> io::Result<u32> {
+/// The program id of a pinned link; None for a pinned map or program.
+fn link_prog_id_if_link(path: &Path) -> io::Result<Option<u32>> {
+    let fd = obj_get(path)?;
+    // The kernel's own word on what the fd is: a link's fdinfo has link_type, a map's map_type.
+    let info = fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd()))?;
+    if !info.lines().any(|l| l.starts_with("link_type:")) {
+        return Ok(None);
+    }
+    link_info_prog_id(&fd).map(Some)
+}
+
+fn obj_get(path: &Path) -> io::Result<std::os::fd::OwnedFd> {
     use std::os::{fd::FromRawFd, unix::ffi::OsStrExt};
     let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(io::Error::other)?;
     // SAFETY: valid NUL-terminated path.
@@ -222,7 +235,10 @@ pub fn link_prog_id(path: &Path) -> io::Result<u32> {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: fd was just returned by bpf_obj_get and is owned only here.
-    let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
+fn link_info_prog_id(fd: &std::os::fd::OwnedFd) -> io::Result<u32> {
     let mut info = libbpf_sys::bpf_link_info::default();
     let mut len = std::mem::size_of_val(&info) as u32;
     // SAFETY: info and len describe a valid buffer.
@@ -231,6 +247,11 @@ pub fn link_prog_id(path: &Path) -> io::Result<u32> {
         return Err(io::Error::from_raw_os_error(-ret));
     }
     Ok(info.prog_id)
+}
+
+/// The id of the program a pinned link runs.
+pub fn link_prog_id(path: &Path) -> io::Result<u32> {
+    link_info_prog_id(&obj_get(path)?)
 }
 
 /// How long the kernel may take to release unpinned links (an RCU grace period and a
@@ -301,170 +322,4 @@ fn exchange(a: &Path, b: &Path) -> Result<()> {
         }
     };
     swap().map_err(Error::io("cannot swap in the new pins at", b))
-}
-
-/// Opens a skeleton, naming the protection in the error.
-pub fn open<'o, B: SkelBuilder<'o>>(
-    protection: &'static str,
-    builder: B,
-    object: &'o mut std::mem::MaybeUninit<libbpf_rs::OpenObject>,
-) -> Result<B::Output> {
-    builder.open(object).map_err(|source| Error::UnableToLoad { protection, source })
-}
-
-/// Loads an opened skeleton, naming the protection in the error. Its programs are first
-/// matched with the running kernel's hooks (`kernel::select_hooks`; the hook is the
-/// program's section): of `alternatives`, only the set the kernel has is loaded, and a hook
-/// the kernel lacks refuses the protection, naming the hook and the kernel.
-pub fn load<'o, S: OpenSkel<'o>>(
-    protection: &'static str,
-    mut open: S,
-    alternatives: &[crate::kernel::HookAlternatives],
-) -> Result<S::Output>
-where
-    S::Output: Skel<'o>,
-{
-    select_programs(protection, open.open_object_mut(), alternatives)?;
-    open.load().map_err(|source| Error::UnableToLoad { protection, source })
-}
-
-/// Whether the running kernel has the hooks of a protection's programs (`probe`): None, or
-/// what it lacks.
-pub fn missing_hooks<'o, B: SkelBuilder<'o>>(
-    protection: &'static str,
-    builder: B,
-    object: &'o mut std::mem::MaybeUninit<libbpf_rs::OpenObject>,
-    alternatives: &[crate::kernel::HookAlternatives],
-) -> Result<Option<String>> {
-    let mut open = open(protection, builder, object)?;
-    match select_programs(protection, open.open_object_mut(), alternatives) {
-        Ok(()) => Ok(None),
-        Err(Error::NotSupported(e)) => Ok(Some(e.why)),
-        Err(e) => Err(e),
-    }
-}
-
-/// Turns off the programs whose hooks `kernel::select_hooks` leaves out; programs already
-/// off (the policy does not need them) are left out of the choice.
-fn select_programs(
-    protection: &'static str,
-    object: &mut libbpf_rs::OpenObject,
-    alternatives: &[crate::kernel::HookAlternatives],
-) -> Result<()> {
-    let kernel_hooks = crate::kernel::running_lsm_hooks()?;
-    let mut progs: Vec<_> = object.progs_mut().filter(|p| p.autoload()).collect();
-    let hooks: Vec<String> = progs
-        .iter()
-        .map(|p| {
-            let section = p.section().to_string_lossy();
-            crate::kernel::lsm_hook(&section).unwrap_or(&section).to_string()
-        })
-        .collect();
-    let hooks: Vec<&str> = hooks.iter().map(String::as_str).collect();
-    match crate::kernel::select_hooks(&hooks, alternatives, &|h| kernel_hooks.contains(h)) {
-        Ok(load) => {
-            for (prog, load) in progs.iter_mut().zip(load) {
-                prog.set_autoload(load);
-            }
-            Ok(())
-        }
-        Err(missing) => Err(crate::error::NotSupported {
-            what: protection.into(),
-            why: format!(
-                "this kernel ({}) has no LSM hook {} (no bpf_lsm_<hook> in its BTF)",
-                crate::kernel::release(),
-                missing.iter().map(|m| format!("\"{m}\"")).collect::<Vec<_>>().join(", ")
-            ),
-        }
-        .into()),
-    }
-}
-
-pub fn pin_map(map: &mut libbpf_rs::MapMut<'_>, dir: &Path, name: &str) -> Result<()> {
-    let path = dir.join(name);
-    map.pin(&path).map_err(|source| Error::UnableToPinMap { path, source })
-}
-
-/// Attaches an LSM program and pins its link as `dir/<name>`: from here the program
-/// enforces, and keeps enforcing after bpflock exits.
-pub fn attach_and_pin(
-    protection: &'static str,
-    prog: &libbpf_rs::ProgramMut<'_>,
-    dir: &Path,
-    name: &str,
-) -> Result<()> {
-    let mut link = prog.attach_lsm().map_err(|source| Error::UnableToAttach {
-        protection,
-        program: prog.name().to_string_lossy().into_owned(),
-        source,
-    })?;
-    let path = dir.join(name);
-    link.pin(&path).map_err(|source| Error::UnableToPinLink { path, source })
-}
-
-/// Pins of the guard's links: a protection whose directory has them carries the guard.
-pub const PINS_GUARD_PREFIX: &str = "pins_guard_";
-
-/// Before load: whether this protection carries the pins guard (`BPFLOCK_PINS_GUARD`,
-/// bpf/pins.bpf.h), its four programs loaded only if so. The first lock of a bootstrap
-/// that restricts anything carries it for every pin: under baseline and restricted, the
-/// pins are out of reach of the tasks the locks restrict.
-pub fn carries_pins_guard(
-    shared: &crate::events::Shared,
-    restricts: bool,
-    progs: [&mut libbpf_rs::OpenProgramMut<'_>; 4],
-) -> bool {
-    let carries = restricts && !shared.pins_guarded.get();
-    if carries {
-        shared.pins_guarded.set(true);
-    }
-    for prog in progs {
-        prog.set_autoload(carries);
-    }
-    carries
-}
-
-/// After load: attaches and pins the guard's four programs, in `BPFLOCK_PINS_GUARD`'s
-/// order (unlink, rmdir, rename, umount), where this protection carries it.
-pub fn attach_pins_guard(
-    protection: &'static str,
-    carries: bool,
-    progs: [&libbpf_rs::ProgramMut<'_>; 4],
-    dir: &Path,
-) -> Result<()> {
-    if !carries {
-        return Ok(());
-    }
-    for (prog, hook) in progs.into_iter().zip(["inode_unlink", "inode_rmdir", "inode_rename", "sb_umount"]) {
-        attach_and_pin(protection, prog, dir, &format!("{PINS_GUARD_PREFIX}{hook}"))?;
-    }
-    Ok(())
-}
-
-/// The value of a pinned one-entry config map: a frozen .rodata, read back as the
-/// skeleton's `types::rodata`.
-pub fn read_config<T: Copy>(dir: &Path) -> Result<T> {
-    read_map_value(dir, "config")
-}
-
-/// The value of a pinned one-entry map (a global data section: .rodata, .bss), read back as
-/// the skeleton's type of that section.
-pub fn read_map_value<T: Copy>(dir: &Path, name: &str) -> Result<T> {
-    let size = std::mem::size_of::<T>();
-    let path = dir.join(name);
-    let map = MapHandle::from_pinned_path(&path)
-        .map_err(|e| Error::io("cannot open pinned map", &path)(io::Error::other(e)))?;
-    let value = map
-        .lookup(&0u32.to_ne_bytes(), MapFlags::ANY)
-        .map_err(|e| Error::io("cannot read pinned map", &path)(io::Error::other(e)))?
-        .unwrap_or_default();
-    if value.len() < size {
-        return Err(Error::io("unexpected layout of", &path)(io::Error::other(format!(
-            "{} bytes, this bpflock expects {size}",
-            value.len()
-        ))));
-    }
-    // SAFETY: T is the skeleton's plain-data layout of this very map's value, and the
-    // buffer holds at least size_of::<T>() bytes.
-    Ok(unsafe { std::ptr::read_unaligned(value.as_ptr().cast()) })
 }

@@ -9,6 +9,7 @@ check() { # check NAME COMMAND...
 }
 make -C "$root" -s install DESTDIR="$dest" PREFIX=/usr >/dev/null 2>&1
 check "binary installed, static, runs" sh -c "! ldd '$dest/usr/sbin/bpflock' 2>&1 | grep -q '=>' && '$dest/usr/sbin/bpflock' --version"
+check "no test faults in the installed binary" sh -c "! grep -q -e BPFLOCK_TEST_FAIL_AFTER -e BPFLOCK_TEST_UNFROZEN '$dest/usr/sbin/bpflock'"
 check "units installed" test -f "$dest/usr/lib/systemd/system/bpflock.service" -a -f "$dest/usr/lib/systemd/system/bpflock-forward.service"
 check "unit runs the installed binary" grep -q "ExecStart=/usr/sbin/bpflock bootstrap" "$dest/usr/lib/systemd/system/bpflock.service"
 check "policy installed, valid" "$dest/usr/sbin/bpflock" check "$dest/etc/bpflock/policy.toml"

@@ -2,10 +2,7 @@
 //!   bpflock-gen man > bpflock.8
 //!   bpflock-gen completions bash|zsh|fish > FILE
 
-#[allow(dead_code)]
-#[path = "../cli.rs"]
-mod cli;
-
+use bpflock::cli;
 use clap::CommandFactory;
 
 fn main() {

@@ -6,32 +6,37 @@ use std::{collections::BTreeMap, net::IpAddr};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::policy::{Checker, PolicyError, RawList};
+use crate::{
+    abi,
+    error::PolicyError,
+    policy::vocabulary::{Checker, RawList},
+};
 
-// bpf/jail.h
-pub const READ: u32 = 0x1;
-pub const EXEC: u32 = 0x8;
-pub const ACCESS_ALL: u32 = 0xf;
-pub const DENY_PTRACE: u32 = 0x1;
-pub const DENY_SETUID: u32 = 0x2;
-pub const DENY_MOUNT: u32 = 0x4;
-pub const DENY_MODULE: u32 = 0x8;
-pub const DENY_BPF: u32 = 0x10;
-pub const DENY_LINK: u32 = 0x20;
-pub const DENY_UNIX: u32 = 0x40;
-pub const DENY_USERNS: u32 = 0x80;
-pub const DENY_CHROOT: u32 = 0x100;
-pub const DENY_RAW: u32 = 0x200;
-pub const DENY_SIGNAL: u32 = 0x400;
-pub const DENY_INET_OTHER: u32 = 0x800;
-/// bpf/jail.h JAIL_UNIX_BY_FILES: `net.unix = "files"`.
-pub const UNIX_BY_FILES: u32 = 0x1000;
-pub const MAX_ROLES: usize = 63;
-/// Bytes of a path the rules can match, its NUL included (JAIL_PATH_MAX).
-pub const PATH_MAX: usize = 240;
-pub const PORT_RANGES: usize = 16;
-pub const NET_CONNECT: u8 = 0;
-pub const NET_BIND: u8 = 1;
+// bpf/jail.h, through crate::abi: one source.
+pub const READ: u32 = abi::JAIL_READ;
+pub const EXEC: u32 = abi::JAIL_EXEC;
+pub const ACCESS_ALL: u32 = abi::JAIL_ACCESS_ALL;
+pub const DENY_PTRACE: u32 = abi::JAIL_DENY_PTRACE;
+pub const DENY_SETUID: u32 = abi::JAIL_DENY_SETUID;
+pub const DENY_MOUNT: u32 = abi::JAIL_DENY_MOUNT;
+pub const DENY_MODULE: u32 = abi::JAIL_DENY_MODULE;
+pub const DENY_BPF: u32 = abi::JAIL_DENY_BPF;
+pub const DENY_LINK: u32 = abi::JAIL_DENY_LINK;
+pub const DENY_UNIX: u32 = abi::JAIL_DENY_UNIX;
+pub const DENY_USERNS: u32 = abi::JAIL_DENY_USERNS;
+pub const DENY_CHROOT: u32 = abi::JAIL_DENY_CHROOT;
+pub const DENY_RAW: u32 = abi::JAIL_DENY_RAW;
+pub const DENY_SIGNAL: u32 = abi::JAIL_DENY_SIGNAL;
+pub const DENY_INET_OTHER: u32 = abi::JAIL_DENY_INET_OTHER;
+/// `net.unix = "files"`.
+pub const UNIX_BY_FILES: u32 = abi::JAIL_UNIX_BY_FILES;
+/// Role ids are 1..JAIL_MAX_ROLES-1 (0: not jailed).
+pub const MAX_ROLES: usize = abi::JAIL_MAX_ROLES as usize - 1;
+/// Bytes of a path the rules can match, its NUL included.
+pub const PATH_MAX: usize = abi::JAIL_PATH_MAX as usize;
+pub const PORT_RANGES: usize = abi::JAIL_PORT_RANGES as usize;
+pub const NET_CONNECT: u8 = abi::JAIL_NET_CONNECT as u8;
+pub const NET_BIND: u8 = abi::JAIL_NET_BIND as u8;
 const IPPROTO_TCP: u8 = 6;
 const IPPROTO_UDP: u8 = 17;
 
@@ -905,7 +910,9 @@ mod tests {
     use crate::policy::Policy;
 
     fn parse(text: &str) -> Result<JailPolicy, PolicyError> {
-        Policy::parse("t.toml", text).map(|p| p.jail)
+        let p = Policy::parse("t.toml", text)?;
+        let section = p.section("jail").expect("the jail reads its sections");
+        Ok(crate::protection::section::<super::super::JailSection>(section).policy.clone())
     }
 
     #[test]

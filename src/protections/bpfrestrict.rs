@@ -9,13 +9,19 @@ use std::{
     path::Path,
 };
 
-use libbpf_rs::MapCore;
+use libbpf_rs::{skel::OpenSkel as _, skel::Skel as _, MapCore};
+use serde::Deserialize;
+use toml::Spanned;
 
 use crate::{
-    error::{Error, Result},
-    events::{self, Shared},
-    pins,
-    policy::{EventsMode, LockPolicy, OpSet, Operation, Profile},
+    error::{Error, PolicyError, Result},
+    events, lock_flag,
+    policy::{
+        overrides::{override_lock, Flag, Overrides},
+        vocabulary::{Defaults, Document, EventsMode, LockPolicy, OpSet, Operation, Profile, RawList},
+    },
+    protection::{self, Protection, ProtectionStatus, Section, SetupContext},
+    section_any, skel as skeleton,
 };
 
 mod skel {
@@ -23,10 +29,114 @@ mod skel {
 }
 use skel::{types, BpfrestrictSkelBuilder};
 
-pub const NAME: &str = "bpfrestrict";
+const NAME: &str = "bpfrestrict";
+
+pub struct Bpfrestrict;
+
+/// bpfrestrict has no `allow`: outside the initial pid namespace, bpf() is never needed
+/// by a baseline host, and a partial bpf() is no confinement.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBpfrestrict {
+    profile: Spanned<String>,
+    block: Option<RawList>,
+    events: Option<Spanned<String>>,
+}
+
+/// bpfrestrict's part of the policy.
+#[derive(Debug)]
+struct BpfrestrictPolicy(LockPolicy);
+
+impl Section for BpfrestrictPolicy {
+    fn wanted(&self) -> bool {
+        self.0.enabled()
+    }
+    fn describe(&self) -> String {
+        self.0.describe(OPERATIONS)
+    }
+    fn events(&self) -> EventsMode {
+        self.0.events
+    }
+    section_any!();
+}
+
+const FLAGS: &[Flag] = &[
+    lock_flag!(profile, "bpfrestrict", "bpfrestrict profile: allow (= none = privileged), baseline or restricted."),
+    lock_flag!(
+        block,
+        "bpfrestrict",
+        "baseline only: bpf operations denied to every process: bpf_write, btf_load, map_create, prog_load."
+    ),
+];
+
+impl Protection for Bpfrestrict {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn sections(&self) -> &'static [&'static str] {
+        &[NAME]
+    }
+
+    fn operations(&self) -> &'static [Operation] {
+        OPERATIONS
+    }
+
+    fn operation_name(&self, op: u32) -> std::borrow::Cow<'static, str> {
+        command_name(op)
+    }
+
+    fn flags(&self) -> &'static [Flag] {
+        FLAGS
+    }
+
+    fn parse(&self, doc: &Document<'_>, defaults: &Defaults) -> Result<Box<dyn Section>, PolicyError> {
+        let Some(raw) = doc.section::<RawBpfrestrict>(NAME)? else {
+            return Ok(Box::new(BpfrestrictPolicy(LockPolicy { events: defaults.events, ..LockPolicy::ALLOW })));
+        };
+        Ok(Box::new(BpfrestrictPolicy(LockPolicy {
+            events: doc.events("bpfrestrict.events", raw.events.as_ref(), defaults)?,
+            ..doc.checker.lock(NAME, OPERATIONS, &raw.profile, None, raw.block.as_ref())?
+        })))
+    }
+
+    fn apply_overrides(&self, section: &mut dyn Section, overrides: &Overrides) -> Result<()> {
+        override_lock(&mut protection::section_mut::<BpfrestrictPolicy>(section).0, NAME, OPERATIONS, overrides)
+    }
+
+    fn missing_hooks(&self) -> Result<Option<String>> {
+        skeleton::missing_hooks(NAME, BpfrestrictSkelBuilder::default(), &mut MaybeUninit::uninit(), &[])
+    }
+
+    fn setup(&self, section: &dyn Section, ctx: &SetupContext<'_>) -> Result<()> {
+        setup(&protection::section::<BpfrestrictPolicy>(section).0, ctx)
+    }
+
+    fn restricts_bpf(&self) -> bool {
+        true
+    }
+
+    fn status(&self, dir: &Path, st: &mut ProtectionStatus) {
+        let c: types::rodata = match skeleton::read_config(dir) {
+            Ok(c) => c,
+            Err(e) => return st.unreadable.push(format!("policy: {e}")),
+        };
+        let profile = Profile::from_raw(c.bpfrestrict_profile).unwrap_or(Profile::Restricted);
+        st.profile = Some(profile.to_string());
+        st.events = Some(EventsMode::from_raw(c.bpflock_events_mode).name());
+        st.block = OpSet(c.bpfrestrict_block_mask).names(OPERATIONS);
+        match pinned_armed(dir) {
+            Ok(true) => {}
+            Ok(false) => st
+                .differs
+                .push(format!("its programs are disarmed (their state map says so): {profile} is NOT enforced")),
+            Err(e) => st.unreadable.push(format!("armed state: {e}")),
+        }
+    }
+}
 
 /// Policy names and bits (bpf/bpfrestrict.h), as bpflock (C/Go) named them.
-pub const OPERATIONS: &[Operation] = &[
+const OPERATIONS: &[Operation] = &[
     Operation { name: "bpf_write", bit: 0, about: "programs using bpf_probe_write_user()" },
     Operation { name: "btf_load", bit: 1, about: "bpf(BPF_BTF_LOAD)" },
     Operation { name: "map_create", bit: 2, about: "bpf(BPF_MAP_CREATE)" },
@@ -34,7 +144,7 @@ pub const OPERATIONS: &[Operation] = &[
 ];
 
 /// The name of a bpfrestrict event's operation: a bpf() command, or bpf_write.
-pub fn command_name(op: u32) -> std::borrow::Cow<'static, str> {
+fn command_name(op: u32) -> std::borrow::Cow<'static, str> {
     // include/uapi/linux/bpf.h, enum bpf_cmd: stable ABI numbers.
     const COMMANDS: &[&str] = &[
         "BPF_MAP_CREATE",
@@ -81,48 +191,25 @@ pub fn command_name(op: u32) -> std::borrow::Cow<'static, str> {
     COMMANDS.get(op as usize).map_or_else(|| format!("bpf_cmd_{op}").into(), |c| (*c).into())
 }
 
-/// bpf/bpfrestrict.h BPFR_OP_BPF_WRITE.
-const BPF_WRITE_OPERATION: u32 = 0x10000;
+const BPF_WRITE_OPERATION: u32 = crate::abi::BPFR_OP_BPF_WRITE;
 
-/// What this kernel lacks of the hooks of bpfrestrict's programs, if anything (`probe`).
-pub fn missing_hooks() -> Result<Option<String>> {
-    pins::missing_hooks(NAME, BpfrestrictSkelBuilder::default(), &mut MaybeUninit::uninit(), &[])
-}
-
-/// Loads, configures, attaches and pins bpfrestrict into `dir`.
-pub fn setup(policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
+/// Loads, configures, attaches and pins bpfrestrict into `ctx.dir`, then arms it.
+fn setup(policy: &LockPolicy, ctx: &SetupContext<'_>) -> Result<()> {
+    let (dir, shared) = (ctx.dir, ctx.shared);
     let (forwarder_dev, forwarder_ino) = crate::kernel::bpflock_exe_identity()?;
     let mut object = MaybeUninit::uninit();
-    let mut open = pins::open(NAME, BpfrestrictSkelBuilder::default(), &mut object)?;
+    let mut open = skeleton::open(NAME, BpfrestrictSkelBuilder::default(), &mut object)?;
     let config = open.maps.rodata_data.as_deref_mut().expect("bpfrestrict has .rodata");
     config.bpfrestrict_profile = policy.profile as u32;
     config.bpfrestrict_block_mask = policy.block.0;
     config.bpflock_exe_dev = forwarder_dev;
     config.bpflock_exe_ino = forwarder_ino;
     events::configure_events!(shared, open, config, policy.events)?;
-    let p = &mut open.progs;
-    let guard = pins::carries_pins_guard(
-        shared,
-        policy.profile != Profile::Allow,
-        [
-            &mut p.bpfrestrict_pins_unlink,
-            &mut p.bpfrestrict_pins_rmdir,
-            &mut p.bpfrestrict_pins_rename,
-            &mut p.bpfrestrict_pins_umount,
-        ],
-    );
-    let mut skel = pins::load(NAME, open, &[])?;
+    skeleton::carries_pins_guard(NAME, shared, policy.enabled(), open.open_object_mut());
+    let mut skel = skeleton::load(NAME, open, &[])?;
     events::pin_events!(shared, skel)?;
-    pins::pin_map(&mut skel.maps.rodata, dir, "config")?;
-    pins::attach_and_pin(NAME, &skel.progs.bpfrestrict_locked_down, dir, "locked_down")?;
-    pins::attach_and_pin(NAME, &skel.progs.bpfrestrict_bpf, dir, "bpf")?;
-    let p = &skel.progs;
-    pins::attach_pins_guard(
-        NAME,
-        guard,
-        [&p.bpfrestrict_pins_unlink, &p.bpfrestrict_pins_rmdir, &p.bpfrestrict_pins_rename, &p.bpfrestrict_pins_umount],
-        dir,
-    )?;
+    skeleton::pin_map(&mut skel.maps.rodata, dir, "config")?;
+    skeleton::attach_all(NAME, skel.object(), dir)?;
     // Pinned: arm (bpf/bpfrestrict.bpf.c says why through the memory mapping).
     let bss = skel.maps.bss_data.as_deref_mut().expect("bpfrestrict has a mmapable .bss");
     // SAFETY: plain writes to the mapped .bss; the kernel reads it concurrently, so they
@@ -138,8 +225,9 @@ pub fn setup(policy: &LockPolicy, dir: &Path, shared: &Shared) -> Result<()> {
     // Armed for good: the state map is pinned for status, and frozen, so that no bpf()
     // call (root's `bpftool map update` included) can disarm it. Freezing needs the
     // writable mapping gone: it is replaced in place by a read-only one.
-    pins::pin_map(&mut skel.maps.bss, dir, STATE)?;
+    skeleton::pin_map(&mut skel.maps.bss, dir, STATE)?;
     // The tests show the attack that freezing stops (and that status sees it).
+    #[cfg(feature = "fault-injection")]
     if std::env::var_os("BPFLOCK_TEST_UNFROZEN").is_some() {
         return Ok(());
     }
@@ -164,18 +252,7 @@ const STATE: &str = "state";
 
 /// Whether the pinned programs enforce: false where the state the kernel holds says they
 /// are disarmed (status says so, whatever the pinned policy says).
-pub fn pinned_armed(dir: &Path) -> Result<bool> {
-    let state: types::bss = pins::read_map_value(dir, STATE)?;
+fn pinned_armed(dir: &Path) -> Result<bool> {
+    let state: types::bss = skeleton::read_map_value(dir, STATE)?;
     Ok(state.bpfrestrict_armed != 0)
-}
-
-pub fn pinned_policy(dir: &Path) -> Result<LockPolicy> {
-    let c: types::rodata = pins::read_config(dir)?;
-    Ok(LockPolicy {
-        profile: Profile::from_raw(c.bpfrestrict_profile).unwrap_or(Profile::Restricted),
-        allow: OpSet(0),
-        block: OpSet(c.bpfrestrict_block_mask),
-        events: EventsMode::from_raw(c.bpflock_events_mode),
-        present: true,
-    })
 }

@@ -1,0 +1,152 @@
+//! filelesslock: no code from files that have no name (bpf/filelesslock.bpf.c).
+//!
+//! Laid out as kimglock.rs. Unlike the other locks, profile `allow` loads it too: it then
+//! reports every fileless execution and denies none.
+
+use std::{mem::MaybeUninit, path::Path};
+
+use libbpf_rs::skel::{OpenSkel as _, Skel as _};
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::{
+    abi,
+    error::{NotSupported, PolicyError, Result},
+    events, lock_flag,
+    policy::{
+        overrides::{Flag, Overrides},
+        vocabulary::{Defaults, Document, EventsMode, LockPolicy, Profile},
+    },
+    protection::{self, Protection, ProtectionStatus, Section, SetupContext},
+    section_any, skel as skeleton,
+};
+
+mod skel {
+    include!(concat!(env!("OUT_DIR"), "/filelesslock.skel.rs"));
+}
+use skel::{types, FilelesslockSkelBuilder};
+
+const NAME: &str = "filelesslock";
+
+pub struct Filelesslock;
+
+/// A protection with a profile and nothing to list.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFilelesslock {
+    profile: Spanned<String>,
+    events: Option<Spanned<String>>,
+}
+
+/// filelesslock's part of the policy.
+#[derive(Debug)]
+struct FilelesslockPolicy(LockPolicy);
+
+impl Section for FilelesslockPolicy {
+    /// allow still loads it (it reports); a policy without the section does not.
+    fn wanted(&self) -> bool {
+        self.0.present
+    }
+    fn describe(&self) -> String {
+        self.0.profile.to_string()
+    }
+    fn events(&self) -> EventsMode {
+        self.0.events
+    }
+    section_any!();
+}
+
+const FLAGS: &[Flag] =
+    &[lock_flag!(profile, "filelesslock", "filelesslock profile: allow (report only), baseline or restricted.")];
+
+/// Mounts are read with bpf_probe_read_kernel or a read-only cast (bpf/vfs.bpf.h).
+fn lockdown_unsupported() -> Option<String> {
+    crate::kernel::kernel_reads_unsupported("mounts")
+}
+
+impl Protection for Filelesslock {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn sections(&self) -> &'static [&'static str] {
+        &[NAME]
+    }
+
+    /// Event operations: bpf/filelesslock.h enum filelesslock_op.
+    fn operation_name(&self, op: u32) -> std::borrow::Cow<'static, str> {
+        match abi::name_of(abi::FILELESSLOCK_OP, op) {
+            Some(name) => name.into(),
+            None => op.to_string().into(),
+        }
+    }
+
+    fn about_operations(&self) -> Option<String> {
+        let names: Vec<&str> = abi::FILELESSLOCK_OP.iter().map(|(n, _)| *n).collect();
+        Some(format!("no lists, a profile; its events report: {}", names.join(", ")))
+    }
+
+    fn flags(&self) -> &'static [Flag] {
+        FLAGS
+    }
+
+    fn parse(&self, doc: &Document<'_>, defaults: &Defaults) -> Result<Box<dyn Section>, PolicyError> {
+        let Some(raw) = doc.section::<RawFilelesslock>(NAME)? else {
+            return Ok(Box::new(FilelesslockPolicy(LockPolicy { events: defaults.events, ..LockPolicy::ALLOW })));
+        };
+        Ok(Box::new(FilelesslockPolicy(LockPolicy {
+            events: doc.events("filelesslock.events", raw.events.as_ref(), defaults)?,
+            ..doc.checker.lock(NAME, &[], &raw.profile, None, None)?
+        })))
+    }
+
+    fn apply_overrides(&self, section: &mut dyn Section, o: &Overrides) -> Result<()> {
+        let Some(name) = o.value("filelesslock-profile") else { return Ok(()) };
+        let profile = Profile::parse(name).ok_or_else(|| crate::error::Error::Override {
+            flag: "--filelesslock-profile".into(),
+            message: format!("unknown profile \"{name}\" (expected allow, baseline or restricted)"),
+        })?;
+        let policy = &mut protection::section_mut::<FilelesslockPolicy>(section).0;
+        *policy = LockPolicy { profile, present: true, ..*policy };
+        Ok(())
+    }
+
+    fn missing_hooks(&self) -> Result<Option<String>> {
+        if let Some(why) = lockdown_unsupported() {
+            return Ok(Some(why));
+        }
+        skeleton::missing_hooks(NAME, FilelesslockSkelBuilder::default(), &mut MaybeUninit::uninit(), &[])
+    }
+
+    fn setup(&self, section: &dyn Section, ctx: &SetupContext<'_>) -> Result<()> {
+        let FilelesslockPolicy(policy) = protection::section(section);
+        if let Some(why) = lockdown_unsupported() {
+            return Err(NotSupported { what: NAME.into(), why }.into());
+        }
+        let mut object = MaybeUninit::uninit();
+        let mut open = skeleton::open(NAME, FilelesslockSkelBuilder::default(), &mut object)?;
+        let config = open.maps.rodata_data.as_deref_mut().expect("filelesslock has .rodata");
+        config.filelesslock_profile = policy.profile as u32;
+        // Under allow, reporting is all it does: fileless executions are reported as allowed.
+        let events = match (policy.profile, policy.events) {
+            (Profile::Allow, EventsMode::Deny) => EventsMode::All,
+            (_, events) => events,
+        };
+        events::configure_events!(ctx.shared, open, config, events)?;
+        skeleton::carries_pins_guard(NAME, ctx.shared, policy.enabled(), open.open_object_mut());
+        let mut skel = skeleton::load(NAME, open, &[])?;
+        events::pin_events!(ctx.shared, skel)?;
+        skeleton::pin_map(&mut skel.maps.rodata, ctx.dir, "config")?;
+        skeleton::attach_all(NAME, skel.object(), ctx.dir)
+    }
+
+    fn status(&self, dir: &Path, st: &mut ProtectionStatus) {
+        match skeleton::read_config::<types::rodata>(dir) {
+            Ok(c) => {
+                st.profile = Some(Profile::from_raw(c.filelesslock_profile).unwrap_or(Profile::Restricted).to_string());
+                st.events = Some(EventsMode::from_raw(c.bpflock_events_mode).name());
+            }
+            Err(e) => st.unreadable.push(format!("policy: {e}")),
+        }
+    }
+}
