@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* bpfrestrict's command classes: bit positions in block_mask. Mirrored by src/bpfrestrict.rs. */
+/* bpfrestrict's command classes: bit positions in block_mask. Rust: src/abi.rs (generated). */
 #ifndef BPFLOCK_BPFRESTRICT_H
 #define BPFLOCK_BPFRESTRICT_H
 

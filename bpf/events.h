@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The one event format of every protection, and the counters that account for each
- * decision and each event. Mirrored by src/events.rs (struct Event, counter indexes).
+ * decision and each event. Rust takes the constants from src/abi.rs (generated from this
+ * file) and struct bpflock_event from the skeleton of bpf/shared.bpf.c.
  */
 #ifndef BPFLOCK_EVENTS_H
 #define BPFLOCK_EVENTS_H

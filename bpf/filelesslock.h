@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* filelesslock's operations (event `operation`). Mirrored by src/filelesslock.rs. */
+/* filelesslock's operations (event `operation`; their names in events, through src/abi.rs). */
 #ifndef BPFLOCK_FILELESSLOCK_H
 #define BPFLOCK_FILELESSLOCK_H
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Jails: roles that confine enrolled processes and their children. Structures shared by
- * bpf/jail.bpf.c and src/jail.rs (which mirrors the constants).
+ * bpf/jail.bpf.c and src/protections/jail/ (which reads the constants through src/abi.rs).
  */
 #ifndef BPFLOCK_JAIL_H
 #define BPFLOCK_JAIL_H

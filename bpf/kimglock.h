@@ -2,7 +2,8 @@
 /*
  * kimglock's stable operation numbers: bit positions in allow_mask/block_mask.
  * They are bpflock's own, not the kernel's enum lockdown_reason values (those shift
- * between kernels; the BPF side maps them with CO-RE). Mirrored by src/kimglock.rs (REASONS).
+ * between kernels; the BPF side maps them with CO-RE). Rust reads these through src/abi.rs;
+ * src/protections/kimglock.rs names each (checked against this enum by a unit test).
  */
 #ifndef BPFLOCK_KIMGLOCK_H
 #define BPFLOCK_KIMGLOCK_H

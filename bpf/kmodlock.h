@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* kmodlock's operations: bits of block_mask, and event operations. Mirrored by src/kmodlock.rs. */
+/* kmodlock's operations: bits of block_mask, and event operations (Rust: src/abi.rs). */
 #ifndef BPFLOCK_KMODLOCK_H
 #define BPFLOCK_KMODLOCK_H
 

@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod forward;
 pub mod kernel;
+pub mod lock;
 pub mod pins;
 pub mod policy;
 pub mod protection;

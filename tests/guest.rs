@@ -5,9 +5,11 @@
 //!
 //! BPFLOCK_GUESTS lists the guests, each `KERNEL[+ARG=VALUE...][:SUITE,...]`: the kernel of
 //! `target/guest/kernel-KERNEL` (a name ending in `-arm64` boots in qemu-system-aarch64),
-//! extra kernel command line arguments (`sid+lockdown=integrity`), and the suites it runs
-//! (tests/guest/SUITE.sh; default: locks, audit, jail). Guests boot two at a time, one
-//! core each, the slowest first.
+//! extra kernel command line arguments (`sid+lockdown=integrity`), and the suites it runs:
+//! tests/guest/cases/SUITE.sh, found there. Every suite runs by default (`bootstrap`, one per
+//! protection, named after it, and the shared ones), except those marked
+//! `# bpflock-suite: named-only` (they need a boot of their own); `-SUITE` leaves one out
+//! (`trixie-arm64:-audit`). Guests boot two at a time, one core each, the slowest first.
 //!
 //! `make test` prepares the guests (kernels, initramfs) and sets BPFLOCK_GUEST_DIR. Run
 //! alone, without it, every case is reported as ignored, with how to run it.
@@ -24,15 +26,30 @@ use std::{
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
-/// The suites, by the name the guest's /init sources them (tests/guest/NAME.sh).
-const SUITES: [(&str, &str); 5] = [
-    ("locks", include_str!("guest/locks.sh")),
-    ("audit", include_str!("guest/audit.sh")),
-    ("jail", include_str!("guest/jail.sh")),
-    ("lockdown", include_str!("guest/lockdown.sh")),
-    ("unsupported", include_str!("guest/unsupported.sh")),
-];
-const DEFAULT_SUITES: &str = "locks,audit,jail";
+const CASES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/guest/cases");
+/// A suite that runs only where a guest names it.
+const NAMED_ONLY: &str = "# bpflock-suite: named-only";
+
+/// The suites, by the name the guest's /init sources them (tests/guest/cases/NAME.sh), in
+/// the order they run: bootstrap, the protections in setup order, then the others.
+fn suites() -> Vec<(String, String)> {
+    let mut suites: Vec<(String, String)> = fs::read_dir(CASES_DIR)
+        .unwrap_or_else(|e| panic!("{CASES_DIR}: {e}"))
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_str()?.strip_suffix(".sh")?.to_string();
+            Some((name, fs::read_to_string(e.path()).ok()?))
+        })
+        .collect();
+    let rank = |name: &str| match bpflock::protections::ALL.iter().position(|p| p.name() == name) {
+        _ if name == "bootstrap" => 0,
+        Some(i) => 1 + i,
+        None => usize::MAX,
+    };
+    suites.sort_by_key(|(name, _)| (rank(name), name.clone()));
+    suites
+}
+
 const DEFAULT_GUESTS: &str = "bookworm trixie";
 /// A guest that has not finished by then is killed. TCG on a loaded 2-core host: an x86
 /// guest takes 3 to 5 minutes, an arm64 one about twice that.
@@ -42,12 +59,25 @@ const PARALLEL: usize = 2;
 
 /// Case names of a suite, in the order it runs them (`begin NAME` lines).
 fn case_names(suite: &str) -> Vec<String> {
-    let text = SUITES
-        .iter()
-        .find(|(n, _)| *n == suite)
-        .map(|(_, t)| *t)
-        .unwrap_or_else(|| panic!("unknown guest suite {suite:?} (known: {:?})", SUITES.map(|(n, _)| n)));
+    let all = suites();
+    let text = all.iter().find(|(n, _)| n == suite).map(|(_, t)| t).unwrap_or_else(|| {
+        panic!("unknown guest suite {suite:?} (known: {:?})", all.iter().map(|(n, _)| n).collect::<Vec<_>>())
+    });
     text.lines().filter_map(|l| l.strip_prefix("begin ")).map(|n| n.trim().to_string()).collect()
+}
+
+/// The suites a guest spec names: the default ones, less `-NAME`s, or those listed.
+fn chosen_suites(list: Option<&str>) -> Vec<String> {
+    let items: Vec<&str> = list.map(|l| l.split(',').collect()).unwrap_or_default();
+    let (left_out, named): (Vec<&str>, Vec<&str>) = items.iter().partition(|i| i.starts_with('-'));
+    if !named.is_empty() {
+        return named.iter().map(|s| s.to_string()).collect();
+    }
+    suites()
+        .into_iter()
+        .filter(|(name, text)| !text.lines().any(|l| l.trim() == NAMED_ONLY) && !left_out.contains(&format!("-{name}").as_str()))
+        .map(|(name, _)| name)
+        .collect()
 }
 
 struct Guest {
@@ -56,6 +86,8 @@ struct Guest {
     /// target/guest/kernel-KERNEL
     kernel: String,
     suites: Vec<String>,
+    /// The suites as the spec gave them, for the matrix table ("all", "all but audit").
+    suites_spec: String,
     /// Kernel command line arguments beyond the console's.
     append: String,
 }
@@ -173,13 +205,28 @@ fn boot(guest_dir: &Path, guest: &Guest) -> Boot {
 
 /// `KERNEL[+ARG=VALUE...][:SUITE,...]`
 fn parse_guest(spec: &str) -> Guest {
-    let (name, suites) = spec.split_once(':').unwrap_or((spec, DEFAULT_SUITES));
+    let (name, suites) = match spec.split_once(':') {
+        Some((name, suites)) => (name, Some(suites)),
+        None => (spec, None),
+    };
     let mut parts = name.split('+');
     let kernel = parts.next().unwrap_or_default().to_string();
+    let suites_spec = match suites {
+        None => "all".to_string(),
+        Some(list) if list.split(',').all(|s| s.starts_with('-')) => {
+            format!("all but {}", list.split(',').map(|s| &s[1..]).collect::<Vec<_>>().join(", "))
+        }
+        Some(list) => list.replace(',', ", "),
+    };
+    let suites = chosen_suites(suites);
+    for suite in &suites {
+        case_names(suite); // an unknown suite panics here, naming the known ones
+    }
     Guest {
         name: name.to_string(),
         kernel,
-        suites: suites.split(',').map(String::from).collect(),
+        suites,
+        suites_spec,
         append: parts.collect::<Vec<_>>().join(" "),
     }
 }
@@ -210,7 +257,7 @@ fn write_matrix(guest_dir: &Path, guests: &[Guest], boots: &[Boot]) {
         let row = format!(
             "| {name} | {arch} | {release} | {} | {} | {verdict}: {passed} passed, {failed} failed{} | {:.1} |",
             if boot_args.is_empty() { "—".to_string() } else { format!("`{}`", boot_args.replace('+', " ")) },
-            guest.suites.join(", "),
+            guest.suites_spec,
             if skipped > 0 { format!(", {skipped} not applicable") } else { String::new() },
             boot.seconds / 60.0,
         );
@@ -229,6 +276,10 @@ fn write_matrix(guest_dir: &Path, guests: &[Guest], boots: &[Boot]) {
 
 fn main() {
     let args = Arguments::from_args();
+    // Adding a protection means its cases too: tests/guest/cases/<protection>.sh.
+    for p in bpflock::protections::ALL {
+        assert!(suites().iter().any(|(n, _)| n == p.name()), "no tests/guest/cases/{}.sh", p.name());
+    }
     let guests = guests();
     let Some(guest_dir) = env::var_os("BPFLOCK_GUEST_DIR").map(PathBuf::from) else {
         eprintln!("BPFLOCK_GUEST_DIR is not set: guest cases ignored; run them with `make test-guest`");

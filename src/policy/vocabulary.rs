@@ -86,6 +86,7 @@ impl EventsMode {
 }
 
 /// One named operation of a lock: its policy name and its bit in the masks.
+#[derive(Debug)]
 pub struct Operation {
     pub name: &'static str,
     pub bit: u32,

@@ -18,10 +18,11 @@ use crate::{
     events, lock_flag,
     policy::{
         overrides::{override_lock, Flag, Overrides},
-        vocabulary::{Defaults, Document, EventsMode, LockPolicy, OpSet, Operation, Profile, RawList},
+        vocabulary::{Defaults, Document, LockPolicy, Operation, RawList},
     },
     protection::{self, Protection, ProtectionStatus, Section, SetupContext},
-    section_any, skel as skeleton,
+    lock::{self, LockSection},
+    skel as skeleton,
 };
 
 mod skel {
@@ -41,23 +42,6 @@ struct RawBpfrestrict {
     profile: Spanned<String>,
     block: Option<RawList>,
     events: Option<Spanned<String>>,
-}
-
-/// bpfrestrict's part of the policy.
-#[derive(Debug)]
-struct BpfrestrictPolicy(LockPolicy);
-
-impl Section for BpfrestrictPolicy {
-    fn wanted(&self) -> bool {
-        self.0.enabled()
-    }
-    fn describe(&self) -> String {
-        self.0.describe(OPERATIONS)
-    }
-    fn events(&self) -> EventsMode {
-        self.0.events
-    }
-    section_any!();
 }
 
 const FLAGS: &[Flag] = &[
@@ -91,17 +75,15 @@ impl Protection for Bpfrestrict {
     }
 
     fn parse(&self, doc: &Document<'_>, defaults: &Defaults) -> Result<Box<dyn Section>, PolicyError> {
-        let Some(raw) = doc.section::<RawBpfrestrict>(NAME)? else {
-            return Ok(Box::new(BpfrestrictPolicy(LockPolicy { events: defaults.events, ..LockPolicy::ALLOW })));
+        let Some(r) = doc.section::<RawBpfrestrict>(NAME)? else {
+            return Ok(Box::new(LockSection::absent(OPERATIONS, false, defaults)));
         };
-        Ok(Box::new(BpfrestrictPolicy(LockPolicy {
-            events: doc.events("bpfrestrict.events", raw.events.as_ref(), defaults)?,
-            ..doc.checker.lock(NAME, OPERATIONS, &raw.profile, None, raw.block.as_ref())?
-        })))
+        let (block, events) = (r.block.as_ref(), r.events.as_ref());
+        Ok(Box::new(LockSection::parse(doc, defaults, NAME, OPERATIONS, false, &r.profile, None, block, events)?))
     }
 
     fn apply_overrides(&self, section: &mut dyn Section, overrides: &Overrides) -> Result<()> {
-        override_lock(&mut protection::section_mut::<BpfrestrictPolicy>(section).0, NAME, OPERATIONS, overrides)
+        override_lock(&mut protection::section_mut::<LockSection>(section).lock, NAME, OPERATIONS, overrides)
     }
 
     fn missing_hooks(&self) -> Result<Option<String>> {
@@ -109,7 +91,7 @@ impl Protection for Bpfrestrict {
     }
 
     fn setup(&self, section: &dyn Section, ctx: &SetupContext<'_>) -> Result<()> {
-        setup(&protection::section::<BpfrestrictPolicy>(section).0, ctx)
+        setup(&protection::section::<LockSection>(section).lock, ctx)
     }
 
     fn restricts_bpf(&self) -> bool {
@@ -121,15 +103,13 @@ impl Protection for Bpfrestrict {
             Ok(c) => c,
             Err(e) => return st.unreadable.push(format!("policy: {e}")),
         };
-        let profile = Profile::from_raw(c.bpfrestrict_profile).unwrap_or(Profile::Restricted);
-        st.profile = Some(profile.to_string());
-        st.events = Some(EventsMode::from_raw(c.bpflock_events_mode).name());
-        st.block = OpSet(c.bpfrestrict_block_mask).names(OPERATIONS);
+        lock::status(st, OPERATIONS, c.bpfrestrict_profile, 0, c.bpfrestrict_block_mask, c.bpflock_events_mode);
         match pinned_armed(dir) {
             Ok(true) => {}
-            Ok(false) => st
-                .differs
-                .push(format!("its programs are disarmed (their state map says so): {profile} is NOT enforced")),
+            Ok(false) => st.differs.push(format!(
+                "its programs are disarmed (their state map says so): {} is NOT enforced",
+                st.profile.as_deref().unwrap_or("its policy")
+            )),
             Err(e) => st.unreadable.push(format!("armed state: {e}")),
         }
     }

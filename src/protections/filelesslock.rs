@@ -18,7 +18,8 @@ use crate::{
         vocabulary::{Defaults, Document, EventsMode, LockPolicy, Profile},
     },
     protection::{self, Protection, ProtectionStatus, Section, SetupContext},
-    section_any, skel as skeleton,
+    lock::{self, LockSection},
+    skel as skeleton,
 };
 
 mod skel {
@@ -36,24 +37,6 @@ pub struct Filelesslock;
 struct RawFilelesslock {
     profile: Spanned<String>,
     events: Option<Spanned<String>>,
-}
-
-/// filelesslock's part of the policy.
-#[derive(Debug)]
-struct FilelesslockPolicy(LockPolicy);
-
-impl Section for FilelesslockPolicy {
-    /// allow still loads it (it reports); a policy without the section does not.
-    fn wanted(&self) -> bool {
-        self.0.present
-    }
-    fn describe(&self) -> String {
-        self.0.profile.to_string()
-    }
-    fn events(&self) -> EventsMode {
-        self.0.events
-    }
-    section_any!();
 }
 
 const FLAGS: &[Flag] =
@@ -91,13 +74,11 @@ impl Protection for Filelesslock {
     }
 
     fn parse(&self, doc: &Document<'_>, defaults: &Defaults) -> Result<Box<dyn Section>, PolicyError> {
-        let Some(raw) = doc.section::<RawFilelesslock>(NAME)? else {
-            return Ok(Box::new(FilelesslockPolicy(LockPolicy { events: defaults.events, ..LockPolicy::ALLOW })));
+        // allow still loads it (it reports); a policy without the section does not.
+        let Some(r) = doc.section::<RawFilelesslock>(NAME)? else {
+            return Ok(Box::new(LockSection::absent(&[], true, defaults)));
         };
-        Ok(Box::new(FilelesslockPolicy(LockPolicy {
-            events: doc.events("filelesslock.events", raw.events.as_ref(), defaults)?,
-            ..doc.checker.lock(NAME, &[], &raw.profile, None, None)?
-        })))
+        Ok(Box::new(LockSection::parse(doc, defaults, NAME, &[], true, &r.profile, None, None, r.events.as_ref())?))
     }
 
     fn apply_overrides(&self, section: &mut dyn Section, o: &Overrides) -> Result<()> {
@@ -106,7 +87,7 @@ impl Protection for Filelesslock {
             flag: "--filelesslock-profile".into(),
             message: format!("unknown profile \"{name}\" (expected allow, baseline or restricted)"),
         })?;
-        let policy = &mut protection::section_mut::<FilelesslockPolicy>(section).0;
+        let policy = &mut protection::section_mut::<LockSection>(section).lock;
         *policy = LockPolicy { profile, present: true, ..*policy };
         Ok(())
     }
@@ -119,7 +100,7 @@ impl Protection for Filelesslock {
     }
 
     fn setup(&self, section: &dyn Section, ctx: &SetupContext<'_>) -> Result<()> {
-        let FilelesslockPolicy(policy) = protection::section(section);
+        let policy = &protection::section::<LockSection>(section).lock;
         if let Some(why) = lockdown_unsupported() {
             return Err(NotSupported { what: NAME.into(), why }.into());
         }
@@ -142,10 +123,7 @@ impl Protection for Filelesslock {
 
     fn status(&self, dir: &Path, st: &mut ProtectionStatus) {
         match skeleton::read_config::<types::rodata>(dir) {
-            Ok(c) => {
-                st.profile = Some(Profile::from_raw(c.filelesslock_profile).unwrap_or(Profile::Restricted).to_string());
-                st.events = Some(EventsMode::from_raw(c.bpflock_events_mode).name());
-            }
+            Ok(c) => lock::status(st, &[], c.filelesslock_profile, 0, 0, c.bpflock_events_mode),
             Err(e) => st.unreadable.push(format!("policy: {e}")),
         }
     }

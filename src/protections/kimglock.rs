@@ -18,10 +18,11 @@ use crate::{
     lock_flag,
     policy::{
         overrides::{override_lock, Flag, Overrides},
-        vocabulary::{Defaults, Document, EventsMode, LockPolicy, OpSet, Operation, Profile, RawList},
+        vocabulary::{Defaults, Document, LockPolicy, OpSet, Operation, RawList},
     },
     protection::{self, Protection, ProtectionStatus, Section, SetupContext},
-    section_any, skel as skeleton,
+    lock::{self, LockSection},
+    skel as skeleton,
 };
 
 mod skel {
@@ -103,23 +104,6 @@ struct RawKimglock {
     events: Option<Spanned<String>>,
 }
 
-/// kimglock's part of the policy.
-#[derive(Debug)]
-struct KimglockPolicy(LockPolicy);
-
-impl Section for KimglockPolicy {
-    fn wanted(&self) -> bool {
-        self.0.enabled()
-    }
-    fn describe(&self) -> String {
-        self.0.describe(OPERATIONS)
-    }
-    fn events(&self) -> EventsMode {
-        self.0.events
-    }
-    section_any!();
-}
-
 const FLAGS: &[Flag] = &[
     lock_flag!(profile, "kimglock", "kimglock profile: allow (= none = privileged), baseline or restricted."),
     lock_flag!(
@@ -155,17 +139,15 @@ impl Protection for Kimglock {
     }
 
     fn parse(&self, doc: &Document<'_>, defaults: &Defaults) -> Result<Box<dyn Section>, PolicyError> {
-        let Some(raw) = doc.section::<RawKimglock>(NAME)? else {
-            return Ok(Box::new(KimglockPolicy(LockPolicy { events: defaults.events, ..LockPolicy::ALLOW })));
+        let Some(r) = doc.section::<RawKimglock>(NAME)? else {
+            return Ok(Box::new(LockSection::absent(OPERATIONS, false, defaults)));
         };
-        Ok(Box::new(KimglockPolicy(LockPolicy {
-            events: doc.events("kimglock.events", raw.events.as_ref(), defaults)?,
-            ..doc.checker.lock(NAME, OPERATIONS, &raw.profile, raw.allow.as_ref(), raw.block.as_ref())?
-        })))
+        let (allow, block, events) = (r.allow.as_ref(), r.block.as_ref(), r.events.as_ref());
+        Ok(Box::new(LockSection::parse(doc, defaults, NAME, OPERATIONS, false, &r.profile, allow, block, events)?))
     }
 
     fn apply_overrides(&self, section: &mut dyn Section, overrides: &Overrides) -> Result<()> {
-        override_lock(&mut protection::section_mut::<KimglockPolicy>(section).0, NAME, OPERATIONS, overrides)
+        override_lock(&mut protection::section_mut::<LockSection>(section).lock, NAME, OPERATIONS, overrides)
     }
 
     fn missing_hooks(&self) -> Result<Option<String>> {
@@ -181,7 +163,7 @@ impl Protection for Kimglock {
     }
 
     fn setup(&self, section: &dyn Section, ctx: &SetupContext<'_>) -> Result<()> {
-        let KimglockPolicy(policy) = protection::section(section);
+        let policy = &protection::section::<LockSection>(section).lock;
         warn_unavailable(policy, ctx.btf);
         let mut object = MaybeUninit::uninit();
         let mut open = skeleton::open(NAME, KimglockSkelBuilder::default(), &mut object)?;
@@ -204,17 +186,7 @@ impl Protection for Kimglock {
             Ok(c) => c,
             Err(e) => return st.unreadable.push(format!("policy: {e}")),
         };
-        let lock = LockPolicy {
-            profile: Profile::from_raw(c.kimglock_profile).unwrap_or(Profile::Restricted),
-            allow: OpSet(c.kimglock_allow_mask),
-            block: OpSet(c.kimglock_block_mask),
-            events: EventsMode::from_raw(c.bpflock_events_mode),
-            present: true,
-        };
-        st.profile = Some(lock.profile.to_string());
-        st.events = Some(lock.events.name());
-        st.allow = lock.allow.names(OPERATIONS);
-        st.block = lock.block.names(OPERATIONS);
+        lock::status(st, OPERATIONS, c.kimglock_profile, c.kimglock_allow_mask, c.kimglock_block_mask, c.bpflock_events_mode);
         // Needs only the kernel's BTF file, not bpf().
         let mut not_here = Vec::new();
         if let Ok(btf) = KernelBtf::load() {

@@ -12,10 +12,10 @@ use crate::{
     events, lock_flag,
     policy::{
         overrides::{override_lock, Flag, FlagKind, Overrides},
-        vocabulary::{Defaults, Document, EventsMode, LockPolicy, OpSet, Operation, Profile, RawList},
+        vocabulary::{Defaults, Document, EventsMode, LockPolicy, Operation, RawList},
     },
     protection::{self, Protection, ProtectionStatus, Section, SetupContext},
-    section_any, skel as skeleton,
+    lock, section_any, skel as skeleton,
 };
 
 mod skel {
@@ -197,10 +197,7 @@ impl Protection for Kmodlock {
             Ok(c) => c,
             Err(e) => return st.unreadable.push(format!("policy: {e}")),
         };
-        let profile = Profile::from_raw(c.kmodlock_profile).unwrap_or(Profile::Restricted);
-        st.profile = Some(profile.to_string());
-        st.events = Some(EventsMode::from_raw(c.bpflock_events_mode).name());
-        st.block = OpSet(c.kmodlock_block_mask).names(OPERATIONS);
+        lock::status(st, OPERATIONS, c.kmodlock_profile, 0, c.kmodlock_block_mask, c.bpflock_events_mode);
         let origin =
             ModuleOrigin { rootfs: c.kmodlock_rootfs != 0, ro: c.kmodlock_ro != 0, ro_dev: c.kmodlock_ro_dev != 0 };
         if origin.any() {

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Helpers of the enforcement cases, sourced by /init (tests/guest/init) before the suites
-# the kernel command line names (bpflock.suites=locks,audit,jail; all of them by default).
+# the kernel command line names (bpflock.suites=bootstrap,jail: tests/guest/cases/NAME.sh).
 #
 # Each case starts with `begin NAME` (tests/guest.rs reads these names to know what must
 # be reported) and ends with `end`, which prints one result line on the console:

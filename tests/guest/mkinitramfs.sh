@@ -20,7 +20,7 @@ cp "$busybox" "$work/bin/busybox"
 cp "$bpflock" "$work/bin/bpflock"
 cp "$testops" "$work/bin/testops"
 cp "${BPFLOCK_INIT:-$here/init}" "$work/init"
-for suite in lib locks audit jail lockdown unsupported; do cp "$here/$suite.sh" "$work/cases/"; done
+cp "$here/lib.sh" "$here"/cases/*.sh "$work/cases/"
 cp "$here"/../policies/*.toml "$work/cases/policies/"
 chmod 755 "$work/init" "$work/bin/"*
 

@@ -1,3 +1,4 @@
+# bpflock-suite: named-only
 # Lockdown cases: the guest booted with lockdown=integrity or lockdown=confidentiality
 # (tests/guest.rs: KERNEL+lockdown=MODE:lockdown). Under confidentiality the kernel denies
 # BPF programs the helpers that read kernel memory (bpf_probe_read_kernel): every

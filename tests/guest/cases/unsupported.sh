@@ -1,3 +1,4 @@
+# bpflock-suite: named-only
 # A kernel that lists bpf among its LSMs but cannot attach BPF LSM programs (bookworm's
 # arm64 6.1: no ftrace direct calls). bpflock must say so and pin nothing.
 # Sourced by /init after lib.sh.

@@ -1,0 +1,51 @@
+# Cases of kimglock: the kernel's lockdown, per pid namespace (docs/kimglock.md).
+# Sourced by /init after lib.sh.
+
+begin kimglock_baseline_denies_containers_only
+run 0 bpflock bootstrap --kimglock-profile=baseline --bpfrestrict-profile=allow
+pinned kimglock/locked_down; not_pinned bpfrestrict
+for op in $KIMG_OPS; do expect host $op ok; expect container $op EPERM; done
+# btf_load is kimglock's too; map creation is not.
+expect container btf_load EPERM; expect container map_create ok
+end
+
+begin kimglock_baseline_allow_list
+run 0 bpflock bootstrap --kimglock-profile=baseline --kimglock-allow=debugfs,ioport --bpfrestrict-profile=allow
+expect container debugfs ok; [ "$(uname -m)" != x86_64 ] || expect container ioperm ok
+expect container devmem EPERM; expect container kcore EPERM
+end
+
+begin kimglock_baseline_block_list
+run 0 bpflock bootstrap --policy $P/kimglock-block-kcore.toml
+expect host kcore EPERM; expect host devmem ok; expect container devmem EPERM
+end
+
+begin kimglock_restricted_denies_everyone
+run 0 bpflock bootstrap --kimglock-profile=restricted --bpfrestrict-profile=allow
+for op in $KIMG_OPS; do expect host $op EPERM; done
+expect host btf_load EPERM
+end
+
+begin kimglock_remove_restores
+run 0 bpflock bootstrap --kimglock-profile=restricted --bpfrestrict-profile=allow
+expect host devmem EPERM
+run 0 bpflock remove kimglock
+not_pinned kimglock
+for op in $KIMG_OPS; do expect container $op ok; done
+end
+
+begin kimglock_rm_pin_dir_restores
+run 0 bpflock bootstrap
+rm -r $ROOT/kimglock
+eventually container devmem ok
+# Only kimglock went: bpfrestrict still enforces.
+expect container map_create EPERM
+end
+
+begin kimglock_allow_bpf_write_in_containers
+# bpf_write is kimglock's too: allowed to containers, but bpfrestrict still decides bpf().
+run 0 bpflock bootstrap --kimglock-profile=baseline --kimglock-allow=bpf_write --bpfrestrict-profile=allow
+expect container bpf_write ok
+run 0 bpflock bootstrap --kimglock-profile=baseline --bpfrestrict-profile=allow
+expect container bpf_write EINVAL; expect container prog_load ok
+end
