@@ -56,9 +56,10 @@ fn main() {
 fn compact_object(full: &Path, compact: &Path) -> PathBuf {
     let (ext, stripped) = (full.with_extension("btf-ext"), full.with_extension("stripped.o"));
     // No programs, no .BTF.ext (bpf/shared.bpf.c): nothing to compact.
-    let has_ext = Command::new("llvm-objdump").args(["--section-headers", path(full)]).output().map(|o| {
-        String::from_utf8_lossy(&o.stdout).split_whitespace().any(|w| w == ".BTF.ext")
-    });
+    let has_ext = Command::new("llvm-objdump")
+        .args(["--section-headers", path(full)])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).split_whitespace().any(|w| w == ".BTF.ext"));
     if !has_ext.expect("running llvm-objdump (Debian: llvm)") {
         return full.to_path_buf();
     }
@@ -115,7 +116,9 @@ fn shared_names() -> String {
         let _ = writeln!(rust, "\n// {}", header.display());
         for line in text.lines() {
             let mut words = line.split_whitespace();
-            if let (Some("#define"), Some(name), Some(value), None) = (words.next(), words.next(), words.next(), words.next()) {
+            if let (Some("#define"), Some(name), Some(value), None) =
+                (words.next(), words.next(), words.next(), words.next())
+            {
                 if let Some(v) = number(value) {
                     let ty = if v > u32::MAX as u64 { "u64" } else { "u32" };
                     let _ = writeln!(rust, "pub const {name}: {ty} = {v:#x};");

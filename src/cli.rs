@@ -8,7 +8,7 @@ use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand}
 
 pub use crate::policy::Overrides;
 use crate::{
-    policy::overrides::{FlagKind, FlagValue},
+    overrides::{FlagKind, FlagValue},
     protections::ALL,
 };
 

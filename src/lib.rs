@@ -1,7 +1,7 @@
 //! bpflock: daemonless boot-time BPF-LSM hardening. Loads, pins and exits.
 //!
 //! Layers (docs/architecture.md): shared code at the bottom (`abi`, `error`, `kernel`,
-//! `pins`, `skel`, `events`, `policy::vocabulary`, `policy::overrides`, `protection`) never
+//! `pins`, `skel`, `events`, `vocabulary`, `overrides`, `protection`) never
 //! names a protection; `protections` holds them and the one list of them, `ALL`; the
 //! commands on top (`policy`, `bootstrap`, `status`, `forward`, `cli`) go through `ALL`.
 
@@ -13,9 +13,11 @@ pub mod events;
 pub mod forward;
 pub mod kernel;
 pub mod lock;
+pub mod overrides;
 pub mod pins;
 pub mod policy;
 pub mod protection;
 pub mod protections;
 pub mod skel;
 pub mod status;
+pub mod vocabulary;

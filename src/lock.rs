@@ -5,9 +5,9 @@ use toml::Spanned;
 
 use crate::{
     error::PolicyError,
-    policy::vocabulary::{Defaults, Document, EventsMode, LockPolicy, OpSet, Operation, Profile, RawList},
     protection::{ProtectionStatus, Section},
     section_any,
+    vocabulary::{Defaults, Document, EventsMode, LockPolicy, OpSet, Operation, Profile, RawList},
 };
 
 /// A lock's part of the policy.
@@ -66,7 +66,14 @@ impl Section for LockSection {
 }
 
 /// Status of a pinned lock from its recorded profile, lists and events setting.
-pub fn status(st: &mut ProtectionStatus, operations: &'static [Operation], profile: u32, allow: u64, block: u64, events: u32) {
+pub fn status(
+    st: &mut ProtectionStatus,
+    operations: &'static [Operation],
+    profile: u32,
+    allow: u64,
+    block: u64,
+    events: u32,
+) {
     st.profile = Some(Profile::from_raw(profile).unwrap_or(Profile::Restricted).to_string());
     st.events = Some(EventsMode::from_raw(events).name());
     st.allow = OpSet(allow).names(operations);

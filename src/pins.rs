@@ -14,7 +14,6 @@ use std::{
     path::{Path, PathBuf},
 };
 
-
 use crate::error::{Error, Result};
 
 /// Where the default pin root's BPF filesystem is mounted when it is missing.

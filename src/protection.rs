@@ -11,10 +11,8 @@ use crate::{
     error::{NotSupported, PolicyError, Result},
     events::Shared,
     kernel::KernelBtf,
-    policy::{
-        overrides::{Flag, Overrides},
-        vocabulary::{Defaults, Document, EventsMode, Operation},
-    },
+    overrides::{Flag, Overrides},
+    vocabulary::{Defaults, Document, EventsMode, Operation},
 };
 
 pub trait Protection: Sync {

@@ -128,11 +128,8 @@ pub fn attach_all(protection: &'static str, object: &libbpf_rs::Object, dir: &Pa
     for prog in object.progs_mut().filter(|p| p.autoload()) {
         let name = prog.name().to_string_lossy().into_owned();
         let pin = name.strip_prefix(&prefix).unwrap_or(&name);
-        let mut link = prog.attach_lsm().map_err(|source| Error::UnableToAttach {
-            protection,
-            program: name.clone(),
-            source,
-        })?;
+        let mut link =
+            prog.attach_lsm().map_err(|source| Error::UnableToAttach { protection, program: name.clone(), source })?;
         let path = dir.join(pin);
         link.pin(&path).map_err(|source| Error::UnableToPinLink { path, source })?;
     }

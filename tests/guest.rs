@@ -75,7 +75,9 @@ fn chosen_suites(list: Option<&str>) -> Vec<String> {
     }
     suites()
         .into_iter()
-        .filter(|(name, text)| !text.lines().any(|l| l.trim() == NAMED_ONLY) && !left_out.contains(&format!("-{name}").as_str()))
+        .filter(|(name, text)| {
+            !text.lines().any(|l| l.trim() == NAMED_ONLY) && !left_out.contains(&format!("-{name}").as_str())
+        })
         .map(|(name, _)| name)
         .collect()
 }
@@ -222,13 +224,7 @@ fn parse_guest(spec: &str) -> Guest {
     for suite in &suites {
         case_names(suite); // an unknown suite panics here, naming the known ones
     }
-    Guest {
-        name: name.to_string(),
-        kernel,
-        suites,
-        suites_spec,
-        append: parts.collect::<Vec<_>>().join(" "),
-    }
+    Guest { name: name.to_string(), kernel, suites, suites_spec, append: parts.collect::<Vec<_>>().join(" ") }
 }
 
 fn guests() -> Vec<Guest> {

@@ -15,14 +15,13 @@ use toml::Spanned;
 
 use crate::{
     error::{Error, PolicyError, Result},
-    events, lock_flag,
-    policy::{
-        overrides::{override_lock, Flag, Overrides},
-        vocabulary::{Defaults, Document, LockPolicy, Operation, RawList},
-    },
-    protection::{self, Protection, ProtectionStatus, Section, SetupContext},
+    events,
     lock::{self, LockSection},
+    lock_flag,
+    overrides::{override_lock, Flag, Overrides},
+    protection::{self, Protection, ProtectionStatus, Section, SetupContext},
     skel as skeleton,
+    vocabulary::{Defaults, Document, LockPolicy, Operation, RawList},
 };
 
 mod skel {
@@ -45,11 +44,11 @@ struct RawBpfrestrict {
 }
 
 const FLAGS: &[Flag] = &[
-    lock_flag!(profile, "bpfrestrict", "bpfrestrict profile: allow (= none = privileged), baseline or restricted."),
+    lock_flag!(profile, "bpfrestrict", "bpfrestrict profile: allow (= none = privileged), baseline or restricted"),
     lock_flag!(
         block,
         "bpfrestrict",
-        "baseline only: bpf operations denied to every process: bpf_write, btf_load, map_create, prog_load."
+        "baseline only: bpf operations denied to every process: bpf_write, btf_load, map_create, prog_load"
     ),
 ];
 

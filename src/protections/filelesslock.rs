@@ -12,14 +12,13 @@ use toml::Spanned;
 use crate::{
     abi,
     error::{NotSupported, PolicyError, Result},
-    events, lock_flag,
-    policy::{
-        overrides::{Flag, Overrides},
-        vocabulary::{Defaults, Document, EventsMode, LockPolicy, Profile},
-    },
-    protection::{self, Protection, ProtectionStatus, Section, SetupContext},
+    events,
     lock::{self, LockSection},
+    lock_flag,
+    overrides::{Flag, Overrides},
+    protection::{self, Protection, ProtectionStatus, Section, SetupContext},
     skel as skeleton,
+    vocabulary::{Defaults, Document, EventsMode, LockPolicy, Profile},
 };
 
 mod skel {
@@ -40,7 +39,7 @@ struct RawFilelesslock {
 }
 
 const FLAGS: &[Flag] =
-    &[lock_flag!(profile, "filelesslock", "filelesslock profile: allow (report only), baseline or restricted.")];
+    &[lock_flag!(profile, "filelesslock", "filelesslock profile: allow (report only), baseline or restricted")];
 
 /// Mounts are read with bpf_probe_read_kernel or a read-only cast (bpf/vfs.bpf.h).
 fn lockdown_unsupported() -> Option<String> {

@@ -27,9 +27,9 @@ use crate::{
     events,
     kernel::KernelBtf,
     pins,
-    policy::vocabulary::{Defaults, Document, EventsMode},
     protection::{self, Protection, ProtectionStatus, Section, SetupContext},
     section_any, skel as skeleton,
+    vocabulary::{Defaults, Document, EventsMode},
 };
 use maps::{assign_ids, bytes_of, mount_roots, path_keys, role_value, update, NamedObjects, DENY_ALL};
 use rules::{Enroll, JailPolicy};
@@ -119,10 +119,7 @@ impl Protection for Jail {
     fn about_operations(&self) -> Option<String> {
         let names: Vec<&str> =
             abi::JAIL_OP.iter().map(|(n, _)| *n).filter(|n| *n != "capability" && *n != "internal").collect();
-        Some(format!(
-            "roles, not lists (docs/jails.md); its events report: {}, capability_<name>",
-            names.join(", ")
-        ))
+        Some(format!("roles, not lists (docs/jails.md); its events report: {}, capability_<name>", names.join(", ")))
     }
 
     fn parse(&self, doc: &Document<'_>, defaults: &Defaults) -> Result<Box<dyn Section>, PolicyError> {
@@ -188,8 +185,8 @@ fn setup(policy: &JailPolicy, events: EventsMode, ctx: &SetupContext<'_>) -> Res
     for e in &policy.enroll {
         match e {
             Enroll::Exec { path, role, at } => {
-                let (dev, ino) = crate::kernel::file_identity(path)
-                    .map_err(|err| refused(format!("{at}: enroll.exec: {err}")))?;
+                let (dev, ino) =
+                    crate::kernel::file_identity(path).map_err(|err| refused(format!("{at}: enroll.exec: {err}")))?;
                 execs.push((types::jail_exec_key { dev, pad: 0, ino }, ids[role]));
             }
             Enroll::Cgroup { path, role, at } => {
@@ -249,7 +246,8 @@ fn setup(policy: &JailPolicy, events: EventsMode, ctx: &SetupContext<'_>) -> Res
         }
         for (kind, list) in [(0u32, &role.files), (1u32, &role.execs)] {
             for rule in list {
-                let (own, above) = if kind == 0 { (objects.own(&rule.path), objects.above(&rule.path)) } else { (0, 0) };
+                let (own, above) =
+                    if kind == 0 { (objects.own(&rule.path), objects.above(&rule.path)) } else { (0, 0) };
                 let value = types::jail_path_rule {
                     access: rule.access,
                     depth: rule.depth(),

@@ -15,14 +15,12 @@ use crate::{
     error::{NotSupported, PolicyError, Result},
     events,
     kernel::KernelBtf,
-    lock_flag,
-    policy::{
-        overrides::{override_lock, Flag, Overrides},
-        vocabulary::{Defaults, Document, LockPolicy, OpSet, Operation, RawList},
-    },
-    protection::{self, Protection, ProtectionStatus, Section, SetupContext},
     lock::{self, LockSection},
+    lock_flag,
+    overrides::{override_lock, Flag, Overrides},
+    protection::{self, Protection, ProtectionStatus, Section, SetupContext},
     skel as skeleton,
+    vocabulary::{Defaults, Document, LockPolicy, OpSet, Operation, RawList},
 };
 
 mod skel {
@@ -105,13 +103,13 @@ struct RawKimglock {
 }
 
 const FLAGS: &[Flag] = &[
-    lock_flag!(profile, "kimglock", "kimglock profile: allow (= none = privileged), baseline or restricted."),
+    lock_flag!(profile, "kimglock", "kimglock profile: allow (= none = privileged), baseline or restricted"),
     lock_flag!(
         allow,
         "kimglock",
-        "baseline only: lockdown operations still allowed outside the initial pid namespace (comma-separated)."
+        "baseline only: lockdown operations still allowed outside the initial pid namespace (comma-separated)"
     ),
-    lock_flag!(block, "kimglock", "baseline only: lockdown operations denied to every process (comma-separated)."),
+    lock_flag!(block, "kimglock", "baseline only: lockdown operations denied to every process (comma-separated)"),
 ];
 
 impl Protection for Kimglock {
@@ -186,7 +184,14 @@ impl Protection for Kimglock {
             Ok(c) => c,
             Err(e) => return st.unreadable.push(format!("policy: {e}")),
         };
-        lock::status(st, OPERATIONS, c.kimglock_profile, c.kimglock_allow_mask, c.kimglock_block_mask, c.bpflock_events_mode);
+        lock::status(
+            st,
+            OPERATIONS,
+            c.kimglock_profile,
+            c.kimglock_allow_mask,
+            c.kimglock_block_mask,
+            c.bpflock_events_mode,
+        );
         // Needs only the kernel's BTF file, not bpf().
         let mut not_here = Vec::new();
         if let Ok(btf) = KernelBtf::load() {

@@ -9,13 +9,11 @@ use toml::Spanned;
 
 use crate::{
     error::{PolicyError, Result},
-    events, lock_flag,
-    policy::{
-        overrides::{override_lock, Flag, FlagKind, Overrides},
-        vocabulary::{Defaults, Document, EventsMode, LockPolicy, Operation, RawList},
-    },
+    events, lock, lock_flag,
+    overrides::{override_lock, Flag, FlagKind, Overrides},
     protection::{self, Protection, ProtectionStatus, Section, SetupContext},
-    lock, section_any, skel as skeleton,
+    section_any, skel as skeleton,
+    vocabulary::{Defaults, Document, EventsMode, LockPolicy, Operation, RawList},
 };
 
 mod skel {
@@ -100,22 +98,22 @@ impl Section for KmodlockPolicy {
 }
 
 const FLAGS: &[Flag] = &[
-    lock_flag!(profile, "kmodlock", "kmodlock profile: allow (= none = privileged), baseline or restricted."),
+    lock_flag!(profile, "kmodlock", "kmodlock profile: allow (= none = privileged), baseline or restricted"),
     lock_flag!(
         block,
         "kmodlock",
-        "baseline only: module operations denied to every process: load_module, autoload_module, unsigned_module, unsafe_module_parameters."
+        "baseline only: module operations denied to every process: load_module, autoload_module, unsigned_module, unsafe_module_parameters"
     ),
-    Flag { name: "kmodlock-rootfs", kind: FlagKind::Switch, help: "Modules and firmware only from the root filesystem." },
+    Flag { name: "kmodlock-rootfs", kind: FlagKind::Switch, help: "Modules and firmware only from the root filesystem" },
     Flag {
         name: "kmodlock-ro",
         kind: FlagKind::Switch,
-        help: "Modules and firmware only from a filesystem mounted read-only.",
+        help: "Modules and firmware only from a filesystem mounted read-only",
     },
     Flag {
         name: "kmodlock-ro-dev",
         kind: FlagKind::Switch,
-        help: "Modules and firmware only from a filesystem on a read-only block device.",
+        help: "Modules and firmware only from a filesystem on a read-only block device",
     },
 ];
 

@@ -15,13 +15,8 @@ use crate::protection::Protection;
 /// Every protection, in setup order. The order is a security property: bpfrestrict is last,
 /// so that the others are loaded before bpf() is restricted (under `restricted`, not even
 /// bpflock could load them after it).
-pub static ALL: &[&dyn Protection] = &[
-    &kimglock::Kimglock,
-    &kmodlock::Kmodlock,
-    &filelesslock::Filelesslock,
-    &jail::Jail,
-    &bpfrestrict::Bpfrestrict,
-];
+pub static ALL: &[&dyn Protection] =
+    &[&kimglock::Kimglock, &kmodlock::Kmodlock, &filelesslock::Filelesslock, &jail::Jail, &bpfrestrict::Bpfrestrict];
 
 /// The protection named `name`.
 pub fn by_name(name: &str) -> Option<&'static dyn Protection> {
@@ -65,7 +60,14 @@ mod tests {
             let table = abi::ENUMS.iter().find(|(name, _)| *name == format!("{}_op", p.name()));
             for op in p.operations() {
                 let (_, values) = table.unwrap_or_else(|| panic!("{}: no enum {}_op", p.name(), p.name()));
-                assert_eq!(abi::value_of(values, op.name), Some(op.bit), "{}: {} in bpf/{}.h", p.name(), op.name, p.name());
+                assert_eq!(
+                    abi::value_of(values, op.name),
+                    Some(op.bit),
+                    "{}: {} in bpf/{}.h",
+                    p.name(),
+                    op.name,
+                    p.name()
+                );
             }
         }
     }

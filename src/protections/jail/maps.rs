@@ -116,7 +116,10 @@ fn unescape_mount_point(field: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let octal = bytes.get(i + 1..i + 4).and_then(|d| std::str::from_utf8(d).ok()).and_then(|d| u8::from_str_radix(d, 8).ok());
+        let octal = bytes
+            .get(i + 1..i + 4)
+            .and_then(|d| std::str::from_utf8(d).ok())
+            .and_then(|d| u8::from_str_radix(d, 8).ok());
         match (bytes[i], octal) {
             (b'\\', Some(b)) => {
                 out.push(b);
@@ -254,7 +257,6 @@ pub(super) fn path_keys(role: u32, kind: u32, rule: &rules::PathRule) -> Vec<typ
         })
         .collect()
 }
-
 
 #[cfg(test)]
 mod tests {

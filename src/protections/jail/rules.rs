@@ -9,7 +9,7 @@ use toml::Spanned;
 use crate::{
     abi,
     error::PolicyError,
-    policy::vocabulary::{Checker, RawList},
+    vocabulary::{Checker, RawList},
 };
 
 // bpf/jail.h, through crate::abi: one source.
@@ -959,7 +959,11 @@ role = "web"
         for bit in [DENY_USERNS, DENY_CHROOT, DENY_RAW, DENY_SIGNAL, DENY_INET_OTHER, UNIX_BY_FILES] {
             assert_ne!(web.deny & bit, 0, "web denies {bit:#x}");
         }
-        assert_eq!(p.role("open").unwrap().deny & UNIX_BY_FILES, 0, "a role that restricts nothing talks to any socket");
+        assert_eq!(
+            p.role("open").unwrap().deny & UNIX_BY_FILES,
+            0,
+            "a role that restricts nothing talks to any socket"
+        );
         let cap = |n| capability_bit(n).unwrap();
         assert_ne!(web.capabilities & cap("net_bind_service"), 0);
         assert_eq!(web.capabilities & (cap("sys_admin") | cap("setuid") | cap("setgid") | cap("net_raw")), 0);

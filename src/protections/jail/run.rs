@@ -11,10 +11,7 @@ use crate::error::Result;
 pub fn run(pin_root: &Path, role: &str, command: &[String]) -> Result<std::convert::Infallible> {
     let dir = pin_root.join(NAME);
     if !dir.exists() {
-        return Err(refused(format!(
-            "no jail is pinned at {} (bootstrap a policy with roles first)",
-            dir.display()
-        )));
+        return Err(refused(format!("no jail is pinned at {} (bootstrap a policy with roles first)", dir.display())));
     }
     let roles = read_roles(&dir).map_err(|e| {
         refused(format!(
@@ -49,4 +46,3 @@ pub fn run(pin_root: &Path, role: &str, command: &[String]) -> Result<std::conve
     let err = nix::unistd::execvp(&args[0], &args).unwrap_err();
     Err(refused(format!("cannot run {}: {err}", command[0])))
 }
-

@@ -5,12 +5,7 @@ use std::{collections::BTreeMap, path::Path};
 use libbpf_rs::{MapCore, MapFlags, MapHandle};
 
 use super::{rules, types, MAPS_DIR};
-use crate::{
-    error::Result,
-    policy::vocabulary::EventsMode,
-    protection::ProtectionStatus,
-    skel as skeleton,
-};
+use crate::{error::Result, protection::ProtectionStatus, skel as skeleton, vocabulary::EventsMode};
 
 /// Fills `bpflock status` for a pinned jail.
 pub(super) fn status(dir: &Path, st: &mut ProtectionStatus) {
@@ -81,4 +76,3 @@ fn pinned_events(dir: &Path) -> Result<EventsMode> {
     let c: types::rodata = skeleton::read_config(dir)?;
     Ok(EventsMode::from_raw(c.bpflock_events_mode))
 }
-

@@ -6,16 +6,13 @@
 //! (`Protection::parse`); this module owns the document, bpflock's own `[bpflock]` section
 //! and the top-level keys nobody owns.
 
-pub mod overrides;
-pub mod vocabulary;
-
 use std::path::Path;
 
 use serde::Deserialize;
 use toml::Spanned;
 
-pub use overrides::Overrides;
-use vocabulary::{Defaults, Document, EventsMode};
+pub use crate::overrides::Overrides;
+use crate::vocabulary::{Defaults, Document, EventsMode};
 
 use crate::{
     error::{Error, PolicyError},
@@ -24,7 +21,7 @@ use crate::{
 };
 
 /// The policy compiled in, used when no policy file exists (baseline for both locks).
-pub const DEFAULT_POLICY: &str = include_str!("../../policy/default.toml");
+pub const DEFAULT_POLICY: &str = include_str!("../policy/default.toml");
 pub const DEFAULT_POLICY_PATH: &str = "/etc/bpflock/policy.toml";
 
 /// Events per second per (protection, process) before the kernel suppresses (and counts) them.
@@ -122,7 +119,7 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{overrides::FlagValue, vocabulary::line_col};
+    use crate::{overrides::FlagValue, vocabulary::line_col};
 
     fn describe(p: &Policy, name: &str) -> String {
         p.section(name).unwrap().describe()

@@ -291,7 +291,12 @@ impl<'a> Document<'a> {
     }
 
     /// A section's `events` setting, or the default.
-    pub fn events(&self, key: &str, value: Option<&Spanned<String>>, defaults: &Defaults) -> Result<EventsMode, PolicyError> {
+    pub fn events(
+        &self,
+        key: &str,
+        value: Option<&Spanned<String>>,
+        defaults: &Defaults,
+    ) -> Result<EventsMode, PolicyError> {
         match value {
             Some(v) => self.checker.events(key, v),
             None => Ok(defaults.events),

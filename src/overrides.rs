@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use super::vocabulary::{lookup, unknown_op, LockPolicy, OpSet, Operation, Profile};
 use crate::error::Error;
+use crate::vocabulary::{lookup, unknown_op, LockPolicy, OpSet, Operation, Profile};
 
 /// What a flag takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,16 +29,16 @@ pub struct Flag {
 #[macro_export]
 macro_rules! lock_flag {
     (profile, $section:literal, $help:literal) => {
-        $crate::policy::overrides::Flag {
+        $crate::overrides::Flag {
             name: concat!($section, "-profile"),
-            kind: $crate::policy::overrides::FlagKind::Value("PROFILE"),
+            kind: $crate::overrides::FlagKind::Value("PROFILE"),
             help: $help,
         }
     };
     ($list:ident, $section:literal, $help:literal) => {
-        $crate::policy::overrides::Flag {
+        $crate::overrides::Flag {
             name: concat!($section, "-", stringify!($list)),
-            kind: $crate::policy::overrides::FlagKind::List,
+            kind: $crate::overrides::FlagKind::List,
             help: $help,
         }
     };
