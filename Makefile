@@ -120,7 +120,7 @@ $(GUEST_ARCH)/initramfs.cpio.gz: build-guest $(GUEST_ARCH)/testops $(GUEST_ARCH)
 test: test-unit test-install test-matrix test-boot
 
 test-unit: deps
-	cargo test --locked --bins --test cli
+	cargo test --locked --lib --bins --test cli
 	@mkdir -p target
 	musl-gcc -O2 -Wall -Werror -fno-tree-loop-distribute-patterns -o target/musl_compat_test tests/musl_compat.c src/musl_compat.c
 	target/musl_compat_test
