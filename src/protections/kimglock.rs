@@ -36,8 +36,9 @@ const fn op(name: &'static str, bit: u32, about: &'static str) -> Operation {
     Operation { name, bit, about }
 }
 
-/// Policy names, bits (bpf/kimglock.h, checked by protections::tests) and what they cover. The first names are bpflock
-/// (C/Go)'s; the rest are the kernel's confidentiality reasons.
+/// Policy names, bits (bpf/kimglock.h enum kimglock_op; a unit test holds them equal) and
+/// what they cover. The first names are bpflock (C/Go)'s; the rest are the kernel's
+/// confidentiality reasons.
 const OPERATIONS: &[Operation] = &[
     op("unsigned_module", 0, "loading unsigned modules"),
     op("dev_mem", 1, "/dev/mem, /dev/kmem, /dev/port"),
