@@ -119,7 +119,7 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{overrides::FlagValue, vocabulary::line_col};
+    use crate::{overrides::FlagValue, vocabulary::Checker};
 
     fn describe(p: &Policy, name: &str) -> String {
         p.section(name).unwrap().describe()
@@ -190,9 +190,14 @@ mod tests {
 
     #[test]
     fn line_col_counts_characters() {
-        assert_eq!(line_col("ab\ncd", 0), (1, 1));
-        assert_eq!(line_col("ab\ncd", 4), (2, 2));
-        assert_eq!(line_col("é\nx", 3), (2, 1));
+        let c = Checker::new("t", "ab\ncd\n");
+        assert_eq!(c.line_col(0), (1, 1));
+        assert_eq!(c.line_col(2), (1, 3));
+        assert_eq!(c.line_col(3), (2, 1));
+        assert_eq!(c.line_col(4), (2, 2));
+        assert_eq!(c.line_col(6), (3, 1));
+        assert_eq!(Checker::new("t", "é\nx").line_col(3), (2, 1));
+        assert_eq!(Checker::new("t", "aé").line_col(3), (1, 3));
     }
 
     fn list(items: &[&str]) -> FlagValue {

@@ -146,31 +146,34 @@ impl LockPolicy {
     }
 }
 
-/// Where a byte offset falls, 1-based, counting columns in characters.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
-}
-
 pub type RawList = Spanned<Vec<Spanned<String>>>;
 
 /// Locates errors of one source by span.
 pub struct Checker<'a> {
     pub origin: &'a str,
-    pub text: &'a str,
+    text: &'a str,
+    /// Where each line starts: a position is found in log time, not by counting the lines
+    /// before it (a rule of the 10 000th line asked for its position cost a pass over them).
+    line_starts: Vec<usize>,
 }
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
+    pub fn new(origin: &'a str, text: &'a str) -> Self {
+        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        Self { origin, text, line_starts }
+    }
+
     pub fn error(&self, span: Range<usize>, message: String) -> PolicyError {
-        let (line, col) = line_col(self.text, span.start);
+        let (line, col) = self.line_col(span.start);
         PolicyError { origin: self.origin.to_string(), line, col, message }
     }
 
+    /// Where a byte offset falls, 1-based, counting columns in characters.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        line_col(self.text, offset)
+        let offset = offset.min(self.text.len());
+        let line = self.line_starts.partition_point(|&start| start <= offset);
+        let start = self.line_starts[line - 1];
+        (line, self.text[start..offset].chars().count() + 1)
     }
 
     /// A TOML error, at its span where it has one.
@@ -266,7 +269,7 @@ pub struct Document<'a> {
 
 impl<'a> Document<'a> {
     pub fn parse(origin: &'a str, text: &'a str) -> Result<Self, PolicyError> {
-        let checker = Checker { origin, text };
+        let checker = Checker::new(origin, text);
         let root = DeTable::parse(text).map_err(|e| checker.toml_error(&e))?;
         let tables = root
             .into_inner()

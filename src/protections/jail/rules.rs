@@ -1,7 +1,10 @@
 //! The jail part of the policy: `[roles.NAME]` and `[[enroll]]`, validated with
 //! `FILE:LINE:COL` errors like the rest (docs/jails.md).
 
-use std::{collections::BTreeMap, net::IpAddr};
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap, HashSet},
+    net::IpAddr,
+};
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -483,6 +486,8 @@ pub fn parse(
                     _ => 0,
                 };
             }
+            // Each (path, subtree) written, with its access: a second rule for it must agree.
+            let mut written: HashMap<(String, bool), u32> = HashMap::new();
             for (k, list, access) in [
                 ("file.allow", &f.allow, ACCESS_ALL),
                 ("file.read_only", &f.read_only, READ | EXEC),
@@ -491,12 +496,15 @@ pub fn parse(
             ] {
                 for item in list.iter().flat_map(|l| l.get_ref()) {
                     let rule = path_rule(c, &key(k), item, access)?;
-                    if let Some(other) = role.files.iter().find(|r| r.path == rule.path && r.subtree == rule.subtree) {
-                        if other.access != rule.access {
+                    match written.get(&(rule.path.clone(), rule.subtree)) {
+                        Some(&other) if other != rule.access => {
                             return Err(c.error(
                                 item.span(),
                                 format!("{}: \"{}\" has another rule in this role", key(k), item.get_ref()),
                             ));
+                        }
+                        _ => {
+                            written.insert((rule.path.clone(), rule.subtree), rule.access);
                         }
                     }
                     role.files.push(rule);
@@ -789,28 +797,69 @@ fn implicit_file_rules(role: &mut Role) {
             access: read_only,
         }));
     }
+    let files = PathIndex::of(&role.files);
     implicit.extend(role.execs.iter().filter(|r| r.access != 0 && !r.subtree).map(|r| PathRule {
         path: r.path.clone(),
         subtree: false,
-        access: effective(&role.files, &r.path, role.file_default) & (READ | EXEC),
+        access: files.effective(&r.path, role.file_default) & (READ | EXEC),
     }));
+    let mut present: HashSet<(String, bool)> = role.files.iter().map(|r| (r.path.clone(), r.subtree)).collect();
     for rule in implicit {
-        if !role.files.iter().any(|r| r.path == rule.path && r.subtree == rule.subtree) {
+        if present.insert((rule.path.clone(), rule.subtree)) {
             role.files.push(rule);
         }
     }
 }
 
-/// The access the longest matching rule of `rules` grants on `path` (`fallback` if none).
+/// Path rules by the path they name: the rule that decides a path is found by looking up
+/// the path and then each directory above it (what the trie does in the kernel), not by
+/// comparing every rule (a role of 10 000 rules took seconds).
+struct PathIndex<'a> {
+    exact: HashMap<&'a str, u32>,
+    subtree: HashMap<&'a str, u32>,
+}
+
+impl<'a> PathIndex<'a> {
+    fn of(rules: &'a [PathRule]) -> Self {
+        let mut index = Self { exact: HashMap::new(), subtree: HashMap::new() };
+        for r in rules {
+            let map = if r.subtree { &mut index.subtree } else { &mut index.exact };
+            map.insert(r.path.as_str(), r.access);
+        }
+        index
+    }
+
+    /// The access the closest rule gives `path`: an exact rule for it, else the subtree rule
+    /// of the deepest directory above it (or of itself); `fallback` where none.
+    fn effective(&self, path: &str, fallback: u32) -> u32 {
+        if let Some(&access) = self.exact.get(path).or_else(|| self.subtree.get(path)) {
+            return access;
+        }
+        let mut at = path;
+        while let Some(slash) = at.rfind('/') {
+            at = &at[..slash];
+            let dir = if at.is_empty() { "/" } else { at };
+            if let Some(&access) = self.subtree.get(dir) {
+                return access;
+            }
+            if at.is_empty() {
+                break;
+            }
+        }
+        // A subtree rule for "/" covers every path.
+        self.subtree.get("/").copied().unwrap_or(fallback)
+    }
+}
+
+/// The access the longest matching rule of `rules` grants on `path` (`fallback` if none),
+/// by its definition: what PathIndex must agree with.
+#[cfg(test)]
 fn effective(rules: &[PathRule], path: &str, fallback: u32) -> u32 {
     rules
         .iter()
-        .filter(|r| {
-            if r.subtree {
-                r.path == "/" || path == r.path || path.starts_with(&format!("{}/", r.path))
-            } else {
-                path == r.path
-            }
+        .filter(|r| match r.subtree {
+            true => r.path == "/" || path == r.path || path.starts_with(&format!("{}/", r.path)),
+            false => path == r.path,
         })
         .max_by_key(|r| (r.path.len(), !r.subtree))
         .map_or(fallback, |r| r.access)
@@ -841,10 +890,11 @@ pub fn at_least_as_strict(b: &Role, a: &Role) -> Result<(), String> {
         if db & !da != 0 {
             return Err(format!("its {kind} default grants more"));
         }
+        let (index_a, index_b) = (PathIndex::of(ra), PathIndex::of(rb));
         for r in ra.iter().chain(rb) {
             let probe = if r.subtree && r.path != "/" { format!("{}/x", r.path) } else { r.path.clone() };
             for path in [r.path.as_str(), probe.as_str()] {
-                if effective(rb, path, db) & !effective(ra, path, da) != 0 {
+                if index_b.effective(path, db) & !index_a.effective(path, da) != 0 {
                     return Err(format!("it grants more {kind} access to {path}"));
                 }
             }
@@ -870,20 +920,35 @@ pub fn at_least_as_strict(b: &Role, a: &Role) -> Result<(), String> {
 /// Per (direction, protocol, CIDR): the port ranges of every rule whose CIDR contains it,
 /// merged. Err names the rule whose CIDR ends up with too many ranges.
 pub fn merged_port_ranges(rules: &[NetRule]) -> Result<Vec<(NetRule, Vec<(u16, u16)>)>, ((usize, usize), String)> {
+    // The rules by (direction, protocol, prefix, network): the rules containing one are
+    // found with one lookup per prefix length in use, not by comparing every pair (a role
+    // of 10 000 CIDRs took seconds).
+    type Network = (u8, u8, u8, [u8; 16]);
+    let network = |r: &NetRule, prefix: u8| -> Network {
+        let mut addr = r.addr;
+        for (i, byte) in addr.iter_mut().enumerate() {
+            *byte &= prefix_mask(prefix, i);
+        }
+        (r.direction, r.protocol, prefix, addr)
+    };
+    let mut by_network: HashMap<Network, Vec<(u16, u16)>> = HashMap::new();
+    let mut prefixes: HashMap<(u8, u8), BTreeSet<u8>> = HashMap::new();
+    for r in rules {
+        by_network.entry(network(r, r.prefix)).or_default().push((r.lo, r.hi));
+        prefixes.entry((r.direction, r.protocol)).or_default().insert(r.prefix);
+    }
+    let mut seen = HashSet::new();
     let mut out: Vec<(NetRule, Vec<(u16, u16)>)> = Vec::new();
     for rule in rules {
-        if out.iter().any(|(r, _)| {
-            r.direction == rule.direction
-                && r.protocol == rule.protocol
-                && r.addr == rule.addr
-                && r.prefix == rule.prefix
-        }) {
+        // One entry per CIDR as written.
+        if !seen.insert((rule.direction, rule.protocol, rule.prefix, rule.addr)) {
             continue;
         }
-        let mut ranges: Vec<(u16, u16)> = rules
-            .iter()
-            .filter(|o| o.direction == rule.direction && o.protocol == rule.protocol && o.contains(rule))
-            .map(|o| (o.lo, o.hi))
+        let mut ranges: Vec<(u16, u16)> = prefixes[&(rule.direction, rule.protocol)]
+            .range(..=rule.prefix)
+            .filter_map(|&prefix| by_network.get(&network(rule, prefix)))
+            .flatten()
+            .copied()
             .collect();
         ranges.sort();
         let mut merged: Vec<(u16, u16)> = Vec::new();
@@ -1028,6 +1093,24 @@ role = "web"
         assert_eq!(at(0), vec![(443, 443)]);
         assert_eq!(at(104), vec![(443, 443), (5432, 5432)]);
         assert_eq!(at(112), vec![(80, 81), (443, 443), (5432, 5432)]);
+        // Each CIDR once; other directions, protocols and sibling networks stay apart.
+        let p = parse(
+            "[roles.r]\nnet.connect = [\"tcp/1@10.1.0.0/16\", \"tcp/2@10.1.0.0/16\", \"udp/3@10.0.0.0/8\", \"tcp/4@10.2.0.0/16\", \"tcp/5@::/0\"]\nnet.bind = [\"tcp/6@10.0.0.0/8\"]\n",
+        )
+        .unwrap();
+        let merged = merged_port_ranges(&p.roles[0].net).unwrap();
+        let ranges: Vec<(u8, u8, u8, Vec<(u16, u16)>)> =
+            merged.iter().map(|(r, ranges)| (r.direction, r.protocol, r.prefix, ranges.clone())).collect();
+        assert_eq!(
+            ranges,
+            [
+                (NET_CONNECT, IPPROTO_TCP, 112, vec![(1, 2), (5, 5)]),
+                (NET_CONNECT, IPPROTO_UDP, 104, vec![(3, 3)]),
+                (NET_CONNECT, IPPROTO_TCP, 112, vec![(4, 5)]),
+                (NET_CONNECT, IPPROTO_TCP, 0, vec![(5, 5)]),
+                (NET_BIND, IPPROTO_TCP, 104, vec![(6, 6)]),
+            ]
+        );
     }
 
     #[test]
@@ -1063,5 +1146,37 @@ role = "web"
         )
         .unwrap_err();
         assert!(e.message.contains("network rule"), "{e}");
+    }
+
+    #[test]
+    fn path_index_decides_as_the_longest_rule() {
+        let rule = |path: &str, subtree, access| PathRule { path: path.into(), subtree, access };
+        let rules = [
+            rule("/", true, 1),
+            rule("/srv", true, 2),
+            rule("/srv/vault", true, 0),
+            rule("/srv/vault", false, 4),
+            rule("/srv/vault/open", false, 8),
+            rule("/etc/shadow", false, 0),
+        ];
+        let index = PathIndex::of(&rules);
+        for path in [
+            "/",
+            "/srv",
+            "/srv/",
+            "/srv/vault",
+            "/srv/vaultx",
+            "/srv/vault/a",
+            "/srv/vault/open",
+            "/srv/vault/open/x",
+            "/etc",
+            "/etc/shadow",
+            "/etc/shadow/x",
+            "/etc/shadowx",
+            "relative",
+        ] {
+            assert_eq!(index.effective(path, 0xf), effective(&rules, path, 0xf), "{path}");
+        }
+        assert_eq!(PathIndex::of(&rules[1..]).effective("/usr", 0xf), 0xf);
     }
 }
