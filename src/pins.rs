@@ -253,16 +253,18 @@ pub fn link_prog_id(path: &Path) -> io::Result<u32> {
     link_info_prog_id(&obj_get(path)?)
 }
 
-/// How long the kernel may take to release unpinned links (an RCU grace period and a
-/// workqueue run: moments, longer under emulation).
-const DETACH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long the kernel may go without releasing any of the unpinned links before bpflock
+/// stops waiting (each release is an RCU grace period and a trampoline update: moments,
+/// but seconds each under emulation, where 45 programs took longer than any fixed bound).
+const DETACH_STALL: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Removes a protection's pin directory and waits until its programs are detached, so
 /// that when bpflock returns, what is enforced is exactly what is pinned.
 ///
 /// Unpinning drops the last reference to each link, but the kernel releases links
-/// asynchronously. The wait watches the programs' ids disappear; where bpf() is denied
-/// (bpfrestrict restricted being removed), it waits for bpf() to be allowed again.
+/// asynchronously. The wait watches the programs' ids disappear, for as long as they keep
+/// disappearing; where bpf() is denied (bpfrestrict restricted being removed), it waits
+/// for bpf() to be allowed again.
 fn remove_and_wait(dir: &Path) {
     let ids = pinned_prog_ids(dir);
     if let Err(e) = remove_tree(dir) {
@@ -270,29 +272,43 @@ fn remove_and_wait(dir: &Path) {
         return;
     }
     let start = std::time::Instant::now();
-    let gone = || match &ids {
-        Ok(ids) => ids.iter().all(|id| {
-            // SAFETY: plain syscall wrapper; a returned fd is closed at once.
-            let fd = unsafe { libbpf_sys::bpf_prog_get_fd_by_id(*id) };
-            if fd >= 0 {
-                // SAFETY: fd was just returned and is not used elsewhere.
-                unsafe { libc::close(fd) };
-            }
-            fd < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ENOENT)
-        }),
+    // How many of the programs the kernel still has (1 or 0 while bpf() is denied).
+    let remaining = || match &ids {
+        Ok(ids) => ids
+            .iter()
+            .filter(|id| {
+                // SAFETY: plain syscall wrapper; a returned fd is closed at once.
+                let fd = unsafe { libbpf_sys::bpf_prog_get_fd_by_id(**id) };
+                if fd >= 0 {
+                    // SAFETY: fd was just returned and is not used elsewhere.
+                    unsafe { libc::close(fd) };
+                }
+                fd >= 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ENOENT)
+            })
+            .count(),
         Err(_) => {
             let mut next = 0u32;
             // SAFETY: plain syscall wrapper with a valid out pointer.
             let ret = unsafe { libbpf_sys::bpf_prog_get_next_id(0, &mut next) };
-            ret == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::EPERM)
+            (ret != 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)) as usize
         }
     };
-    while !gone() {
-        if start.elapsed() > DETACH_TIMEOUT {
-            log::warn!(target: "pins", "{} unpinned, but the kernel has not detached it after {DETACH_TIMEOUT:?}", dir.display());
+    let (mut left, mut progress) = (remaining(), std::time::Instant::now());
+    while left > 0 {
+        if progress.elapsed() > DETACH_STALL {
+            log::warn!(
+                target: "pins",
+                "{} unpinned, but the kernel has released none of its {left} remaining programs for {DETACH_STALL:?}",
+                dir.display()
+            );
             return;
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
+        let now = remaining();
+        if now < left {
+            progress = std::time::Instant::now();
+        }
+        left = now;
     }
     log::debug!(target: "pins", "{} detached in {:?}", dir.display(), start.elapsed());
 }
