@@ -21,6 +21,9 @@ jail_policy() {
     local n=$1
     echo "[roles.bench]"
     printf 'file.deny = ["/bench/denied"'; for ((i = 1; i < n; i++)); do printf ', "/srv/r%d/**"' $i; done; echo "]"
+    # The benchmark's own listener (an ephemeral port on loopback) must be allowed, or connect
+    # measures a refusal.
+    echo 'net.bind = ["tcp/0-65535@127.0.0.0/8"]'
     printf 'net.connect = ["tcp/1024-65535@127.0.0.0/8"'; for ((i = 1; i < n; i++)); do printf ', "tcp/443@10.%d.%d.0/24"' $((i / 256)) $((i % 256)); done; echo "]"
     printf 'exec.allow = ["/bin/nop", "/bin/bench"'; for ((i = 2; i < n; i++)); do printf ', "/srv/x%d"' $i; done; echo "]"
     for ((i = 0; i < n; i++)); do printf '[[enroll]]\nexec = "/bench/files/f%d"\nrole = "bench"\n' $i; done
@@ -67,6 +70,7 @@ for kernel in "$@"; do
         -initrd "$out/initramfs.cpio.gz" -append "console=ttyS0 panic=-1 quiet${BENCH_ONLY:+ bench.only=$BENCH_ONLY}" </dev/null
     tr -d '\r' < "$log" > "$log.clean"
     grep -q BENCH-END "$log.clean" || { echo "bench: the $kernel guest did not finish (see $log)" >&2; exit 1; }
+    if grep BENCH-ERROR "$log.clean" >&2; then echo "bench: the $kernel guest could not measure all (above)" >&2; exit 1; fi
     {
     echo "### $kernel ($(cat "$guest/kernel-$kernel/version"))"
     echo
