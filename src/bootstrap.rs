@@ -122,15 +122,14 @@ fn refused_error(refused: Vec<(&str, NotSupported)>) -> NotSupported {
 }
 
 /// A load refused with EPERM while a protection that restricts bpf() is pinned: say so.
+/// Any other error is returned as it is.
 fn explain_denial(e: Error, protection: &'static str, root: &PinRoot) -> Error {
+    let Some((by, pinned)) = pinned_bpf_restriction(&root.path) else { return e };
     match e {
         Error::UnableToLoad { source, .. } | Error::UnableToAttach { source, .. }
             if source.kind() == ErrorKind::PermissionDenied =>
         {
-            match pinned_bpf_restriction(&root.path) {
-                Some((by, pinned)) => Error::DeniedByPinned { protection, by, pinned, source },
-                None => Error::UnableToLoad { protection, source },
-            }
+            Error::DeniedByPinned { protection, by, pinned, source }
         }
         e => e,
     }

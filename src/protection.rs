@@ -24,8 +24,11 @@ pub trait Protection: Sync {
         abi::value_of(abi::BPFLOCK_PROTECTION, self.name()).expect("every protection has a PROT_ in bpf/events.h")
     }
 
-    /// The top-level policy tables it reads (its own section, and the jail's `roles`, `enroll`).
-    fn sections(&self) -> &'static [&'static str];
+    /// The top-level policy tables it reads besides its own `[<name>]` (the jail's `roles`,
+    /// `enroll`).
+    fn other_sections(&self) -> &'static [&'static str] {
+        &[]
+    }
 
     /// The operations its `allow` and `block` lists accept.
     fn operations(&self) -> &'static [Operation] {

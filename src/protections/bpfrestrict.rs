@@ -57,10 +57,6 @@ impl Protection for Bpfrestrict {
         NAME
     }
 
-    fn sections(&self) -> &'static [&'static str] {
-        &[NAME]
-    }
-
     fn operations(&self) -> &'static [Operation] {
         OPERATIONS
     }

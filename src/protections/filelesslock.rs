@@ -51,10 +51,6 @@ impl Protection for Filelesslock {
         NAME
     }
 
-    fn sections(&self) -> &'static [&'static str] {
-        &[NAME]
-    }
-
     /// Event operations: bpf/filelesslock.h enum filelesslock_op.
     fn operation_name(&self, op: u32) -> std::borrow::Cow<'static, str> {
         match abi::name_of(abi::FILELESSLOCK_OP, op) {

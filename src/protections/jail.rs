@@ -100,8 +100,8 @@ impl Protection for Jail {
         NAME
     }
 
-    fn sections(&self) -> &'static [&'static str] {
-        &[NAME, "roles", "enroll"]
+    fn other_sections(&self) -> &'static [&'static str] {
+        &["roles", "enroll"]
     }
 
     fn operation_name(&self, op: u32) -> std::borrow::Cow<'static, str> {

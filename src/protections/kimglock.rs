@@ -118,10 +118,6 @@ impl Protection for Kimglock {
         NAME
     }
 
-    fn sections(&self) -> &'static [&'static str] {
-        &[NAME]
-    }
-
     fn operations(&self) -> &'static [Operation] {
         OPERATIONS
     }

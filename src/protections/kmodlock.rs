@@ -122,10 +122,6 @@ impl Protection for Kmodlock {
         NAME
     }
 
-    fn sections(&self) -> &'static [&'static str] {
-        &[NAME]
-    }
-
     fn operations(&self) -> &'static [Operation] {
         OPERATIONS
     }

@@ -10,20 +10,18 @@ use crate::{error::Result, protection::ProtectionStatus, skel as skeleton, vocab
 /// Fills `bpflock status` for a pinned jail.
 pub(super) fn status(dir: &Path, st: &mut ProtectionStatus) {
     let (roles, executables, cgroups) = pinned_status(dir);
-    st.summary = Some(format!("roles: {}", roles.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", ")));
+    let names: Vec<String> = roles.iter().map(|r| r.name.clone()).collect();
+    st.summary = (!names.is_empty()).then(|| format!("roles: {}", names.join(", ")));
     for r in &roles {
         st.lines.push(format!("role {:<16} denied {}, would-deny {}", r.name, r.denied, r.would_deny));
     }
     let n = |c: Option<usize>| c.map_or("unknown".to_string(), |c| c.to_string());
     st.lines.push(format!("enrolled: {} executables, {} cgroups", n(executables), n(cgroups)));
-    st.details.insert("roles".into(), roles.iter().map(|r| r.name.clone()).collect::<Vec<_>>().into());
+    st.details.insert("roles".into(), names.into());
     st.details.insert(
         "jail".into(),
         serde_json::json!({ "roles": roles, "enrolled_executables": executables, "enrolled_cgroups": cgroups }),
     );
-    if roles.is_empty() {
-        st.summary = None;
-    }
     match pinned_events(dir) {
         Ok(events) => st.events = Some(events.name()),
         Err(e) => st.unreadable.push(format!("policy: {e}")),
