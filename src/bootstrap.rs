@@ -18,6 +18,7 @@ use crate::{
 /// protection is checked as each is loaded (`skel::load`).
 /// `pin_root` is consulted only to explain a refusal caused by bpflock's own pins.
 pub fn check_kernel(pin_root: &Path) -> Result<KernelBtf> {
+    kernel::require_bpf_privilege("BPF LSM")?;
     let btf = KernelBtf::load()?;
     if let Err(problem) = kernel::probe_bpf_lsm() {
         if problem.refused {
@@ -45,6 +46,7 @@ fn pinned_bpf_restriction(pin_root: &Path) -> Option<(&'static str, String)> {
 }
 
 pub fn run(policy: &Policy, pin_root: &Path) -> Result<()> {
+    kernel::require_bpf_privilege("bootstrap")?;
     let enabled: Vec<(&'static dyn Protection, &dyn Section)> = policy.sections().filter(|(_, s)| s.wanted()).collect();
     let btf = match enabled.is_empty() {
         true => None,

@@ -24,7 +24,7 @@ pub const DEFAULT_PIN_ROOT: &str = "/sys/fs/bpf/bpflock";
         /sys/fs/bpf/bpflock/<protection>/ and exits: enforcement outlives the process. Deleting a \
         protection's pin directory (or `bpflock remove`), or rebooting, removes it.",
     after_help = "Exit status: 0 success, 1 failure while applying, 2 invalid policy or command line, \
-        3 this kernel cannot enforce the policy."
+        3 this kernel cannot enforce the policy, 4 not privileged (status: 5 nothing pinned)."
 )]
 pub struct Cli {
     /// More detail (-v: libbpf's messages too).
@@ -56,14 +56,25 @@ pub enum Command {
         #[command(flatten)]
         overrides: Overrides,
     },
-    /// Validate a policy file (and overrides) without loading anything.
+    /// Validate a policy (and overrides) without loading anything: every error, as
+    /// FILE:LINE:COL.
     Check {
-        /// The policy file.
-        file: PathBuf,
+        /// Policy file, `-` for standard input [default: as bootstrap].
+        #[arg(long, short, value_name = "FILE", conflicts_with = "file")]
+        policy: Option<PathBuf>,
+        /// The policy file (as --policy).
+        #[arg(value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Machine-readable output (errors included, on standard output).
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         overrides: Overrides,
     },
     /// Show what is pinned: each protection's profile, lists and program ids.
+    ///
+    /// Exit status: 0 protections are pinned, 5 nothing is pinned, 4 the pin tree cannot be
+    /// seen (not privileged).
     Status {
         /// Machine-readable output.
         #[arg(long)]
@@ -71,10 +82,15 @@ pub enum Command {
         #[command(flatten)]
         pin_root: PinRootArg,
     },
-    /// Remove protections by deleting their pin directories (no bpf() needed).
+    /// Remove protections by deleting their pin directories (no bpf() needed). Creates and
+    /// mounts nothing: with nothing pinned, there is nothing to do.
     Remove {
         /// Protections to remove, by name (as `bpflock status` shows them).
-        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        #[arg(
+            required_unless_present = "all",
+            conflicts_with = "all",
+            value_parser = clap::builder::PossibleValuesParser::new(ALL.iter().map(|p| p.name()))
+        )]
         protections: Vec<String>,
         /// Remove every protection and the pin root.
         #[arg(long)]
@@ -94,20 +110,27 @@ pub enum Command {
         /// The role, as named in the policy's [roles.NAME].
         #[arg(long, value_name = "NAME")]
         role: String,
-        /// The command and its arguments.
-        #[arg(required = true, last = true, value_name = "COMMAND")]
+        /// The command and its arguments (`--` before it is optional).
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
         command: Vec<String>,
         #[command(flatten)]
         pin_root: PinRootArg,
     },
     /// List the operations each protection's allow and block lists accept.
-    Operations,
+    Operations {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check that this kernel can enforce the policy: load and attach a minimal BPF LSM
     /// program, and look up the hooks and lockdown reasons the protections use.
     Probe {
         /// Policy whose protections to check [default: as bootstrap].
         #[arg(long, short, value_name = "FILE")]
         policy: Option<PathBuf>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         pin_root: PinRootArg,
     },

@@ -3,16 +3,19 @@
 
 use std::{fmt, io, path::PathBuf};
 
-/// Exit statuses (docs/testing.md, README): 0 success, 1 failure while applying,
-/// 2 invalid policy or command line, 3 the kernel cannot enforce the policy.
+/// Exit statuses (bpflock(8), README): 0 success, 1 failure while applying, 2 invalid
+/// policy or command line, 3 the kernel cannot enforce the policy, 4 not privileged;
+/// `status` also 5: nothing pinned (as aa-status tells its states apart).
 pub const EXIT_FAILURE: i32 = 1;
 pub const EXIT_INVALID: i32 = 2;
 pub const EXIT_NOT_SUPPORTED: i32 = 3;
+pub const EXIT_NOT_PRIVILEGED: i32 = 4;
+pub const EXIT_NOTHING_PINNED: i32 = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{0}")]
-    Policy(#[from] PolicyError),
+    Policy(#[from] PolicyErrors),
 
     #[error("{flag}: {message}")]
     Override { flag: String, message: String },
@@ -20,8 +23,16 @@ pub enum Error {
     #[error("cannot read policy {path}: {source}")]
     ReadPolicy { path: PathBuf, source: io::Error },
 
+    /// Not a policy file at all: a directory, a device, a FIFO, or larger than any policy.
+    #[error("{path}: {why}")]
+    NotAPolicyFile { path: PathBuf, why: String },
+
     #[error("{0}")]
     NotSupported(#[from] NotSupported),
+
+    /// Told apart from a kernel that refuses: the capabilities are checked before the probe.
+    #[error("{what}: {why} (run as root)")]
+    NotPrivileged { what: String, why: String },
 
     /// Some protections of the policy are enforced, the ones this kernel cannot enforce are not.
     #[error("{refused}; the rest of the policy is pinned: {applied}")]
@@ -70,9 +81,6 @@ pub enum Error {
     #[error("{what} {path}: {source}")]
     Io { what: &'static str, path: PathBuf, source: io::Error },
 
-    #[error("unknown protection \"{name}\" (known: {known})")]
-    UnknownProtection { name: String, known: String },
-
     /// A protection refuses what it was asked (its own words).
     #[error("{protection}: {message}")]
     Protection { protection: &'static str, message: String },
@@ -85,8 +93,11 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
-            Self::Policy(_) | Self::Override { .. } | Self::UnknownProtection { .. } => EXIT_INVALID,
+            Self::Policy(_) | Self::Override { .. } | Self::ReadPolicy { .. } | Self::NotAPolicyFile { .. } => {
+                EXIT_INVALID
+            }
             Self::NotSupported(_) | Self::PartlyApplied { .. } => EXIT_NOT_SUPPORTED,
+            Self::NotPrivileged { .. } => EXIT_NOT_PRIVILEGED,
             _ => EXIT_FAILURE,
         }
     }
@@ -121,5 +132,41 @@ impl fmt::Display for PolicyError {
 }
 
 impl std::error::Error for PolicyError {}
+
+/// Every error of one policy, in the order they are written (never empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyErrors(pub Vec<PolicyError>);
+
+impl PolicyErrors {
+    pub fn first(&self) -> &PolicyError {
+        &self.0[0]
+    }
+}
+
+impl From<PolicyError> for PolicyErrors {
+    fn from(e: PolicyError) -> Self {
+        Self(vec![e])
+    }
+}
+
+impl From<PolicyError> for Error {
+    fn from(e: PolicyError) -> Self {
+        Self::Policy(e.into())
+    }
+}
+
+impl fmt::Display for PolicyErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for PolicyErrors {}
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

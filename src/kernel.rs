@@ -188,6 +188,33 @@ pub fn active_lsms() -> Option<String> {
     fs::read_to_string(LSM_LIST).ok().map(|l| l.trim().to_string())
 }
 
+const CAP_SYS_ADMIN: u32 = 21;
+const CAP_PERFMON: u32 = 38;
+const CAP_BPF: u32 = 39;
+
+/// What this process lacks to load and attach BPF LSM programs: CAP_SYS_ADMIN, or CAP_BPF
+/// with CAP_PERFMON (an LSM program is a tracing program). None where it has them, or where
+/// /proc does not say (inconclusive: the probe will tell).
+pub fn missing_bpf_capabilities() -> Option<&'static str> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let hex = status.lines().find_map(|l| l.strip_prefix("CapEff:"))?.trim();
+    let effective = u64::from_str_radix(hex, 16).ok()?;
+    let has = |cap: u32| effective & (1 << cap) != 0;
+    match has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON)) {
+        true => None,
+        false => Some("this process lacks CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)"),
+    }
+}
+
+/// Capabilities first: without them every probe fails, and "the kernel refuses" would be a
+/// false diagnosis.
+pub fn require_bpf_privilege(what: &str) -> crate::error::Result<()> {
+    match missing_bpf_capabilities() {
+        Some(why) => Err(crate::error::Error::NotPrivileged { what: what.into(), why: why.into() }),
+        None => Ok(()),
+    }
+}
+
 /// Why BPF LSM programs cannot enforce here.
 #[derive(Debug)]
 pub struct LsmUnavailable {

@@ -8,10 +8,11 @@ use bpflock::{
     cli::{Cli, Command},
     error::{self, Error, Result},
     forward, kernel, pins,
-    policy::{Overrides, Policy},
+    policy::{Overrides, Policy, DEFAULT_POLICY_PATH},
     protections, status,
 };
 use clap::Parser;
+use serde_json::json;
 
 /// Log lines go to stderr as "bpflock: <subsystem>: message", or to the journal with
 /// structured fields when stderr is connected to it.
@@ -71,63 +72,158 @@ fn load_policy(path: Option<&Path>, overrides: &Overrides) -> Result<Policy> {
     Ok(policy)
 }
 
-fn run(cli: Cli) -> Result<()> {
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+fn print_json(value: serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(&value).expect("JSON serializes"));
+}
+
+/// `check --json`: what the policy asks of each protection, or every error with its place.
+fn check_json(origin: &Path, result: &Result<Policy>) {
+    let report = match result {
+        Ok(policy) => json!({
+            "version": VERSION,
+            "policy": policy.origin,
+            "valid": true,
+            "protections": policy.sections().map(|(p, s)| json!({
+                "name": p.name(), "enabled": s.wanted(), "policy": s.describe(),
+            })).collect::<Vec<_>>(),
+        }),
+        Err(e) => {
+            let errors: Vec<_> = match e {
+                Error::Policy(errors) => errors
+                    .0
+                    .iter()
+                    .map(|p| json!({ "file": p.origin, "line": p.line, "col": p.col, "message": p.message }))
+                    .collect(),
+                e => vec![json!({ "message": e.to_string() })],
+            };
+            json!({ "version": VERSION, "policy": origin.display().to_string(), "valid": false, "errors": errors })
+        }
+    };
+    print_json(report);
+}
+
+fn probe(policy: Option<&Path>, json: bool, pin_root: &Path) -> Result<()> {
+    let policy = load_policy(policy, &Overrides::default())?;
+    let lsms = kernel::active_lsms();
+    let kernel = bootstrap::check_kernel(pin_root);
+    let mut lacking = Vec::new();
+    let mut notes = Vec::new();
+    let mut protections_report = Vec::new();
+    if let Ok(btf) = &kernel {
+        for (p, section) in policy.sections() {
+            let enabled = section.wanted();
+            let missing = p.missing_hooks()?;
+            if let (Some(why), true) = (&missing, enabled) {
+                lacking.push(error::NotSupported { what: p.name().into(), why: why.clone() });
+            }
+            let (lines, refused) = p.probe(section, btf);
+            protections_report.push((p.name(), enabled, missing, lines.clone()));
+            notes.extend(lines);
+            lacking.extend(refused);
+        }
+    }
+    if json {
+        print_json(json!({
+            "version": VERSION,
+            "active_lsms": lsms,
+            "bpf_lsm": match &kernel { Ok(_) => "programs load and attach".to_string(), Err(e) => e.to_string() },
+            "protections": protections_report.iter().map(|(name, enabled, missing, lines)| json!({
+                "name": name, "enabled": enabled, "missing_hooks": missing, "notes": lines,
+            })).collect::<Vec<_>>(),
+        }));
+    } else {
+        println!("active LSMs: {}", lsms.as_deref().unwrap_or("unknown (securityfs unreadable)"));
+        if kernel.is_ok() {
+            println!("BPF LSM: programs load and attach");
+        }
+        for (name, enabled, missing, _) in &protections_report {
+            let note = if *enabled { "" } else { " (not enabled by the policy)" };
+            match missing {
+                None => println!("{name}: hooks present{note}"),
+                Some(why) => println!("{name}: cannot be enforced: {why}{note}"),
+            }
+        }
+        for line in notes {
+            println!("{line}");
+        }
+    }
+    kernel?;
+    // The policy asks for what this kernel cannot enforce: as bootstrap would, exit 3.
+    match lacking.is_empty() {
+        true => Ok(()),
+        false => Err(lacking.remove(0).into()),
+    }
+}
+
+fn remove(names: &[String], all: bool, root: &Path) -> Result<()> {
+    let Some(pin_root) = pins::PinRoot::open_existing(root)? else {
+        log::info!(target: "remove", "nothing pinned under {}", root.display());
+        return Ok(());
+    };
+    if all {
+        // In reverse setup order: what restricts bpf() goes first, so that the detach
+        // wait of the others can see their programs.
+        for p in protections::ALL.iter().rev() {
+            pin_root.remove(p.name())?;
+        }
+        pins::remove_tree(root)?;
+        log::info!(target: "remove", "removed {}", root.display());
+        return Ok(());
+    }
+    for name in names {
+        if !pin_root.remove(name)? {
+            log::info!(target: "remove", "{name} is not pinned");
+        }
+    }
+    Ok(())
+}
+
+/// Ok(true): done; Ok(false): `status` found nothing pinned (its own exit status).
+fn run(cli: Cli) -> Result<bool> {
     match cli.command {
         Command::Bootstrap { policy, pin_root, overrides } => {
             let policy = load_policy(policy.as_deref(), &overrides)?;
             log::info!(target: "bootstrap", "policy: {}", policy.origin);
-            bootstrap::run(&policy, &pin_root.pin_root)
+            bootstrap::run(&policy, &pin_root.pin_root)?;
         }
-        Command::Check { file, overrides } => {
-            let policy = load_policy(Some(&file), &overrides)?;
+        Command::Check { policy, file, json, overrides } => {
+            let path = policy.or(file);
+            let result = load_policy(path.as_deref(), &overrides);
+            if json {
+                check_json(path.as_deref().unwrap_or(Path::new(DEFAULT_POLICY_PATH)), &result);
+                return result.map(|_| true);
+            }
+            let policy = result?;
             for (p, section) in policy.sections() {
                 let loaded = if section.wanted() { "" } else { " (not loaded)" };
                 println!("{}: {}{loaded}", p.name(), section.describe());
             }
             println!("{}: valid", policy.origin);
-            Ok(())
         }
         Command::Status { json, pin_root } => {
-            let st = status::collect(&pin_root.pin_root);
+            let st = status::collect(&pin_root.pin_root)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&st).expect("status serializes"));
             } else {
                 status::print_human(&st);
             }
-            Ok(())
+            return Ok(!st.protections.is_empty());
         }
-        Command::Remove { protections, all, pin_root } => {
-            let root = pin_root.pin_root;
-            if all && !root.exists() {
-                log::info!(target: "remove", "nothing pinned under {}", root.display());
-                return Ok(());
-            }
-            for name in &protections {
-                if protections::by_name(name).is_none() {
-                    return Err(Error::UnknownProtection { name: name.clone(), known: protections::names() });
-                }
-            }
-            let pin_root = pins::PinRoot::open_for_update(&root)?;
-            if all {
-                // In reverse setup order: what restricts bpf() goes first, so that the detach
-                // wait of the others can see their programs.
-                for p in protections::ALL.iter().rev() {
-                    pin_root.remove(p.name())?;
-                }
-                pins::remove_tree(&root)?;
-                log::info!(target: "remove", "removed {}", root.display());
-                return Ok(());
-            }
-            for name in &protections {
-                if !pin_root.remove(name)? {
-                    log::info!(target: "remove", "{name} is not pinned");
-                }
-            }
-            Ok(())
-        }
-        Command::Forward { pin_root } => forward::run(&pin_root.pin_root),
+        Command::Remove { protections, all, pin_root } => remove(&protections, all, &pin_root.pin_root)?,
+        Command::Forward { pin_root } => forward::run(&pin_root.pin_root)?,
         Command::Run { role, command, pin_root } => match protections::run(&pin_root.pin_root, &role, &command)? {},
-        Command::Operations => {
+        Command::Operations { json } if json => print_json(json!({
+            "version": VERSION,
+            "protections": protections::ALL.iter().map(|p| json!({
+                "name": p.name(),
+                "operations": p.operations().iter().map(|op| json!({ "name": op.name, "about": op.about }))
+                    .collect::<Vec<_>>(),
+                "note": p.about_operations(),
+            })).collect::<Vec<_>>(),
+        })),
+        Command::Operations { .. } => {
             for p in protections::ALL {
                 println!("{}:", p.name());
                 for op in p.operations() {
@@ -137,43 +233,10 @@ fn run(cli: Cli) -> Result<()> {
                     println!("  ({about})");
                 }
             }
-            Ok(())
         }
-        Command::Probe { policy, pin_root } => {
-            let policy = load_policy(policy.as_deref(), &Overrides::default())?;
-            let lsms = kernel::active_lsms();
-            println!("active LSMs: {}", lsms.as_deref().unwrap_or("unknown (securityfs unreadable)"));
-            let btf = bootstrap::check_kernel(&pin_root.pin_root)?;
-            println!("BPF LSM: programs load and attach");
-            let mut lacking = Vec::new();
-            let mut notes = Vec::new();
-            for (p, section) in policy.sections() {
-                let name = p.name();
-                let enabled = section.wanted();
-                let note = if enabled { "" } else { " (not enabled by the policy)" };
-                match p.missing_hooks()? {
-                    None => println!("{name}: hooks present{note}"),
-                    Some(why) => {
-                        println!("{name}: cannot be enforced: {why}{note}");
-                        if enabled {
-                            lacking.push(error::NotSupported { what: name.into(), why });
-                        }
-                    }
-                }
-                let (lines, refused) = p.probe(section, &btf);
-                notes.extend(lines);
-                lacking.extend(refused);
-            }
-            for line in notes {
-                println!("{line}");
-            }
-            // The policy asks for what this kernel cannot enforce: as bootstrap would, exit 3.
-            match lacking.is_empty() {
-                true => Ok(()),
-                false => Err(lacking.remove(0).into()),
-            }
-        }
+        Command::Probe { policy, json, pin_root } => probe(policy.as_deref(), json, &pin_root.pin_root)?,
     }
+    Ok(true)
 }
 
 fn main() -> ExitCode {
@@ -187,13 +250,20 @@ fn main() -> ExitCode {
     }
     init_logging(cli.verbose);
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(error::EXIT_NOTHING_PINNED as u8),
         Err(e) => {
             match &e {
                 // FILE:LINE:COL first, as compilers print it, for editors and CI annotations.
-                Error::Policy(p) => {
-                    eprintln!("{}:{}:{}: error: {}", p.origin, p.line, p.col, p.message);
-                    log::error!(target: "bpflock", "invalid policy: nothing was loaded")
+                Error::Policy(errors) => {
+                    for p in &errors.0 {
+                        eprintln!("{}:{}:{}: error: {}", p.origin, p.line, p.col, p.message);
+                    }
+                    let count = match errors.0.len() {
+                        1 => String::new(),
+                        n => format!(" ({n} errors)"),
+                    };
+                    log::error!(target: "bpflock", "invalid policy{count}: nothing was loaded")
                 }
                 Error::Override { .. } => {
                     log::error!(target: "bpflock", "{e}");

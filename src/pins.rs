@@ -57,6 +57,12 @@ fn ensure_bpffs(root: &Path) -> Result<()> {
     Err(Error::NotBpffs { path: root.to_path_buf() })
 }
 
+/// The pin tree is out of sight (/sys/fs/bpf is mode 700): a matter of privilege, not of
+/// nothing being pinned.
+pub fn cannot_see(path: &Path, e: io::Error) -> Error {
+    Error::NotPrivileged { what: format!("cannot see {}", path.display()), why: e.to_string() }
+}
+
 pub fn mkdir(path: &Path) -> Result<()> {
     match fs::DirBuilder::new().mode(0o700).create(path) {
         Ok(()) => Ok(()),
@@ -84,6 +90,25 @@ impl PinRoot {
                 mkdir(dir)?;
             }
         }
+        Self::lock(path)
+    }
+
+    /// Opens `path` to remove from it: None where nothing is pinned there. Creates nothing
+    /// and mounts nothing (a command that removes must not create).
+    pub fn open_existing(path: &Path) -> Result<Option<Self>> {
+        match fs::symlink_metadata(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => return Err(cannot_see(path, e)),
+            Err(e) => return Err(Error::io("cannot stat", path)(e)),
+        }
+        if !is_bpffs(path).map_err(Error::io("cannot stat", path))? {
+            return Err(Error::NotBpffs { path: path.to_path_buf() });
+        }
+        Self::lock(path).map(Some)
+    }
+
+    fn lock(path: &Path) -> Result<Self> {
         // A writable bpffs is needed even when the root exists: probe it now, before anything loads.
         let lock = File::open(path).map_err(Error::io("cannot open", path))?;
         // SAFETY: flock on a file descriptor we own.

@@ -12,10 +12,10 @@ use serde::Deserialize;
 use toml::Spanned;
 
 pub use crate::overrides::Overrides;
-use crate::vocabulary::{Defaults, Document, EventsMode};
+use crate::vocabulary::{did_you_mean, Checker, Defaults, Document, EventsMode};
 
 use crate::{
-    error::{Error, PolicyError},
+    error::{Error, PolicyErrors},
     protection::{Protection, Section},
     protections::ALL,
 };
@@ -30,11 +30,72 @@ pub const DEFAULT_RATE_LIMIT: u64 = 100;
 /// bpflock's own section: settings for every protection.
 const GLOBAL: &str = "bpflock";
 
-#[derive(Deserialize)]
+/// `[bpflock] protections = "none"`: a policy that loads nothing on purpose.
+const NO_PROTECTIONS: &str = "none";
+
+/// The largest policy file read: a policy is text a person writes; 10 000 jail rules fit in
+/// a tenth of this. Past it, a device or a runaway generator, not a policy.
+pub const MAX_POLICY_BYTES: u64 = 1 << 20;
+
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawGlobal {
     events: Option<Spanned<String>>,
     rate_limit: Option<Spanned<i64>>,
+    protections: Option<Spanned<String>>,
+}
+
+/// A policy file's bytes: a regular file of at most `MAX_POLICY_BYTES`, judged before a byte
+/// is read (a FIFO would block, /dev/zero never ends).
+fn read_policy_file(path: &Path) -> Result<Vec<u8>, Error> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let read_error = |source| Error::ReadPolicy { path: path.to_path_buf(), source };
+    // O_NONBLOCK: opening a FIFO must not wait for a writer.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(read_error)?;
+    let meta = file.metadata().map_err(read_error)?;
+    let kind = meta.file_type();
+    let what = if kind.is_dir() {
+        Some("a directory")
+    } else if kind.is_fifo() {
+        Some("a FIFO")
+    } else if kind.is_char_device() || kind.is_block_device() {
+        Some("a device")
+    } else if kind.is_socket() {
+        Some("a socket")
+    } else {
+        None
+    };
+    if let Some(what) = what {
+        let why = format!("is {what}, not a policy file (a regular file)");
+        return Err(Error::NotAPolicyFile { path: path.to_path_buf(), why });
+    }
+    if meta.len() > MAX_POLICY_BYTES {
+        return Err(too_large(path));
+    }
+    read_bounded(file, path)
+}
+
+/// At most `MAX_POLICY_BYTES` of `input`, or an error naming the limit.
+fn read_bounded(input: impl std::io::Read, path: &Path) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    input
+        .take(MAX_POLICY_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| Error::ReadPolicy { path: path.to_path_buf(), source })?;
+    if bytes.len() as u64 > MAX_POLICY_BYTES {
+        return Err(too_large(path));
+    }
+    Ok(bytes)
+}
+
+fn too_large(path: &Path) -> Error {
+    let why = format!("is larger than a policy may be ({} MiB)", MAX_POLICY_BYTES >> 20);
+    Error::NotAPolicyFile { path: path.to_path_buf(), why }
 }
 
 #[derive(Debug)]
@@ -48,51 +109,117 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// Parses and validates a policy text. `origin` names it in errors.
-    pub fn parse(origin: &str, text: &str) -> Result<Self, PolicyError> {
-        let doc = Document::parse(origin, text)?;
+    /// Parses and validates a policy text. `origin` names it in errors. Every error is
+    /// reported: each unknown key, each protection's first error, in the order written.
+    pub fn parse(origin: &str, text: &str) -> Result<Self, PolicyErrors> {
+        let doc = Document::parse(origin, text).map_err(PolicyErrors)?;
+        let mut errors = Vec::new();
         let known: Vec<&str> = std::iter::once(GLOBAL)
             .chain(ALL.iter().flat_map(|p| std::iter::once(p.name()).chain(p.other_sections().iter().copied())))
             .collect();
-        if let Some(key) = doc.keys().find(|k| !known.contains(&k.get_ref().as_str())) {
-            let expected: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
-            return Err(doc.checker.error(
-                key.span(),
-                format!("unknown field `{}`, expected one of {}", key.get_ref(), expected.join(", ")),
-            ));
+        for key in doc.keys().filter(|k| !known.contains(&k.get_ref().as_str())) {
+            let name = key.get_ref();
+            let message = format!(
+                "{}: unknown section{}; a policy has: {}",
+                name,
+                did_you_mean(name, known.iter().copied()),
+                known.join(", ")
+            );
+            errors.push(doc.checker.error(key.span(), message));
         }
-        let global = doc.section::<RawGlobal>(GLOBAL)?;
-        let events = match global.as_ref().and_then(|g| g.events.as_ref()) {
-            Some(v) => doc.checker.events("bpflock.events", v)?,
+        let global = doc.section::<RawGlobal>(GLOBAL).unwrap_or_else(|e| {
+            errors.push(e);
+            None
+        });
+        let global = global.unwrap_or_default();
+        let events = match &global.events {
+            Some(v) => doc.checker.events("bpflock.events", v).unwrap_or_else(|e| {
+                errors.push(e);
+                EventsMode::Deny
+            }),
             None => EventsMode::Deny,
         };
-        let rate_limit = match global.as_ref().and_then(|g| g.rate_limit.as_ref()) {
-            Some(v) => u64::try_from(*v.get_ref())
-                .map_err(|_| doc.checker.error(v.span(), "bpflock.rate_limit: must be 0 (unlimited) or more".into()))?,
+        let rate_limit = match &global.rate_limit {
+            Some(v) => u64::try_from(*v.get_ref()).unwrap_or_else(|_| {
+                errors.push(doc.checker.error(v.span(), "bpflock.rate_limit: must be 0 (unlimited) or more".into()));
+                DEFAULT_RATE_LIMIT
+            }),
             None => DEFAULT_RATE_LIMIT,
         };
+        if let Some(v) = global.protections.as_ref().filter(|v| v.get_ref() != NO_PROTECTIONS) {
+            let message =
+                format!("bpflock.protections: unknown value \"{}\" (expected \"{NO_PROTECTIONS}\")", v.get_ref());
+            errors.push(doc.checker.error(v.span(), message));
+        }
         let defaults = Defaults { events };
-        let sections = ALL.iter().map(|p| p.parse(&doc, &defaults)).collect::<Result<_, _>>()?;
+        let mut sections = Vec::with_capacity(ALL.len());
+        for p in ALL {
+            match p.parse(&doc, &defaults) {
+                Ok(section) => sections.push(section),
+                Err(e) => errors.push(e),
+            }
+        }
+        errors.extend(doc.take_recovered());
+        if errors.is_empty() {
+            let enabled: Vec<&str> =
+                ALL.iter().zip(&sections).filter(|(_, s)| s.wanted()).map(|(p, _)| p.name()).collect();
+            match (&global.protections, enabled.is_empty()) {
+                // An empty or truncated file must not pass for a decision to protect nothing.
+                (None, true) => errors.push(
+                    doc.checker.error(
+                        0..0,
+                        "the policy enables no protection; an empty or truncated policy would leave the host \
+                     unprotected. To load nothing on purpose, say so: [bpflock] protections = \"none\""
+                            .into(),
+                    ),
+                ),
+                (Some(v), false) => errors.push(doc.checker.error(
+                    v.span(),
+                    format!("bpflock.protections = \"none\", but the policy enables {}", enabled.join(", ")),
+                )),
+                _ => {}
+            }
+        }
+        if !errors.is_empty() {
+            errors.sort_by_key(|e| (e.line, e.col));
+            errors.dedup();
+            return Err(PolicyErrors(errors));
+        }
         Ok(Self { origin: origin.to_string(), rate_limit, sections })
     }
 
-    /// Reads `path`; where it is the default path and does not exist, the built-in
-    /// default policy serves (and the caller says so).
+    /// Reads `path` (`-`: standard input); where it is the default path and does not exist,
+    /// the built-in default policy serves (and the caller says so).
     pub fn load(path: Option<&Path>) -> Result<Self, Error> {
         let explicit = path.is_some();
         let path = path.unwrap_or(Path::new(DEFAULT_POLICY_PATH));
-        match std::fs::read_to_string(path) {
-            Ok(text) => Ok(Self::parse(&path.display().to_string(), &text)?),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
-                log::info!(
-                    target: "policy",
-                    "{} does not exist: using the built-in default policy (baseline kimglock and bpfrestrict)",
-                    path.display()
-                );
-                Ok(Self::parse("built-in default policy", DEFAULT_POLICY)?)
+        let (origin, bytes) = if path == Path::new("-") {
+            ("<stdin>".to_string(), read_bounded(std::io::stdin().lock(), path)?)
+        } else {
+            match read_policy_file(path) {
+                Ok(bytes) => (path.display().to_string(), bytes),
+                Err(Error::ReadPolicy { source, .. }) if source.kind() == std::io::ErrorKind::NotFound && !explicit => {
+                    log::info!(
+                        target: "policy",
+                        "{} does not exist: using the built-in default policy (baseline kimglock and bpfrestrict)",
+                        path.display()
+                    );
+                    return Ok(Self::parse("built-in default policy", DEFAULT_POLICY)?);
+                }
+                Err(e) => return Err(e),
             }
-            Err(source) => Err(Error::ReadPolicy { path: path.to_path_buf(), source }),
-        }
+        };
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                // Where the text stops being UTF-8, located as any other error.
+                let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).expect("valid up to there");
+                let at = e.valid_up_to();
+                let message = format!("not UTF-8 text: byte 0x{:02x} is not a character's start", bytes[at]);
+                return Err(Checker::new(&origin, valid).error(at..at, message).into());
+            }
+        };
+        Ok(Self::parse(&origin, text)?)
     }
 
     /// Applies bpflock's command-line options over the file's policy: each protection its own.
@@ -162,7 +289,11 @@ mod tests {
     #[test]
     fn profile_aliases() {
         for alias in ["none", "privileged", "allow"] {
-            let p = Policy::parse("p", &format!("[bpfrestrict]\nprofile = \"{alias}\"\n")).unwrap();
+            let p = Policy::parse(
+                "p",
+                &format!("[bpflock]\nprotections = \"none\"\n[bpfrestrict]\nprofile = \"{alias}\"\n"),
+            )
+            .unwrap();
             assert_eq!(describe(&p, "bpfrestrict"), "allow");
         }
     }
@@ -170,12 +301,18 @@ mod tests {
     #[test]
     fn errors_point_at_the_offending_item() {
         let e = Policy::parse("p.toml", "[kimglock]\nprofile = \"baseline\"\nallow = [\"debugfs\", \"nope\"]\n")
-            .unwrap_err();
+            .unwrap_err()
+            .first()
+            .clone();
         assert_eq!((e.line, e.col), (3, 21), "{e}");
         assert!(e.message.contains("unknown operation \"nope\""), "{e}");
-        let e = Policy::parse("p.toml", "[kimglock]\nprofile = \"baseline\"\n[kimglok]\n").unwrap_err();
+        let e = Policy::parse("p.toml", "[kimglock]\nprofile = \"baseline\"\n[kimglok]\n").unwrap_err().first().clone();
         assert_eq!((e.line, e.col), (3, 2), "{e}");
-        assert!(e.message.starts_with("unknown field `kimglok`, expected one of `bpflock`, `kimglock`"), "{e}");
+        assert!(
+            e.message
+                .starts_with("kimglok: unknown section (did you mean `kimglock`?); a policy has: bpflock, kimglock"),
+            "{e}"
+        );
     }
 
     #[test]

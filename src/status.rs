@@ -15,6 +15,8 @@ use crate::{
 
 #[derive(Serialize)]
 pub struct Status {
+    /// bpflock's version: every --json output carries it.
+    pub version: &'static str,
     pub pin_root: String,
     pub protections: Vec<ProtectionStatus>,
     /// Decision and event counters (None where nothing is pinned or they are unreadable).
@@ -81,8 +83,10 @@ fn protection(root: &Path, name: &str) -> ProtectionStatus {
     st
 }
 
-pub fn collect(root: &Path) -> Status {
+/// What is pinned under `root`; an error where it cannot be seen (not privileged).
+pub fn collect(root: &Path) -> crate::error::Result<Status> {
     let mut names: Vec<String> = match fs::read_dir(root) {
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return Err(crate::pins::cannot_see(root, e)),
         Ok(entries) => entries
             .flatten()
             .filter(|e| e.path().is_dir())
@@ -102,12 +106,13 @@ pub fn collect(root: &Path) -> Status {
     } else {
         (None, None)
     };
-    Status {
+    Ok(Status {
+        version: env!("CARGO_PKG_VERSION"),
         pin_root: root.display().to_string(),
         protections: names.iter().map(|n| protection(root, n)).collect(),
         counters,
         counters_unreadable,
-    }
+    })
 }
 
 pub fn print_human(st: &Status) {

@@ -74,8 +74,230 @@ fn bad_command_lines_exit_2() {
         assert!(!stderr.is_empty(), "{args:?}: no message");
     }
     let (code, _, stderr) = bpflock(&["check", "/nonexistent/policy.toml"]);
-    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("cannot read policy /nonexistent/policy.toml"), "{stderr}");
+}
+
+/// bpflock with `input` on its standard input, killed if it runs past 20 s (a hang).
+fn bpflock_stdin(args: &[&str], input: &[u8]) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bpflock"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("bpflock runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("bpflock {args:?} hangs");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = writer.join();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// What is not a policy file is refused before it is read (a FIFO would hang, /dev/zero
+/// never ends), with exit 2 as any invalid input.
+#[test]
+fn files_that_are_not_policies_exit_2() {
+    let dir = tempdir("bpflock-cli-files");
+    let fifo = dir.join("fifo.toml");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let big = dir.join("big.toml");
+    fs::write(&big, "#".repeat((1 << 20) + 1)).unwrap();
+    let cases = [
+        (dir.to_str().unwrap().to_string(), "is a directory"),
+        ("/dev/zero".to_string(), "is a device"),
+        ("/dev/urandom".to_string(), "is a device"),
+        (fifo.to_str().unwrap().to_string(), "is a FIFO"),
+        (big.to_str().unwrap().to_string(), "larger than a policy may be (1 MiB)"),
+        ("/nonexistent/policy.toml".to_string(), "No such file"),
+    ];
+    for (path, why) in cases {
+        let (code, _, stderr) = bpflock_stdin(&["check", &path], b"");
+        assert_eq!(code, 2, "{path}: {stderr}");
+        assert!(stderr.contains(why), "{path}: want '{why}' in {stderr}");
+    }
+    // Standard input is bounded too.
+    let (code, _, stderr) = bpflock_stdin(&["check", "-"], &vec![b'#'; (1 << 20) + 10]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("larger than a policy may be"), "{stderr}");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn non_utf8_is_located() {
+    let (code, _, stderr) = bpflock_stdin(&["check", "-"], b"[kimglock]\nprofile = \"baseline\"\n# caf\xc3\xa9 \xff\n");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.starts_with("<stdin>:3:8: error: not UTF-8 text: byte 0xff"), "{stderr}");
+}
+
+/// Every error of a file, in order, each at its place and naming its full key.
+#[test]
+fn every_error_is_reported() {
+    let text = "[kimglock]\nprofile = \"baseline\"\nalow = [\"kcore\"]\nbolck = []\n\
+                [kmodlock]\nprofile = \"baseine\"\n[jail]\n[roles.web]\nfile.dney = [\"/x\"]\n[bogus]\n";
+    let (code, _, stderr) = bpflock_stdin(&["check", "-"], text.as_bytes());
+    assert_eq!(code, 2, "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    let want = [
+        "<stdin>:3:1: error: kimglock.alow: unknown key (did you mean `allow`?)",
+        "<stdin>:4:1: error: kimglock.bolck: unknown key (did you mean `block`?)",
+        "<stdin>:6:11: error: kmodlock.profile: unknown profile \"baseine\" (did you mean `baseline`?)",
+        "<stdin>:9:6: error: roles.web.file.dney: unknown key (did you mean `deny`?)",
+        "<stdin>:10:2: error: bogus: unknown section",
+    ];
+    for (i, w) in want.iter().enumerate() {
+        assert!(lines.get(i).is_some_and(|l| l.starts_with(w)), "line {i}: want '{w}...' in:\n{stderr}");
+    }
+    assert!(stderr.contains("invalid policy (5 errors): nothing was loaded"), "{stderr}");
+}
+
+/// An empty (truncated) file is not a decision to protect nothing; saying so is.
+#[test]
+fn a_policy_that_loads_nothing_must_say_so() {
+    for text in ["", "# nothing\n", "[kimglock]\nprofile = \"allow\"\n"] {
+        let (code, _, stderr) = bpflock_stdin(&["check", "-"], text.as_bytes());
+        assert_eq!(code, 2, "{text:?}: {stderr}");
+        assert!(stderr.contains("the policy enables no protection"), "{stderr}");
+    }
+    let (code, stdout, stderr) = bpflock_stdin(&["check", "-"], b"[bpflock]\nprotections = \"none\"\n");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("<stdin>: valid"), "{stdout}");
+}
+
+#[test]
+fn check_reads_the_policy_as_bootstrap_does() {
+    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/policy/default.toml");
+    for args in [vec!["check", "-p", policy], vec!["check", "--policy", policy], vec!["check", policy]] {
+        let (code, stdout, stderr) = bpflock(&args);
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+        assert!(stdout.contains(&format!("{policy}: valid")), "{stdout}");
+    }
+    // No file named: /etc/bpflock/policy.toml, or the built-in default where there is none.
+    let (code, stdout, stderr) = bpflock(&["check"]);
+    assert_eq!(code, 0, "{stderr}");
+    match Path::new("/etc/bpflock/policy.toml").exists() {
+        true => assert!(stdout.contains("/etc/bpflock/policy.toml: valid"), "{stdout}"),
+        false => assert!(stdout.contains("built-in default policy: valid"), "{stdout}"),
+    }
+}
+
+/// Every --json output is JSON and carries bpflock's version.
+#[test]
+fn json_outputs_carry_the_version() {
+    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/policy/default.toml");
+    let bad = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/policies/bad-wrong-type.toml");
+    let version = format!("\"version\": \"{}\"", env!("CARGO_PKG_VERSION"));
+    for (args, code, want) in [
+        (vec!["check", "--json", policy], 0, "\"valid\": true"),
+        (vec!["check", "--json", bad], 2, "\"line\": 3"),
+        (vec!["operations", "--json"], 0, "\"name\": \"map_create\""),
+        (vec!["status", "--json", "--pin-root", "/nonexistent/bpflock"], 5, "\"protections\": []"),
+    ] {
+        let (got, stdout, stderr) = bpflock(&args);
+        assert_eq!(got, code, "{args:?}: {stderr}");
+        assert!(stdout.trim_start().starts_with('{') && stdout.trim_end().ends_with('}'), "{args:?}: {stdout}");
+        assert!(stdout.contains(&version), "{args:?}: {stdout}");
+        assert!(stdout.contains(want), "{args:?}: want {want} in {stdout}");
+    }
+}
+
+#[test]
+fn every_protection_is_named_in_the_cli() {
+    let (_, help, _) = bpflock(&["remove", "--help"]);
+    let (_, ops, _) = bpflock(&["operations"]);
+    for p in ["kimglock", "kmodlock", "filelesslock", "jail", "bpfrestrict"] {
+        assert!(help.contains(p), "remove --help lacks {p}: {help}");
+        assert!(ops.contains(&format!("{p}:")), "operations lacks {p}: {ops}");
+    }
+}
+
+/// `run --role R CMD ARGS...` needs no `--` (a command's own options are its own).
+#[test]
+fn run_takes_the_command_without_dashes() {
+    for args in [
+        vec!["run", "--role", "web", "--pin-root", "/nonexistent/bpflock", "ls", "-l"],
+        vec!["run", "--role", "web", "--pin-root", "/nonexistent/bpflock", "--", "ls", "-l"],
+    ] {
+        let (code, _, stderr) = bpflock(&args);
+        assert_ne!(code, 2, "{args:?}: the command line was refused: {stderr}");
+    }
+}
+
+/// A command that removes creates nothing: no pin root, no mount.
+#[test]
+fn remove_with_nothing_pinned_creates_nothing() {
+    let dir = tempdir("bpflock-cli-remove");
+    let root = dir.join("sub/bpflock");
+    for args in [vec!["remove", "--all"], vec!["remove", "kimglock"]] {
+        let mut args = args.clone();
+        args.extend(["--pin-root", root.to_str().unwrap()]);
+        let (code, _, stderr) = bpflock(&args);
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+        assert!(stderr.contains("nothing pinned"), "{stderr}");
+        assert!(!dir.join("sub").exists(), "{args:?} created {}", dir.join("sub").display());
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// Without privilege: "run as root", exit 4 — not "the kernel refuses", not "nothing pinned".
+#[test]
+fn unprivileged_use_says_so() {
+    if !is_root() {
+        eprintln!("skipped: needs root to drop to another user and to mount a BPF filesystem");
+        return;
+    }
+    use std::os::unix::process::CommandExt;
+    let as_nobody = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_bpflock"))
+            .args(args)
+            .uid(65534)
+            .gid(65534)
+            .output()
+            .expect("bpflock runs");
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/policy/default.toml");
+    for cmd in ["probe", "bootstrap"] {
+        let (code, stderr) = as_nobody(&[cmd, "--policy", policy, "--pin-root", "/nonexistent/bpflock"]);
+        assert_eq!(code, 4, "{cmd}: {stderr}");
+        assert!(stderr.contains("lacks CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN) (run as root)"), "{stderr}");
+        assert!(!stderr.contains("refuses"), "{cmd}: {stderr}");
+    }
+    // Something pinned where an unprivileged user cannot look (as /sys/fs/bpf, mode 700).
+    let bpffs = tempdir("bpflock-cli-unprivileged");
+    fs::set_permissions(&bpffs, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mounted =
+        nix::mount::mount(Some("bpf"), bpffs.as_path(), Some("bpf"), nix::mount::MsFlags::empty(), Some("mode=0700"));
+    assert!(mounted.is_ok(), "cannot mount a bpffs for the test: {mounted:?}");
+    fs::create_dir_all(bpffs.join("bpflock/kimglock")).unwrap();
+    let root = bpffs.join("bpflock");
+    let (code, stderr) = as_nobody(&["status", "--pin-root", root.to_str().unwrap()]);
+    let (remove_code, remove_err) = as_nobody(&["remove", "--all", "--pin-root", root.to_str().unwrap()]);
+    let (root_code, _, _) = bpflock(&["status", "--pin-root", root.to_str().unwrap()]);
+    let still = root.join("kimglock").exists();
+    let _ = nix::mount::umount(bpffs.as_path());
+    let _ = fs::remove_dir(&bpffs);
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains("cannot see") && stderr.contains("(run as root)"), "{stderr}");
+    assert_eq!(remove_code, 4, "{remove_err}");
+    assert!(still, "an unprivileged remove removed something");
+    assert_eq!(root_code, 0, "status as root sees the pinned directory");
 }
 
 fn is_root() -> bool {

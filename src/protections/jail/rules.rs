@@ -975,7 +975,7 @@ mod tests {
     use crate::policy::Policy;
 
     fn parse(text: &str) -> Result<JailPolicy, PolicyError> {
-        let p = Policy::parse("t.toml", text)?;
+        let p = Policy::parse("t.toml", text).map_err(|e| e.first().clone())?;
         let section = p.section("jail").expect("the jail reads its sections");
         Ok(crate::protection::section::<super::super::JailSection>(section).policy.clone())
     }

@@ -9,6 +9,7 @@ use crate::error::Result;
 
 /// `bpflock run --role NAME -- CMD...`: jails the calling process in NAME and execs CMD.
 pub fn run(pin_root: &Path, role: &str, command: &[String]) -> Result<std::convert::Infallible> {
+    crate::kernel::require_bpf_privilege("run")?;
     let dir = pin_root.join(NAME);
     if !dir.exists() {
         return Err(refused(format!("no jail is pinned at {} (bootstrap a policy with roles first)", dir.display())));
