@@ -73,35 +73,35 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 65536);
+	__uint(max_entries, JAIL_MAX_PATH_KEYS);
 	__type(key, struct jail_path_key);
 	__type(value, struct jail_path_rule);
 } jail_paths SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, JAIL_MAX_OBJECTS);
 	__type(key, struct jail_inode_key);
 	__type(value, struct jail_object);
 } jail_inodes SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, JAIL_MAX_GUARDED);
 	__type(key, struct jail_inode_key);
 	__type(value, __u8);
 } jail_guarded SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, JAIL_MAX_EXEC_ENROLL);
 	__type(key, struct jail_exec_key);
 	__type(value, __u32);
 } jail_exec_enroll SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, JAIL_MAX_CGROUP_ENROLL);
 	__type(key, __u64);
 	__type(value, __u32);
 } jail_cgroup_enroll SEC(".maps");
@@ -109,7 +109,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 65536);
+	__uint(max_entries, JAIL_MAX_NET_KEYS);
 	__type(key, struct jail_net_key);
 	__type(value, struct jail_net_rule);
 } jail_net SEC(".maps");
@@ -125,7 +125,7 @@ struct {
 /* Moves between roles the policy allows (bpflock checked each narrows its source). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, JAIL_MAX_MOVES);
 	__type(key, struct jail_move_key);
 	__type(value, __u8);
 } jail_moves SEC(".maps");

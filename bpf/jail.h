@@ -12,6 +12,15 @@
 #define JAIL_CGROUP_DEPTH 64   /* cgroup ancestors looked at for enrollment; deeper fails closed */
 #define JAIL_ROLE_UNKNOWN 0xffffffff /* cgroup_role(): an enrolled ancestor may be out of reach */
 
+/* Map capacities: `bpflock check` refuses a policy that would overflow one, naming the rule. */
+#define JAIL_MAX_PATH_KEYS 65536    /* jail_paths: a rule is 1 key, a directory rule 2 */
+#define JAIL_MAX_OBJECTS 65536      /* jail_inodes: files the rules name, mount roots, per role */
+#define JAIL_MAX_GUARDED 65536      /* jail_guarded: directories above restricting rules, per role */
+#define JAIL_MAX_NET_KEYS 65536     /* jail_net: (role, direction, protocol, CIDR) */
+#define JAIL_MAX_EXEC_ENROLL 65536  /* jail_exec_enroll: [[enroll]] exec */
+#define JAIL_MAX_CGROUP_ENROLL 4096 /* jail_cgroup_enroll: [[enroll]] cgroup */
+#define JAIL_MAX_MOVES 4096         /* jail_moves: (from, to) pairs of roles */
+
 /* File access, as rules grant it (enum jail_access bits). */
 #define JAIL_READ 0x1
 #define JAIL_WRITE 0x2

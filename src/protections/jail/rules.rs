@@ -381,6 +381,117 @@ fn path_rule(c: &Checker<'_>, key: &str, item: &Spanned<String>, access: u32) ->
     Ok(PathRule { path: path.to_string(), subtree, access })
 }
 
+/// One map the policy fills, and how much of it the policy needs so far.
+pub(super) struct Table {
+    map: &'static str,
+    what: &'static str,
+    capacity: u32,
+    used: u64,
+}
+
+impl Table {
+    const fn new(map: &'static str, what: &'static str, capacity: u32) -> Self {
+        Self { map, what, capacity, used: 0 }
+    }
+
+    /// Counts `n` more entries; false where they do not fit.
+    fn charge(&mut self, n: u64) -> bool {
+        self.used += n;
+        self.used <= u64::from(self.capacity)
+    }
+
+    fn overflow(&self, rule: &str) -> String {
+        format!(
+            "{rule}: the {} table is full here ({} holds {} entries): fewer rules, or fewer roles sharing them",
+            self.what, self.map, self.capacity
+        )
+    }
+}
+
+/// The jail's maps a policy fills, with their capacities (bpf/jail.h): `check` refuses a
+/// policy that bootstrap could not store, and names the rule where a map overflows.
+/// Counts are upper bounds where bootstrap's depend on the files (two names of one inode
+/// are one object there).
+struct MapTables {
+    paths: Table,
+    objects: Table,
+    guarded: Table,
+    net: Table,
+    exec_enroll: Table,
+    cgroup_enroll: Table,
+    /// Mount roots, recorded in every role (bootstrap reads them where it runs; so does check).
+    mounts: u64,
+}
+
+impl MapTables {
+    fn new(mounts: usize) -> Self {
+        Self {
+            paths: Table::new("jail_paths", "path rule", abi::JAIL_MAX_PATH_KEYS),
+            objects: Table::new("jail_inodes", "named file", abi::JAIL_MAX_OBJECTS),
+            guarded: Table::new("jail_guarded", "guarded directory", abi::JAIL_MAX_GUARDED),
+            net: Table::new("jail_net", "network rule", abi::JAIL_MAX_NET_KEYS),
+            exec_enroll: Table::new("jail_exec_enroll", "enrolled executable", abi::JAIL_MAX_EXEC_ENROLL),
+            cgroup_enroll: Table::new("jail_cgroup_enroll", "enrolled cgroup", abi::JAIL_MAX_CGROUP_ENROLL),
+            mounts: mounts as u64,
+        }
+    }
+
+    /// Charges what one role stores, as the jail's setup stores it (src/protections/jail.rs).
+    fn charge_role(
+        &mut self,
+        c: &Checker<'_>,
+        role: &Role,
+        written_at: &HashMap<(u32, String, bool), usize>,
+        role_at: usize,
+    ) -> Result<(), PolicyError> {
+        let at = |kind: u32, rule: &PathRule| written_at.get(&(kind, rule.path.clone(), rule.subtree)).copied();
+        let full = |table: &Table, kind: u32, rule: &PathRule| {
+            let offset = at(kind, rule).unwrap_or(role_at);
+            let pattern = if rule.subtree && rule.path != "/" { "/**" } else { "" };
+            let name = format!("roles.{}: \"{}{pattern}\"", role.name, rule.path);
+            c.error(offset..offset, table.overflow(&name))
+        };
+        if !self.objects.charge(self.mounts) {
+            return Err(c.error(role_at..role_at, self.objects.overflow(&format!("roles.{}", role.name))));
+        }
+        let mut keys = HashSet::new();
+        let mut objects = HashSet::new();
+        let mut guarded = HashSet::new();
+        for (kind, rules) in [(0u32, &role.files), (1u32, &role.execs)] {
+            for rule in rules {
+                if !keys.insert((kind, rule.path.as_str(), rule.subtree)) {
+                    continue;
+                }
+                let n = if rule.subtree && rule.path != "/" { 2 } else { 1 };
+                if !self.paths.charge(n) {
+                    return Err(full(&self.paths, kind, rule));
+                }
+                if kind == 0 && objects.insert(rule.path.as_str()) && !self.objects.charge(1) {
+                    return Err(full(&self.objects, kind, rule));
+                }
+                let new = rule.guards(kind == 1).into_iter().filter(|g| guarded.insert(g.clone())).count();
+                if !self.guarded.charge(new as u64) {
+                    return Err(full(&self.guarded, kind, rule));
+                }
+            }
+        }
+        let merged = merged_port_ranges(&role.net).map_err(|((line, col), msg)| PolicyError {
+            origin: c.origin.to_string(),
+            line,
+            col,
+            message: msg,
+        })?;
+        for (rule, _) in merged {
+            if !self.net.charge(1) {
+                let (line, col) = rule.at;
+                let message = self.net.overflow(&format!("roles.{}.net", role.name));
+                return Err(PolicyError { origin: c.origin.to_string(), line, col, message });
+            }
+        }
+        Ok(())
+    }
+}
+
 /// "tcp/80", "udp/53", "tcp/8000-8100", "tcp/5432@10.0.0.0/8", "tcp/443@2001:db8::/32".
 fn net_rule(c: &Checker<'_>, key: &str, direction: u8, item: &Spanned<String>) -> Result<NetRule, PolicyError> {
     let raw = item.get_ref().as_str();
@@ -441,6 +552,7 @@ pub fn parse(
     enroll: Option<&Vec<Spanned<RawEnroll>>>,
 ) -> Result<JailPolicy, PolicyError> {
     let mut policy = JailPolicy::default();
+    let mut tables = MapTables::new(super::maps::mount_roots().len());
     for (name, raw) in roles.into_iter().flatten() {
         let span = raw.span();
         let raw = raw.get_ref();
@@ -451,6 +563,8 @@ pub fn parse(
             return Err(c.error(span, format!("roles.{name}: a role name is 1 to 31 letters, digits, _ or -")));
         }
         let key = |k: &str| format!("roles.{name}.{k}");
+        // Where each (kind, path, subtree) is first written: a map it overflows names it.
+        let mut written_at: HashMap<(u32, String, bool), usize> = HashMap::new();
         let mut role = Role {
             name: name.clone(),
             complain: false,
@@ -507,6 +621,7 @@ pub fn parse(
                             written.insert((rule.path.clone(), rule.subtree), rule.access);
                         }
                     }
+                    written_at.entry((0, rule.path.clone(), rule.subtree)).or_insert(item.span().start);
                     role.files.push(rule);
                 }
             }
@@ -555,7 +670,9 @@ pub fn parse(
                     for (list, allow) in [(&r.allow, 1), (&r.deny, 0)] {
                         for p in list.iter().flatten() {
                             let item = Spanned::new(span.clone(), p.clone());
-                            role.execs.push(path_rule(c, &key("exec"), &item, allow)?);
+                            let rule = path_rule(c, &key("exec"), &item, allow)?;
+                            written_at.entry((1, rule.path.clone(), rule.subtree)).or_insert(span.start);
+                            role.execs.push(rule);
                         }
                     }
                 }
@@ -586,14 +703,20 @@ pub fn parse(
         }
         view_and_privilege(c, raw, &mut role, &key)?;
         implicit_file_rules(&mut role);
+        tables.charge_role(c, &role, &written_at, span.start)?;
         policy.roles.push(role);
     }
     for (name, raw) in roles.into_iter().flatten() {
         for item in raw.get_ref().narrows.iter().flat_map(|l| l.get_ref()) {
             let key = format!("roles.{name}.narrows");
-            let from = policy
-                .role(item.get_ref())
-                .ok_or_else(|| c.error(item.span(), format!("{key}: no role \"{}\"", item.get_ref())))?;
+            if item.get_ref() == name {
+                return Err(c.error(item.span(), format!("{key}: a role cannot narrow itself")));
+            }
+            let from = policy.role(item.get_ref()).ok_or_else(|| {
+                let names = policy.roles.iter().map(|r| r.name.as_str());
+                let suggestion = crate::vocabulary::did_you_mean(item.get_ref(), names);
+                c.error(item.span(), format!("{key}: no role \"{}\"{suggestion}", item.get_ref()))
+            })?;
             let to = policy.role(name).expect("parsed above");
             if let Err(why) = at_least_as_strict(to, from) {
                 return Err(c.error(
@@ -624,16 +747,26 @@ pub fn parse(
             }
             Ok(role.get_ref().clone())
         };
+        let full = |table: &Table, path: &Spanned<String>| {
+            let kind = if table.map == "jail_cgroup_enroll" { "cgroup" } else { "exec" };
+            c.error(path.span(), table.overflow(&format!("enroll.{kind}: \"{}\"", path.get_ref())))
+        };
         let entry = match (&raw.exec, &raw.cgroup, &raw.xattr) {
             (Some(e), None, None) => {
                 if !e.get_ref().starts_with('/') {
                     return Err(c.error(e.span(), "enroll.exec: must be an absolute path".into()));
+                }
+                if !tables.exec_enroll.charge(1) {
+                    return Err(full(&tables.exec_enroll, e));
                 }
                 Enroll::Exec { path: e.get_ref().clone(), role: check_role(role)?, at }
             }
             (None, Some(g), None) => {
                 if !g.get_ref().starts_with("/sys/fs/cgroup") {
                     return Err(c.error(g.span(), "enroll.cgroup: a cgroup v2 directory under /sys/fs/cgroup".into()));
+                }
+                if !tables.cgroup_enroll.charge(1) {
+                    return Err(full(&tables.cgroup_enroll, g));
                 }
                 Enroll::Cgroup { path: g.get_ref().clone(), role: check_role(role)?, at }
             }
@@ -1124,6 +1257,39 @@ role = "web"
         assert_eq!((e.line, e.col), (4, 8));
         let e = parse("[roles.r]\nfile.deny = [\"/a/*/b\"]\n").unwrap_err();
         assert!(e.message.contains("trailing /**"), "{e}");
+    }
+
+    #[test]
+    fn a_role_cannot_narrow_itself() {
+        let e = parse("[roles.web]\nnarrows = [\"web\"]\nfile.deny = [\"/x\"]\n").unwrap_err();
+        assert_eq!((e.line, e.col), (2, 12), "{e}");
+        assert!(e.message.contains("a role cannot narrow itself"), "{e}");
+        let e = parse("[roles.web]\nfile.deny = [\"/x\"]\n[roles.b]\nnarrows = [\"wbe\"]\n").unwrap_err();
+        assert!(e.message.contains("no role \"wbe\" (did you mean `web`?)"), "{e}");
+    }
+
+    /// A policy bootstrap could not store is refused by check, at the rule that overflows.
+    #[test]
+    fn map_capacities_are_checked_with_the_rule_named() {
+        let per_key = abi::JAIL_MAX_PATH_KEYS as usize / 2;
+        let rules: Vec<String> = (0..=per_key).map(|i| format!("\"/d/{i}/**\"")).collect();
+        let e = parse(&format!("[roles.web]\nfile.deny = [\n{}\n]\n", rules.join(",\n"))).unwrap_err();
+        assert_eq!(e.line, 3 + per_key, "{e}");
+        assert!(e.message.contains(&format!("roles.web: \"/d/{per_key}/**\"")), "{e}");
+        assert!(e.message.contains("jail_paths holds 65536 entries"), "{e}");
+        // Fewer fit (the role's implicit rules, /proc/sys/** and others, take a few keys).
+        let fits = &rules[..per_key - 64];
+        parse(&format!("[roles.web]\nfile.deny = [\n{}\n]\n", fits.join(",\n"))).unwrap();
+
+        let cgroups = abi::JAIL_MAX_CGROUP_ENROLL as usize;
+        let mut text = String::from("[roles.web]\nfile.deny = [\"/x\"]\n");
+        for i in 0..=cgroups {
+            text += &format!("[[enroll]]\ncgroup = \"/sys/fs/cgroup/c{i}\"\nrole = \"web\"\n");
+        }
+        let e = parse(&text).unwrap_err();
+        assert_eq!((e.line, e.col), (4 + 3 * cgroups, 10), "{e}");
+        assert!(e.message.contains(&format!("enroll.cgroup: \"/sys/fs/cgroup/c{cgroups}\"")), "{e}");
+        assert!(e.message.contains("jail_cgroup_enroll holds 4096 entries"), "{e}");
     }
 
     #[test]
