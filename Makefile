@@ -42,7 +42,7 @@ KERNELS ?= bookworm trixie trixie-backports sid
 PREFIX ?= /usr
 DESTDIR ?=
 
-.PHONY: all build build-guest deps test test-unit test-install test-guest test-arm64 test-matrix test-boot readme-matrix guest-kernels guest-initrds demo bench install uninstall vmlinux clean
+.PHONY: all build build-guest deps fuzz test test-unit test-install test-guest test-arm64 test-matrix test-boot readme-matrix guest-kernels guest-initrds demo bench install uninstall vmlinux clean
 
 all: build
 
@@ -120,7 +120,7 @@ $(GUEST_ARCH)/initramfs.cpio.gz: build-guest $(GUEST_ARCH)/testops $(GUEST_ARCH)
 test: test-unit test-install test-matrix test-boot
 
 test-unit: deps
-	cargo test --locked --lib --bins --test cli
+	cargo test --locked --lib --bins --test cli --test policy_fuzz
 	@mkdir -p target
 	musl-gcc -O2 -Wall -Werror -fno-tree-loop-distribute-patterns -o target/musl_compat_test tests/musl_compat.c src/musl_compat.c
 	target/musl_compat_test
@@ -234,6 +234,16 @@ uninstall:
 # that is never overwritten, the generated man page and completions.
 test-install: build
 	tests/install.sh
+
+# Coverage-guided fuzzing of the policy parser (fuzz/), seeded with every example policy;
+# `make test` runs the bounded part (tests/policy_fuzz.rs). FUZZ_SECONDS=600 for longer.
+FUZZ_SECONDS ?= 120
+fuzz: deps
+	@cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+	@mkdir -p fuzz/corpus/policy && cp policy/*.toml tests/policies/*.toml fuzz/corpus/policy/
+	# cargo-fuzz passes nightly flags (sanitizer coverage): allowed on the one stable toolchain.
+	RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir fuzz --sanitizer none policy fuzz/corpus/policy -- \
+		-max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048
 
 # Regenerates include/vmlinux.h from the running kernel's BTF (CO-RE: any recent kernel will do).
 vmlinux:

@@ -70,8 +70,7 @@ static __always_inline int bpfrestrict_decide(void *ctx, __u32 hook, __u32 cmd, 
 	if (hook == HOOK_BPF && is_forwarder_command(cmd) && is_bpflock_exe())
 		return 0;
 	ret = profile_decide(bpfrestrict_profile, blocked, false);
-	report(ctx, PROT_BPFRESTRICT, hook, cmd, ret ? DECISION_DENY : DECISION_ALLOW, NULL);
-	return ret;
+	return lock_verdict(ctx, PROT_BPFRESTRICT, hook, cmd, ret, NULL);
 }
 
 #define BLOCKED(op) (bpfrestrict_block_mask & (1ULL << (op)))

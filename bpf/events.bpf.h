@@ -51,6 +51,8 @@ struct {
 
 /* Set by bpflock before load (each protection's object has its own copy). */
 const volatile __u32 bpflock_events_mode = EVENTS_DENY;
+/* A lock in complain mode (lock_verdict): set by bpflock before load; the jail's is per role. */
+const volatile bool bpflock_complain = false;
 const volatile __u64 bpflock_rate_per_sec = 100; /* events per (protection, process) per second; 0 = unlimited */
 /*
  * 0 where lockdown=confidentiality denies BPF programs the helpers that read kernel memory
@@ -179,6 +181,26 @@ static __always_inline void report(void *ctx, __u32 protection, __u32 hook, __u3
 				   const char *object)
 {
 	report_object(ctx, protection, hook, operation, decision, object, 0);
+}
+
+/*
+ * A lock's decision, counted and reported. Under `mode = "complain"` (bpflock_complain) a
+ * refusal is reported as would-deny and the operation goes on: the same decisions, nothing
+ * refused, for a rollout that observes before it enforces.
+ */
+static __always_inline int lock_verdict(void *ctx, __u32 protection, __u32 hook, __u32 operation, int ret,
+					const char *object)
+{
+	if (!ret) {
+		report(ctx, protection, hook, operation, DECISION_ALLOW, object);
+		return 0;
+	}
+	if (bpflock_complain) {
+		report(ctx, protection, hook, operation, DECISION_WOULD_DENY, object);
+		return 0;
+	}
+	report(ctx, protection, hook, operation, DECISION_DENY, object);
+	return ret;
 }
 
 #endif

@@ -47,8 +47,7 @@ static __always_inline int filelesslock_decide(void *ctx, __u32 hook, __u32 op, 
 	if (!is_fileless(file))
 		return 0;
 	ret = profile_decide(filelesslock_profile, false, false);
-	report(ctx, PROT_FILELESSLOCK, hook, op, ret ? DECISION_DENY : DECISION_ALLOW, NULL);
-	return ret;
+	return lock_verdict(ctx, PROT_FILELESSLOCK, hook, op, ret, NULL);
 }
 
 SEC("lsm/bprm_check_security")
@@ -111,9 +110,7 @@ int BPF_PROG(filelesslock_kernel_load_data, enum kernel_load_data_id id, bool co
 	    id != bpf_core_enum_value(enum kernel_load_data_id, LOADING_KEXEC_IMAGE))
 		return 0;
 	ret = profile_decide(filelesslock_profile, false, false);
-	report(ctx, PROT_FILELESSLOCK, HOOK_KERNEL_LOAD_DATA, FILELESS_KERNEL_LOAD, ret ? DECISION_DENY : DECISION_ALLOW,
-	       NULL);
-	return ret;
+	return lock_verdict(ctx, PROT_FILELESSLOCK, HOOK_KERNEL_LOAD_DATA, FILELESS_KERNEL_LOAD, ret, NULL);
 }
 
 /* bpflock's pins, out of reach of the tasks this lock restricts (pins.bpf.h). */

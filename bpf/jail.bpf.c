@@ -186,6 +186,9 @@ struct {
 /* Set by bpflock before load: which enrollment kinds the policy uses. */
 const volatile __u32 jail_enroll_exec = 0;
 const volatile __u32 jail_enroll_cgroup = 0;
+/* Not read by the programs: a record, for status, of enrollments bootstrap had to skip
+ * (their executable or cgroup was gone). */
+const volatile __u32 jail_enroll_skipped = 0;
 /* The device of nsfs (kernel encoding), where namespaces' inodes live: pid namespaces by number. */
 const volatile __u64 jail_nsfs_dev = 0;
 

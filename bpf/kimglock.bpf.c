@@ -62,8 +62,7 @@ static __always_inline int kimglock_decide(void *ctx, __u32 hook, __u32 op)
 	int ret = profile_decide(kimglock_profile, kimglock_block_mask & bit,
 				 kimglock_allow_mask & bit);
 
-	report(ctx, PROT_KIMGLOCK, hook, op, ret ? DECISION_DENY : DECISION_ALLOW, NULL);
-	return ret;
+	return lock_verdict(ctx, PROT_KIMGLOCK, hook, op, ret, NULL);
 }
 
 SEC("lsm/locked_down")

@@ -90,8 +90,7 @@ static __always_inline int kmodlock_decide(void *ctx, __u32 hook, __u32 op, bool
 	int ret = origin_fine ? profile_decide(kmodlock_profile, kmodlock_block_mask & (1ULL << op), false)
 			      : -EPERM;
 
-	report(ctx, PROT_KMODLOCK, hook, op, ret ? DECISION_DENY : DECISION_ALLOW, object);
-	return ret;
+	return lock_verdict(ctx, PROT_KMODLOCK, hook, op, ret, object);
 }
 
 SEC("lsm/kernel_module_request")

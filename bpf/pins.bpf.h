@@ -89,8 +89,7 @@ static __always_inline int pins_guard(void *ctx, __u32 protection, __u32 profile
 {
 	if (!touches_pins || profile == PROFILE_ALLOW || in_initial_pidns())
 		return 0;
-	report(ctx, protection, hook, BPFLOCK_OP_PINS, DECISION_DENY, NULL);
-	return -EPERM;
+	return lock_verdict(ctx, protection, hook, BPFLOCK_OP_PINS, -EPERM, NULL);
 }
 
 #define BPFLOCK_PINS_GUARD(name, protection, profile)                                                               \

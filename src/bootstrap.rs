@@ -60,12 +60,19 @@ pub fn run(policy: &Policy, pin_root: &Path) -> Result<()> {
     // the rest of the policy is applied, and its old pins, if any, stay as they were.
     let mut applied: Vec<(&'static dyn Protection, &dyn Section)> = Vec::new();
     let mut refused = Vec::new();
+    let skipped = std::cell::RefCell::new(Vec::new());
     let staged = (|| {
         for &(p, section) in &enabled {
             let name = p.name();
             let dir = staging.protection_dir(name)?;
             let live = root.protection_dir(name);
-            let ctx = SetupContext { dir: &dir, live: &live, shared: &shared, btf: btf.as_ref().expect("probed") };
+            let ctx = SetupContext {
+                dir: &dir,
+                live: &live,
+                shared: &shared,
+                btf: btf.as_ref().expect("probed"),
+                skipped: &skipped,
+            };
             match p.setup(section, &ctx) {
                 Ok(()) => applied.push((p, section)),
                 Err(Error::NotSupported(why)) => {
@@ -109,8 +116,14 @@ pub fn run(policy: &Policy, pin_root: &Path) -> Result<()> {
     if applied.is_empty() && refused.is_empty() {
         log::info!(target: "bootstrap", "every protection has profile \"allow\": nothing to enforce");
     }
-    if refused.is_empty() {
-        return Ok(());
+    let skipped = skipped.into_inner();
+    for what in &skipped {
+        log::error!(target: "bootstrap", "not applied: {what}");
+    }
+    match (refused.is_empty(), skipped.is_empty()) {
+        (true, true) => return Ok(()),
+        (true, false) => return Err(Error::Incomplete { skipped: skipped.join("; "), applied: applied_names.join(", ") }),
+        _ => {}
     }
     Err(Error::PartlyApplied { refused: refused_error(refused), applied: applied_names.join(", ") })
 }

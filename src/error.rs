@@ -38,6 +38,11 @@ pub enum Error {
     #[error("{refused}; the rest of the policy is pinned: {applied}")]
     PartlyApplied { refused: NotSupported, applied: String },
 
+    /// Everything is pinned but parts of the policy this host could not apply (an enrolled
+    /// executable that is gone): a failure the unit shows, not a host left unprotected.
+    #[error("applied without: {skipped}; the rest of the policy is pinned: {applied}")]
+    Incomplete { skipped: String, applied: String },
+
     #[error("{protection}: cannot load its BPF programs: {source}")]
     UnableToLoad { protection: &'static str, source: libbpf_rs::Error },
 

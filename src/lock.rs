@@ -37,10 +37,12 @@ impl LockSection {
         allow: Option<&RawList>,
         block: Option<&RawList>,
         events: Option<&Spanned<String>>,
+        mode: Option<&Spanned<String>>,
     ) -> Result<Self, PolicyError> {
         Ok(Self {
             lock: LockPolicy {
                 events: doc.events(&format!("{name}.events"), events, defaults)?,
+                complain: doc.checker.complain(name, mode)?,
                 ..doc.checker.lock(name, operations, profile, allow, block)?
             },
             operations,
@@ -73,8 +75,13 @@ pub fn status(
     allow: u64,
     block: u64,
     events: u32,
+    complain: bool,
 ) {
     st.profile = Some(Profile::from_raw(profile).unwrap_or(Profile::Restricted).to_string());
+    if complain {
+        st.policy_notes.push("complain mode: nothing refused, would-deny reported".into());
+        st.details.insert("mode".into(), "complain".into());
+    }
     st.events = Some(EventsMode::from_raw(events).name());
     st.allow = OpSet(allow).names(operations);
     st.block = OpSet(block).names(operations);

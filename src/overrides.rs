@@ -35,6 +35,13 @@ macro_rules! lock_flag {
             help: $help,
         }
     };
+    (mode, $section:literal) => {
+        $crate::overrides::Flag {
+            name: concat!($section, "-mode"),
+            kind: $crate::overrides::FlagKind::Value("MODE"),
+            help: concat!($section, " mode: enforce, or complain (would-deny reported, nothing refused)"),
+        }
+    };
     ($list:ident, $section:literal, $help:literal) => {
         $crate::overrides::Flag {
             name: concat!($section, "-", stringify!($list)),
@@ -108,7 +115,14 @@ pub fn override_lock(
         let profile = Profile::parse(name).ok_or_else(|| {
             bad("profile", format!("unknown profile \"{name}\" (expected allow, baseline or restricted)"))
         })?;
-        *lock = LockPolicy { profile, allow: OpSet(0), block: OpSet(0), events: lock.events, present: true };
+        *lock = LockPolicy { profile, events: lock.events, present: true, ..LockPolicy::ALLOW };
+    }
+    if let Some(mode) = o.value(&format!("{section}-mode")) {
+        lock.complain = match mode {
+            "enforce" => false,
+            "complain" => true,
+            other => return Err(bad("mode", format!("unknown mode \"{other}\" (expected enforce or complain)"))),
+        };
     }
     for key in ["allow", "block"] {
         let Some(list) = o.list(&format!("{section}-{key}")) else { continue };

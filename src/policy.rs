@@ -287,6 +287,23 @@ mod tests {
     }
 
     #[test]
+    fn every_lock_has_a_complain_mode() {
+        for lock in ["kimglock", "kmodlock", "filelesslock", "bpfrestrict"] {
+            let p = Policy::parse("p", &format!("[{lock}]\nprofile = \"baseline\"\nmode = \"complain\"\n")).unwrap();
+            assert_eq!(describe(&p, lock), "baseline (complain mode: nothing refused)");
+            let e = Policy::parse("p", &format!("[{lock}]\nprofile = \"baseline\"\nmode = \"complian\"\n"))
+                .unwrap_err()
+                .first()
+                .clone();
+            assert_eq!((e.line, e.col), (3, 8), "{e}");
+            assert!(e.message.contains(&format!("{lock}.mode: unknown mode \"complian\" (did you mean `complain`?)")));
+        }
+        let mut p = Policy::parse("p", DEFAULT_POLICY).unwrap();
+        p.apply(&Overrides::from([("bpfrestrict-mode", FlagValue::Value("complain".into()))])).unwrap();
+        assert_eq!(describe(&p, "bpfrestrict"), "baseline (complain mode: nothing refused)");
+    }
+
+    #[test]
     fn profile_aliases() {
         for alias in ["none", "privileged", "allow"] {
             let p = Policy::parse(

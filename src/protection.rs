@@ -136,6 +136,9 @@ pub struct SetupContext<'a> {
     pub live: &'a Path,
     pub shared: &'a Shared,
     pub btf: &'a KernelBtf,
+    /// What of the policy this host could not apply (a file it names is gone), the rest
+    /// being applied: bootstrap pins it all, then fails loudly with these.
+    pub skipped: &'a std::cell::RefCell<Vec<String>>,
 }
 
 /// `bpflock status` of one protection. The common fields are filled by status.rs; a

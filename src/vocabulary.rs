@@ -123,11 +123,19 @@ pub struct LockPolicy {
     pub events: EventsMode,
     /// The policy has a section for it (or a --X-profile): filelesslock loads even under allow.
     pub present: bool,
+    /// `mode = "complain"`: refusals reported as would-deny, nothing refused.
+    pub complain: bool,
 }
 
 impl LockPolicy {
-    pub const ALLOW: Self =
-        Self { profile: Profile::Allow, allow: OpSet(0), block: OpSet(0), events: EventsMode::Deny, present: false };
+    pub const ALLOW: Self = Self {
+        profile: Profile::Allow,
+        allow: OpSet(0),
+        block: OpSet(0),
+        events: EventsMode::Deny,
+        present: false,
+        complain: false,
+    };
 
     pub fn enabled(&self) -> bool {
         self.profile != Profile::Allow
@@ -136,6 +144,9 @@ impl LockPolicy {
     /// "baseline (allow: debugfs; block: kcore)"
     pub fn describe(&self, table: &'static [Operation]) -> String {
         let mut parts = Vec::new();
+        if self.complain {
+            parts.push("complain mode: nothing refused".to_string());
+        }
         for (key, set) in [("allow", self.allow), ("block", self.block)] {
             if set.0 != 0 {
                 parts.push(format!("{key}: {}", set.names(table).join(", ")));
@@ -199,6 +210,22 @@ impl<'a> Checker<'a> {
                 format!("{key}: unknown value \"{}\"{suggestion} (expected deny, all or none)", value.get_ref()),
             )
         })
+    }
+
+    /// A lock's `mode`: true for "complain" (report would-deny, refuse nothing).
+    pub fn complain(&self, section: &str, mode: Option<&Spanned<String>>) -> Result<bool, PolicyError> {
+        let Some(mode) = mode else { return Ok(false) };
+        match mode.get_ref().as_str() {
+            "enforce" => Ok(false),
+            "complain" => Ok(true),
+            other => Err(self.error(
+                mode.span(),
+                format!(
+                    "{section}.mode: unknown mode \"{other}\"{} (expected enforce or complain)",
+                    did_you_mean(other, ["enforce", "complain"])
+                ),
+            )),
+        }
     }
 
     /// A lock's profile and its `allow`/`block` lists of operations from `table`.

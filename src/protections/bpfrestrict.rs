@@ -41,10 +41,12 @@ struct RawBpfrestrict {
     profile: Spanned<String>,
     block: Option<RawList>,
     events: Option<Spanned<String>>,
+    mode: Option<Spanned<String>>,
 }
 
 const FLAGS: &[Flag] = &[
     lock_flag!(profile, "bpfrestrict", "bpfrestrict profile: allow (= none = privileged), baseline or restricted"),
+    lock_flag!(mode, "bpfrestrict"),
     lock_flag!(
         block,
         "bpfrestrict",
@@ -74,7 +76,7 @@ impl Protection for Bpfrestrict {
             return Ok(Box::new(LockSection::absent(OPERATIONS, false, defaults)));
         };
         let (block, events) = (r.block.as_ref(), r.events.as_ref());
-        Ok(Box::new(LockSection::parse(doc, defaults, NAME, OPERATIONS, false, &r.profile, None, block, events)?))
+        Ok(Box::new(LockSection::parse(doc, defaults, NAME, OPERATIONS, false, &r.profile, None, block, events, r.mode.as_ref())?))
     }
 
     fn apply_overrides(&self, section: &mut dyn Section, overrides: &Overrides) -> Result<()> {
@@ -98,7 +100,7 @@ impl Protection for Bpfrestrict {
             Ok(c) => c,
             Err(e) => return st.unreadable.push(format!("policy: {e}")),
         };
-        lock::status(st, OPERATIONS, c.bpfrestrict_profile, 0, c.bpfrestrict_block_mask, c.bpflock_events_mode);
+        lock::status(st, OPERATIONS, c.bpfrestrict_profile, 0, c.bpfrestrict_block_mask, c.bpflock_events_mode, c.bpflock_complain);
         match pinned_armed(dir) {
             Ok(true) => {}
             Ok(false) => st.differs.push(format!(
@@ -179,6 +181,7 @@ fn setup(policy: &LockPolicy, ctx: &SetupContext<'_>) -> Result<()> {
     config.bpfrestrict_block_mask = policy.block.0;
     config.bpflock_exe_dev = forwarder_dev;
     config.bpflock_exe_ino = forwarder_ino;
+    config.bpflock_complain = policy.complain;
     events::configure_events!(shared, open, config, policy.events)?;
     skeleton::carries_pins_guard(NAME, shared, policy.enabled(), open.open_object_mut());
     let mut skel = skeleton::load(NAME, open, &[])?;

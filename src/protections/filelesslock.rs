@@ -36,10 +36,14 @@ pub struct Filelesslock;
 struct RawFilelesslock {
     profile: Spanned<String>,
     events: Option<Spanned<String>>,
+    mode: Option<Spanned<String>>,
 }
 
 const FLAGS: &[Flag] =
-    &[lock_flag!(profile, "filelesslock", "filelesslock profile: allow (report only), baseline or restricted")];
+    &[
+        lock_flag!(profile, "filelesslock", "filelesslock profile: allow (report only), baseline or restricted"),
+        lock_flag!(mode, "filelesslock"),
+    ];
 
 /// Mounts are read with bpf_probe_read_kernel or a read-only cast (bpf/vfs.bpf.h).
 fn lockdown_unsupported() -> Option<String> {
@@ -73,7 +77,7 @@ impl Protection for Filelesslock {
         let Some(r) = doc.section::<RawFilelesslock>(NAME)? else {
             return Ok(Box::new(LockSection::absent(&[], true, defaults)));
         };
-        Ok(Box::new(LockSection::parse(doc, defaults, NAME, &[], true, &r.profile, None, None, r.events.as_ref())?))
+        Ok(Box::new(LockSection::parse(doc, defaults, NAME, &[], true, &r.profile, None, None, r.events.as_ref(), r.mode.as_ref())?))
     }
 
     fn apply_overrides(&self, section: &mut dyn Section, o: &Overrides) -> Result<()> {
@@ -103,6 +107,7 @@ impl Protection for Filelesslock {
         let mut open = skeleton::open(NAME, FilelesslockSkelBuilder::default(), &mut object)?;
         let config = open.maps.rodata_data.as_deref_mut().expect("filelesslock has .rodata");
         config.filelesslock_profile = policy.profile as u32;
+        config.bpflock_complain = policy.complain;
         // Under allow, reporting is all it does: fileless executions are reported as allowed.
         let events = match (policy.profile, policy.events) {
             (Profile::Allow, EventsMode::Deny) => EventsMode::All,
@@ -118,7 +123,7 @@ impl Protection for Filelesslock {
 
     fn status(&self, dir: &Path, st: &mut ProtectionStatus) {
         match skeleton::read_config::<types::rodata>(dir) {
-            Ok(c) => lock::status(st, &[], c.filelesslock_profile, 0, 0, c.bpflock_events_mode),
+            Ok(c) => lock::status(st, &[], c.filelesslock_profile, 0, 0, c.bpflock_events_mode, c.bpflock_complain),
             Err(e) => st.unreadable.push(format!("policy: {e}")),
         }
     }

@@ -184,10 +184,14 @@ fn setup(policy: &JailPolicy, events: EventsMode, ctx: &SetupContext<'_>) -> Res
     let mut xattr = false;
     for e in &policy.enroll {
         match e {
-            Enroll::Exec { path, role, at } => {
-                let (dev, ino) =
-                    crate::kernel::file_identity(path).map_err(|err| refused(format!("{at}: enroll.exec: {err}")))?;
-                execs.push((types::jail_exec_key { dev, pad: 0, ino }, ids[role]));
+            Enroll::Exec { path, role, at } => match crate::kernel::file_identity(path) {
+                Ok((dev, ino)) => execs.push((types::jail_exec_key { dev, pad: 0, ino }, ids[role])),
+                // A package removed since the policy was written: the rest of the jail
+                // still applies (a boot must not go unprotected for one stale line).
+                Err(err) => ctx.skipped.borrow_mut().push(format!("jail: {at}: enroll.exec: {err}")),
+            },
+            Enroll::Cgroup { path, at, .. } if !std::path::Path::new(path).exists() => {
+                ctx.skipped.borrow_mut().push(format!("jail: {at}: enroll.cgroup: {path} does not exist"));
             }
             Enroll::Cgroup { path, role, at } => {
                 let st = nix::sys::statfs::statfs(path.as_str())
@@ -214,6 +218,7 @@ fn setup(policy: &JailPolicy, events: EventsMode, ctx: &SetupContext<'_>) -> Res
     let config = open.maps.rodata_data.as_deref_mut().expect("jail has .rodata");
     config.jail_enroll_exec = !execs.is_empty() as u32;
     config.jail_enroll_cgroup = !cgroups.is_empty() as u32;
+    config.jail_enroll_skipped = ctx.skipped.borrow().iter().filter(|s| s.starts_with("jail: ")).count() as u32;
     // Where pid namespaces' inodes live, for F_SETOWN's owner in a task's own namespace.
     config.jail_nsfs_dev = crate::kernel::file_identity("/proc/self/ns/pid").map(|(dev, _)| dev as u64).unwrap_or(0);
     events::configure_events!(shared, open, config, events)?;

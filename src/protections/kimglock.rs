@@ -101,10 +101,12 @@ struct RawKimglock {
     allow: Option<RawList>,
     block: Option<RawList>,
     events: Option<Spanned<String>>,
+    mode: Option<Spanned<String>>,
 }
 
 const FLAGS: &[Flag] = &[
     lock_flag!(profile, "kimglock", "kimglock profile: allow (= none = privileged), baseline or restricted"),
+    lock_flag!(mode, "kimglock"),
     lock_flag!(
         allow,
         "kimglock",
@@ -138,7 +140,7 @@ impl Protection for Kimglock {
             return Ok(Box::new(LockSection::absent(OPERATIONS, false, defaults)));
         };
         let (allow, block, events) = (r.allow.as_ref(), r.block.as_ref(), r.events.as_ref());
-        Ok(Box::new(LockSection::parse(doc, defaults, NAME, OPERATIONS, false, &r.profile, allow, block, events)?))
+        Ok(Box::new(LockSection::parse(doc, defaults, NAME, OPERATIONS, false, &r.profile, allow, block, events, r.mode.as_ref())?))
     }
 
     fn apply_overrides(&self, section: &mut dyn Section, overrides: &Overrides) -> Result<()> {
@@ -167,6 +169,7 @@ impl Protection for Kimglock {
         config.kimglock_allow_mask = policy.allow.0;
         config.kimglock_block_mask = policy.block.0;
         (config.bpflock_exe_dev, config.bpflock_exe_ino) = crate::kernel::bpflock_exe_identity()?;
+        config.bpflock_complain = policy.complain;
         events::configure_events!(ctx.shared, open, config, policy.events)?;
         skeleton::carries_pins_guard(NAME, ctx.shared, policy.enabled(), open.open_object_mut());
         let mut skel = skeleton::load(NAME, open, &[])?;
@@ -188,6 +191,7 @@ impl Protection for Kimglock {
             c.kimglock_allow_mask,
             c.kimglock_block_mask,
             c.bpflock_events_mode,
+            c.bpflock_complain,
         );
         // Needs only the kernel's BTF file, not bpf().
         let mut not_here = Vec::new();

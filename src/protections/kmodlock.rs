@@ -70,6 +70,7 @@ struct RawKmodlock {
     #[serde(default)]
     ro_dev: bool,
     events: Option<Spanned<String>>,
+    mode: Option<Spanned<String>>,
 }
 
 /// kmodlock's part of the policy.
@@ -99,6 +100,7 @@ impl Section for KmodlockPolicy {
 
 const FLAGS: &[Flag] = &[
     lock_flag!(profile, "kmodlock", "kmodlock profile: allow (= none = privileged), baseline or restricted"),
+    lock_flag!(mode, "kmodlock"),
     lock_flag!(
         block,
         "kmodlock",
@@ -148,6 +150,7 @@ impl Protection for Kmodlock {
         Ok(Box::new(KmodlockPolicy {
             lock: LockPolicy {
                 events: doc.events("kmodlock.events", raw.events.as_ref(), defaults)?,
+                complain: doc.checker.complain(NAME, raw.mode.as_ref())?,
                 ..doc.checker.lock(NAME, OPERATIONS, &raw.profile, None, raw.block.as_ref())?
             },
             origin: ModuleOrigin { rootfs: raw.rootfs, ro: raw.ro, ro_dev: raw.ro_dev },
@@ -178,6 +181,7 @@ impl Protection for Kmodlock {
         config.kmodlock_root_dev = crate::kernel::file_identity("/")?.0;
         config.kmodlock_ro = origin.ro.into();
         config.kmodlock_ro_dev = origin.ro_dev.into();
+        config.bpflock_complain = policy.complain;
         events::configure_events!(ctx.shared, open, config, policy.events)?;
         skeleton::carries_pins_guard(NAME, ctx.shared, policy.enabled(), open.open_object_mut());
         let mut skel = skeleton::load(NAME, open, &[])?;
@@ -191,7 +195,7 @@ impl Protection for Kmodlock {
             Ok(c) => c,
             Err(e) => return st.unreadable.push(format!("policy: {e}")),
         };
-        lock::status(st, OPERATIONS, c.kmodlock_profile, 0, c.kmodlock_block_mask, c.bpflock_events_mode);
+        lock::status(st, OPERATIONS, c.kmodlock_profile, 0, c.kmodlock_block_mask, c.bpflock_events_mode, c.bpflock_complain);
         let origin =
             ModuleOrigin { rootfs: c.kmodlock_rootfs != 0, ro: c.kmodlock_ro != 0, ro_dev: c.kmodlock_ro_dev != 0 };
         if origin.any() {

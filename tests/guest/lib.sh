@@ -113,6 +113,12 @@ forwarded() { journal_json | grep BPFLOCK_DELIVERED | tail -1 | grep -o "\"$1\":
 # A kernel counter from `bpflock status --json`: counter NAME.
 counter() { bpflock status --json | grep -o "\"$1\": [0-9]*" | head -1 | grep -o '[0-9]*$'; }
 denied() { bpflock status --json | tr -d ' \n' | grep -o "\"protection\":\"$1\",\"decision\":\"denied\",\"count\":[0-9]*" | grep -o '[0-9]*$'; }
+would_deny() { n=$(bpflock status --json | tr -d ' \n' | grep -o "\"protection\":\"$1\",\"decision\":\"would-deny\",\"count\":[0-9]*" | grep -o '[0-9]*$'); echo "${n:-0}"; }
+# complain_counted PROTECTION AT_LEAST: complain mode counted would-denials and no denial.
+complain_counted() {
+	[ "$(would_deny "$1")" -ge "$2" ] || fail "$1 complain mode counted $(would_deny "$1") would-deny, want >= $2"
+	d=$(denied "$1"); [ "${d:-0}" = 0 ] || fail "$1 complain mode counted $d denials"
+}
 has_journald() { [ -S /run/systemd/journal/socket ] && command -v journalctl >/dev/null; }
 # overlay_at DIR: an overlay of a directory holding the program nop, at DIR (its upper
 # layer on tmpfs). Since 6.6 the kernel opens and maps the layers' files behind the

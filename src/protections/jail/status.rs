@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, path::Path};
 use libbpf_rs::{MapCore, MapFlags, MapHandle};
 
 use super::{rules, types, MAPS_DIR};
-use crate::{error::Result, protection::ProtectionStatus, skel as skeleton, vocabulary::EventsMode};
+use crate::{protection::ProtectionStatus, skel as skeleton, vocabulary::EventsMode};
 
 /// Fills `bpflock status` for a pinned jail.
 pub(super) fn status(dir: &Path, st: &mut ProtectionStatus) {
@@ -22,8 +22,18 @@ pub(super) fn status(dir: &Path, st: &mut ProtectionStatus) {
         "jail".into(),
         serde_json::json!({ "roles": roles, "enrolled_executables": executables, "enrolled_cgroups": cgroups }),
     );
-    match pinned_events(dir) {
-        Ok(events) => st.events = Some(events.name()),
+    match skeleton::read_config::<types::rodata>(dir) {
+        Ok(c) => {
+            st.events = Some(EventsMode::from_raw(c.bpflock_events_mode).name());
+            if c.jail_enroll_skipped > 0 {
+                st.differs.push(format!(
+                    "{} enrollment(s) of the policy were skipped at bootstrap: their executable or cgroup was \
+                     gone (the journal of bpflock.service says which)",
+                    c.jail_enroll_skipped
+                ));
+            }
+            st.details.insert("enrollments_skipped".into(), c.jail_enroll_skipped.into());
+        }
         Err(e) => st.unreadable.push(format!("policy: {e}")),
     }
 }
@@ -67,10 +77,4 @@ fn pinned_status(dir: &Path) -> (Vec<RoleStatus>, Option<usize>, Option<usize>) 
         .collect();
     let count = |name: &str| MapHandle::from_pinned_path(maps.join(name)).ok().map(|m| m.keys().count());
     (roles, count("enrolled_executables"), count("enrolled_cgroups"))
-}
-
-/// The events setting recorded in a pinned jail.
-fn pinned_events(dir: &Path) -> Result<EventsMode> {
-    let c: types::rodata = skeleton::read_config(dir)?;
-    Ok(EventsMode::from_raw(c.bpflock_events_mode))
 }

@@ -200,3 +200,17 @@ contains "forwarder stopping: 1 events delivered, 0 lost in the ring"
 # Nothing went to the journal.
 if has_journald && [ -n "$(journal_json)" ]; then fail "the stderr forwarder wrote to the journal"; fi
 end
+
+# Complain mode's would-deny reaches the journal as a warning of its own.
+begin audit_complain_would_deny_reaches_journald
+has_journald || fail "no journald in the guest"
+journal_mark
+run 0 bpflock bootstrap --kimglock-mode=complain
+start_forwarder
+expect container devmem ok
+sleep 1
+stop_forwarder
+OUT=$(journal_json BPFLOCK_PROTECTION=kimglock BPFLOCK_OPERATION=dev_mem)
+contains '"BPFLOCK_DECISION":"would-deny"'
+contains '"MESSAGE":"kimglock: would-deny dev_mem to testops'
+end

@@ -61,3 +61,13 @@ run 0 bpflock remove bpfrestrict
 expect host map_create ok
 expect container devmem EPERM
 end
+
+begin bpfrestrict_complain_refuses_nothing
+run 0 bpflock bootstrap --kimglock-profile=allow --bpfrestrict-profile=baseline --bpfrestrict-mode=complain
+expect container map_create ok
+complain_counted bpfrestrict 1
+run 0 bpflock status
+contains "bpfrestrict: baseline; complain mode"
+run 0 bpflock bootstrap --kimglock-profile=allow --bpfrestrict-profile=baseline
+expect container map_create EPERM
+end

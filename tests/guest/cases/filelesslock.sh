@@ -46,3 +46,13 @@ run 0 bpflock bootstrap --filelesslock-profile=restricted --kimglock-profile=all
 run 0 bpflock remove filelesslock
 for op in $FILELESS_OPS; do expect host $op ok; done
 end
+
+begin filelesslock_complain_refuses_nothing
+run 0 bpflock bootstrap --filelesslock-profile=restricted --filelesslock-mode=complain --kimglock-profile=allow --bpfrestrict-profile=allow
+for op in $FILELESS_EXEC_OPS; do expect host $op ok; expect container $op ok; done
+complain_counted filelesslock 2
+run 0 bpflock status
+contains "filelesslock: restricted; complain mode"
+run 0 bpflock bootstrap --filelesslock-profile=restricted --kimglock-profile=allow --bpfrestrict-profile=allow
+expect container mprotect_memfd EPERM
+end

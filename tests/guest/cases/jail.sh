@@ -642,3 +642,24 @@ run 0 bpflock remove jail
 got=$(jailops-web read /etc/shadow 2>&1)
 [ "$got" = ok ] || fail "right after remove, the enrolled executable is still refused: $got"
 end
+
+# One stale enrollment (its executable removed since the policy was written) must not
+# leave the host unprotected: the rest is applied, the failure is loud (exit 1, status).
+begin jail_stale_enrollment_applies_the_rest
+cp $P/jail.toml /tmp/stale.toml
+printf '\n[[enroll]]\nexec = "/usr/sbin/gone"\nrole = "web"\n' >> /tmp/stale.toml
+line=$(($(grep -c '' /tmp/stale.toml) - 2))
+run 1 bpflock bootstrap --policy /tmp/stale.toml --kimglock-profile=baseline --bpfrestrict-profile=allow
+contains "not applied: jail: /tmp/stale.toml:$line:1: enroll.exec: cannot stat /usr/sbin/gone"
+contains "the rest of the policy is pinned: kimglock, jail"
+pinned jail/file_open; pinned kimglock/locked_down
+expect container devmem EPERM
+got=$(jailops-web read /etc/shadow 2>&1)
+[ "$got" = EPERM ] || fail "the other enrollments: jailops-web read /etc/shadow got $got"
+run 0 bpflock status
+contains "1 enrollment(s) of the policy were skipped at bootstrap"
+# Control: the same policy without the stale line applies cleanly, and status is quiet.
+run 0 bpflock bootstrap --policy $P/jail.toml --kimglock-profile=baseline --bpfrestrict-profile=allow
+run 0 bpflock status
+echo "$OUT" | grep -q "were skipped" && fail "status still reports skipped enrollments"
+end

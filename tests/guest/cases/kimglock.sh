@@ -49,3 +49,16 @@ expect container bpf_write ok
 run 0 bpflock bootstrap --kimglock-profile=baseline --bpfrestrict-profile=allow
 expect container bpf_write EINVAL; expect container prog_load ok
 end
+
+# A safe rollout: the same decisions, reported as would-deny, nothing refused.
+begin kimglock_complain_refuses_nothing
+run 0 bpflock bootstrap --kimglock-profile=baseline --kimglock-mode=complain --bpfrestrict-profile=allow
+for op in $KIMG_OPS; do expect container $op ok; done
+expect container btf_load ok
+complain_counted kimglock $(($(echo $KIMG_OPS | wc -w) + 1))
+run 0 bpflock status
+contains "kimglock: baseline; complain mode"
+# Control: the same profile enforced.
+run 0 bpflock bootstrap --kimglock-profile=baseline --kimglock-mode=enforce --bpfrestrict-profile=allow
+expect container devmem EPERM
+end

@@ -102,3 +102,14 @@ run 0 bpflock bootstrap $KMOD_ONLY --kmodlock-profile=restricted
 run 0 bpflock remove kmodlock
 expect host "finit_module $MOD" ok; expect container autoload ok
 end
+
+begin kmodlock_complain_refuses_nothing
+run 0 bpflock bootstrap $KMOD_ONLY --kmodlock-profile=restricted --kmodlock-mode=complain
+expect container "finit_module $MOD" ok; rmmod minix 2>/dev/null
+expect host "init_module $MOD" ok; rmmod minix 2>/dev/null
+complain_counted kmodlock 2
+run 0 bpflock status
+contains "kmodlock: restricted; complain mode"
+run 0 bpflock bootstrap $KMOD_ONLY --kmodlock-profile=restricted
+expect container "finit_module $MOD" EPERM
+end
