@@ -42,21 +42,32 @@ KERNELS ?= bookworm trixie trixie-backports sid
 PREFIX ?= /usr
 DESTDIR ?=
 
-.PHONY: all build build-guest deps fuzz test test-unit test-install test-guest test-arm64 test-matrix test-boot readme-matrix guest-kernels guest-initrds demo bench install uninstall vmlinux clean
+.PHONY: all build build-guest dist deb deps build-deps test-deps fuzz test test-unit test-install test-guest test-arm64 test-matrix test-boot readme-matrix guest-kernels guest-initrds demo bench install uninstall vmlinux clean
 
-all: build
+# `make`: the binary, its man pages and completions, in target/dist (as yourself);
+# `sudo make install` copies them and builds nothing (sudo's PATH has no cargo).
+all: dist
 
-# Debian packages and nothing else (plus rustup's musl target): clang/llvm for the BPF C,
-# libelf/zlib static archives, musl-gcc and kernel headers for libbpf,
-# QEMU and busybox-static for the guests. Skipped when everything is there.
-DEB_PACKAGES := clang llvm libelf-dev zlib1g-dev libbpf-dev musl-tools linux-libc-dev bpftool qemu-system-x86 busybox-static cpio kmod xz-utils e2fsprogs debootstrap gcc libc6-dev make strace bc \
-	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm zstd
-deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+# Debian packages and nothing else (plus rustup's musl target). To build: clang/llvm for
+# the BPF C, libelf/zlib static archives, musl-gcc and kernel headers for libbpf (and the
+# cross compiler for ARCH=arm64). To test: QEMU, busybox-static, debootstrap and the tools
+# the guests and the package need. Each is skipped when everything is there.
+BUILD_PACKAGES := clang llvm libelf-dev zlib1g-dev libbpf-dev musl-tools linux-libc-dev gcc libc6-dev make
+CROSS_PACKAGES := gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+TEST_PACKAGES := qemu-system-x86 qemu-system-arm busybox-static cpio kmod xz-utils zstd e2fsprogs debootstrap strace bc \
+	bpftool dpkg systemd $(CROSS_PACKAGES)
+define apt-install
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing:" $$missing; \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	fi
+endef
+deps: build-deps test-deps
+test-deps:
+	$(call apt-install,$(TEST_PACKAGES))
+build-deps:
+	$(call apt-install,$(BUILD_PACKAGES) $(if $(filter arm64,$(ARCH)),$(CROSS_PACKAGES)))
 	@rustup target list --installed 2>/dev/null | grep -qx $(MUSL) || rustup target add $(MUSL) || \
 		echo "warning: rustup could not add $(MUSL): building on static glibc" >&2
 ifeq ($(ARCH),x86_64)
@@ -68,12 +79,12 @@ else
 	@tools/cross-deps.sh $(DEB_ARCH) $(LIBBPF_DEPS)
 endif
 
-build: deps
+build: build-deps
 	$(STATIC_ENV) cargo build --release --locked --target $(TARGET)
 	@! readelf -l $(BIN) | grep -q INTERP || { echo "$(BIN) is dynamically linked" >&2; exit 1; }
 	@echo "built $(BIN) ($$(stat -c %s $(BIN)) bytes, static)"
 
-build-guest: deps
+build-guest: build-deps
 	$(STATIC_ENV) cargo build --profile guest --features fault-injection --locked --target $(TARGET) --bin bpflock
 	@! readelf -l $(GUEST_BIN) | grep -q INTERP || { echo "$(GUEST_BIN) is dynamically linked" >&2; exit 1; }
 
@@ -119,7 +130,7 @@ $(GUEST_ARCH)/initramfs.cpio.gz: build-guest $(GUEST_ARCH)/testops $(GUEST_ARCH)
 # Debian system booted with bpflock installed.
 test: test-unit test-install test-matrix test-boot
 
-test-unit: deps
+test-unit: build-deps
 	cargo test --locked --lib --bins --test cli --test policy_fuzz
 	@mkdir -p target
 	musl-gcc -O2 -Wall -Werror -fno-tree-loop-distribute-patterns -o target/musl_compat_test tests/musl_compat.c src/musl_compat.c
@@ -162,9 +173,9 @@ readme-matrix:
 # A real Debian systemd system (debootstrap, cached in target/boot) with bpflock from
 # `make install`, booted once per scenario: unit ordering, the initramfs path, bad boots.
 BOOT_SUITE ?= bookworm
-test-boot: build $(GUEST)/testops
+test-boot: test-deps deb $(GUEST)/testops
 	tests/guest/fetch-kernel.sh $(BOOT_SUITE)
-	tests/boot/run.sh $(BOOT_SUITE) $(GUEST)/kernel-$(BOOT_SUITE) $(GUEST)/testops
+	BPFLOCK_DEB=$(DEB) tests/boot/run.sh $(BOOT_SUITE) $(GUEST)/kernel-$(BOOT_SUITE) $(GUEST)/testops
 
 # Boots a guest with the default policy and shows, side by side, the same operations
 # allowed in the initial pid namespace and refused in a container.
@@ -184,61 +195,103 @@ bench: build $(GUEST)/testops
 	@for k in $(BENCH_KERNELS); do tests/guest/fetch-kernel.sh $$k || exit 1; done
 	tests/bench/run.sh $(BIN) $(GUEST) $(BENCH_KERNELS)
 
-# Installed layout (docs/deploy.md). /etc/bpflock/policy.toml is never overwritten.
-SBINDIR := $(PREFIX)/sbin
-UNITDIR := $(PREFIX)/lib/systemd/system
-# The man page and completions generator: a host tool, built for this machine.
+# What `make install` copies, built by `make` (docs/deploy.md).
+DIST := target/dist/$(DEB_ARCH)
+# The man pages and completions generator: a host tool, built for this machine.
 GEN = target/debug/bpflock-gen
-INSTALLED := $(SBINDIR)/bpflock $(UNITDIR)/bpflock.service $(UNITDIR)/bpflock-forward.service \
-	$(PREFIX)/share/man/man8/bpflock.8 $(PREFIX)/share/bash-completion/completions/bpflock \
-	$(PREFIX)/share/zsh/vendor-completions/_bpflock $(PREFIX)/share/fish/vendor_completions.d/bpflock.fish \
-	$(PREFIX)/lib/dracut/modules.d/90bpflock/module-setup.sh $(PREFIX)/lib/dracut/modules.d/90bpflock/bpflock-bootstrap.sh \
-	$(PREFIX)/share/initramfs-tools/hooks/bpflock $(PREFIX)/share/initramfs-tools/scripts/init-premount/bpflock
-
 $(GEN): FORCE
 	cargo build --locked --bin bpflock-gen --features gen
 FORCE:
 
-install: build $(GEN)
-	install -D -m 755 $(BIN) $(DESTDIR)$(SBINDIR)/bpflock
+dist: build $(GEN) man/bpflock.toml.5
+	@rm -rf $(DIST) && mkdir -p $(DIST)/man $(DIST)/completions
+	cp $(BIN) $(DIST)/bpflock
+	$(GEN) man $(DIST)/man
+	cp man/bpflock.toml.5 $(DIST)/man/
+	$(GEN) completions bash > $(DIST)/completions/bpflock
+	$(GEN) completions zsh > $(DIST)/completions/_bpflock
+	$(GEN) completions fish > $(DIST)/completions/bpflock.fish
+	@echo "built $(DIST): $$(ls $(DIST)/man | wc -l) man pages, completions; then: sudo make install"
+
+# Installed layout (docs/deploy.md). /etc/bpflock/policy.toml is never overwritten. The
+# initramfs hooks go where initramfs-tools and dracut look, whatever PREFIX is.
+SBINDIR := $(PREFIX)/sbin
+UNITDIR := $(PREFIX)/lib/systemd/system
+MANDIR := $(PREFIX)/share/man
+INITRAMFS_TOOLS_DIR ?= $(if $(filter /usr,$(PREFIX)),/usr/share/initramfs-tools,/etc/initramfs-tools)
+DRACUT_DIR ?= /usr/lib/dracut/modules.d/90bpflock
+INSTALLED := $(SBINDIR)/bpflock $(UNITDIR)/bpflock.service $(UNITDIR)/bpflock-forward.service \
+	$(PREFIX)/share/bash-completion/completions/bpflock \
+	$(PREFIX)/share/zsh/vendor-completions/_bpflock $(PREFIX)/share/fish/vendor_completions.d/bpflock.fish \
+	$(DRACUT_DIR)/module-setup.sh $(DRACUT_DIR)/bpflock-bootstrap.sh \
+	$(INITRAMFS_TOOLS_DIR)/hooks/bpflock $(INITRAMFS_TOOLS_DIR)/scripts/init-premount/bpflock
+# The installed path of bpflock, in the files that name it.
+at-sbindir = sed -e 's|/usr/sbin/bpflock|$(SBINDIR)/bpflock|g' $(1) > $(2)
+at-sbindir-hook = sed -e 's|^BPFLOCK=/usr/sbin/bpflock|BPFLOCK=$(SBINDIR)/bpflock|' $(1) > $(2)
+
+install:
+	@test -x $(DIST)/bpflock || { echo "make install: nothing built in $(DIST): run \`make\` first (as yourself), then \`sudo make install\`" >&2; exit 1; }
+	install -D -m 755 $(DIST)/bpflock $(DESTDIR)$(SBINDIR)/bpflock
+	install -d $(DESTDIR)$(UNITDIR)
 	@for u in bpflock bpflock-forward; do \
-		mkdir -p $(DESTDIR)$(UNITDIR); \
-		sed 's|/usr/sbin/bpflock|$(SBINDIR)/bpflock|g' systemd/$$u.service > $(DESTDIR)$(UNITDIR)/$$u.service; \
+		$(call at-sbindir,systemd/$$u.service,$(DESTDIR)$(UNITDIR)/$$u.service); \
 		chmod 644 $(DESTDIR)$(UNITDIR)/$$u.service; \
 	done
-	install -d -m 755 $(DESTDIR)/etc/bpflock
+	install -d -m 755 $(DESTDIR)/etc/bpflock $(DESTDIR)/etc/default
 	@if [ -e $(DESTDIR)/etc/bpflock/policy.toml ]; then \
 		echo "keeping the existing $(DESTDIR)/etc/bpflock/policy.toml"; \
 	else \
 		install -m 600 policy/default.toml $(DESTDIR)/etc/bpflock/policy.toml; \
 	fi
+	@[ -e $(DESTDIR)/etc/default/bpflock ] || install -m 644 debian/default $(DESTDIR)/etc/default/bpflock
 	install -d $(DESTDIR)$(PREFIX)/share/bpflock/policy
 	install -m 644 policy/*.toml $(DESTDIR)$(PREFIX)/share/bpflock/policy/
-	install -d $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
-		$(DESTDIR)$(PREFIX)/share/zsh/vendor-completions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
-	$(GEN) man > $(DESTDIR)$(PREFIX)/share/man/man8/bpflock.8
-	$(GEN) completions bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/bpflock
-	$(GEN) completions zsh > $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_bpflock
-	$(GEN) completions fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/bpflock.fish
-	install -D -m 755 dracut/90bpflock/module-setup.sh $(DESTDIR)$(PREFIX)/lib/dracut/modules.d/90bpflock/module-setup.sh
-	install -D -m 755 dracut/90bpflock/bpflock-bootstrap.sh $(DESTDIR)$(PREFIX)/lib/dracut/modules.d/90bpflock/bpflock-bootstrap.sh
-	install -D -m 755 initramfs-tools/hooks/bpflock $(DESTDIR)$(PREFIX)/share/initramfs-tools/hooks/bpflock
-	install -D -m 755 initramfs-tools/scripts/init-premount/bpflock $(DESTDIR)$(PREFIX)/share/initramfs-tools/scripts/init-premount/bpflock
+	install -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
+	install -m 644 $(DIST)/man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 $(DIST)/man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -D -m 644 $(DIST)/completions/bpflock $(DESTDIR)$(PREFIX)/share/bash-completion/completions/bpflock
+	install -D -m 644 $(DIST)/completions/_bpflock $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_bpflock
+	install -D -m 644 $(DIST)/completions/bpflock.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/bpflock.fish
+	install -d $(DESTDIR)$(DRACUT_DIR) $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/hooks $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/init-premount
+	$(call at-sbindir-hook,dracut/90bpflock/module-setup.sh,$(DESTDIR)$(DRACUT_DIR)/module-setup.sh)
+	install -m 755 dracut/90bpflock/bpflock-bootstrap.sh $(DESTDIR)$(DRACUT_DIR)/bpflock-bootstrap.sh
+	$(call at-sbindir-hook,initramfs-tools/hooks/bpflock,$(DESTDIR)$(INITRAMFS_TOOLS_DIR)/hooks/bpflock)
+	install -m 755 initramfs-tools/scripts/init-premount/bpflock $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/init-premount/bpflock
+	chmod 755 $(DESTDIR)$(DRACUT_DIR)/module-setup.sh $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/hooks/bpflock
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
-	rm -rf $(DESTDIR)$(PREFIX)/share/bpflock $(DESTDIR)$(PREFIX)/lib/dracut/modules.d/90bpflock
-	@echo "kept $(DESTDIR)/etc/bpflock/policy.toml (yours to remove)"
+	rm -f $(DESTDIR)$(MANDIR)/man8/bpflock.8 $(DESTDIR)$(MANDIR)/man8/bpflock-*.8 $(DESTDIR)$(MANDIR)/man5/bpflock.toml.5
+	rm -rf $(DESTDIR)$(PREFIX)/share/bpflock $(DESTDIR)$(DRACUT_DIR)
+	@echo "kept $(DESTDIR)/etc/bpflock/policy.toml and $(DESTDIR)/etc/default/bpflock (yours to remove)"
+
+# A Debian package of the same layout (PREFIX=/usr): units enabled by its maintainer
+# scripts, not started; the policy and /etc/default/bpflock are conffiles.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+DEB := target/bpflock_$(VERSION)_$(DEB_ARCH).deb
+DEB_ROOT := target/deb-$(DEB_ARCH)
+deb: dist
+	@rm -rf $(DEB_ROOT)
+	$(MAKE) -s install DESTDIR=$(CURDIR)/$(DEB_ROOT) PREFIX=/usr ARCH=$(ARCH)
+	install -D -m 644 debian/copyright $(DEB_ROOT)/usr/share/doc/bpflock/copyright
+	install -d $(DEB_ROOT)/DEBIAN
+	install -m 644 debian/conffiles $(DEB_ROOT)/DEBIAN/conffiles
+	install -m 755 debian/postinst debian/prerm debian/postrm $(DEB_ROOT)/DEBIAN/
+	sed -e 's/@VERSION@/$(VERSION)/' -e 's/@ARCH@/$(DEB_ARCH)/' -e "s/@SIZE@/$$(du -sk --exclude=DEBIAN $(DEB_ROOT) | cut -f1)/" \
+		debian/control.in > $(DEB_ROOT)/DEBIAN/control
+	dpkg-deb --root-owner-group -Zxz --build $(DEB_ROOT) $(DEB)
+	@echo "built $(DEB)"
 
 # make install into a scratch DESTDIR, twice, and make uninstall: the layout, the policy
 # that is never overwritten, the generated man page and completions.
-test-install: build
+test-install: test-deps dist deb
+	$(MAKE) ARCH=arm64 deb
 	tests/install.sh
 
 # Coverage-guided fuzzing of the policy parser (fuzz/), seeded with every example policy;
 # `make test` runs the bounded part (tests/policy_fuzz.rs). FUZZ_SECONDS=600 for longer.
 FUZZ_SECONDS ?= 120
-fuzz: deps
+fuzz: build-deps
 	@cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 	@mkdir -p fuzz/corpus/policy && cp policy/*.toml tests/policies/*.toml fuzz/corpus/policy/
 	# cargo-fuzz passes nightly flags (sanitizer coverage): allowed on the one stable toolchain.

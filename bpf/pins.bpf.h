@@ -89,7 +89,10 @@ static __always_inline int pins_guard(void *ctx, __u32 protection, __u32 profile
 {
 	if (!touches_pins || profile == PROFILE_ALLOW || in_initial_pidns())
 		return 0;
-	return lock_verdict(ctx, protection, hook, BPFLOCK_OP_PINS, -EPERM, NULL);
+	/* Always enforced: only a lock that enforces carries the guard (skel.rs), and a lock
+	 * in complain mode must not leave the others' pins open. */
+	report(ctx, protection, hook, BPFLOCK_OP_PINS, DECISION_DENY, NULL);
+	return -EPERM;
 }
 
 #define BPFLOCK_PINS_GUARD(name, protection, profile)                                                               \

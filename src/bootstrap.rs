@@ -18,7 +18,7 @@ use crate::{
 /// protection is checked as each is loaded (`skel::load`).
 /// `pin_root` is consulted only to explain a refusal caused by bpflock's own pins.
 pub fn check_kernel(pin_root: &Path) -> Result<KernelBtf> {
-    kernel::require_bpf_privilege("BPF LSM")?;
+    kernel::require_bpf_privilege("probe")?;
     let btf = KernelBtf::load()?;
     if let Err(problem) = kernel::probe_bpf_lsm() {
         if problem.refused {
@@ -122,7 +122,9 @@ pub fn run(policy: &Policy, pin_root: &Path) -> Result<()> {
     }
     match (refused.is_empty(), skipped.is_empty()) {
         (true, true) => return Ok(()),
-        (true, false) => return Err(Error::Incomplete { skipped: skipped.join("; "), applied: applied_names.join(", ") }),
+        (true, false) => {
+            return Err(Error::Incomplete { skipped: skipped.join("; "), applied: applied_names.join(", ") })
+        }
         _ => {}
     }
     Err(Error::PartlyApplied { refused: refused_error(refused), applied: applied_names.join(", ") })

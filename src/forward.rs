@@ -24,7 +24,7 @@ use libbpf_rs::{MapHandle, PerfBufferBuilder};
 
 use crate::{
     error::{Error, Result},
-    events::{self, Counters, Event, DECISION_DENY},
+    events::{self, Counters, Event},
     protections,
 };
 
@@ -291,7 +291,8 @@ impl Forwarder {
             m.extend_from_slice(object.as_bytes());
         }
 
-        let priority = if e.decision == DECISION_DENY { PRIORITY_WARNING } else { PRIORITY_INFO };
+        // A would-deny is what enforcing would refuse: a rollout reads it with `-p warning`.
+        let priority = if e.decision == crate::abi::DECISION_ALLOW { PRIORITY_INFO } else { PRIORITY_WARNING };
         let hook = events::hook_name(e.hook);
         self.entry(priority, true, |buf| {
             put_field(buf, "BPFLOCK_PROTECTION", protection.as_bytes());

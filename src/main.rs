@@ -105,6 +105,7 @@ fn check_json(origin: &Path, result: &Result<Policy>) {
 }
 
 fn probe(policy: Option<&Path>, json: bool, pin_root: &Path) -> Result<()> {
+    kernel::require_bpf_privilege("probe")?;
     let policy = load_policy(policy, &Overrides::default())?;
     let lsms = kernel::active_lsms();
     let kernel = bootstrap::check_kernel(pin_root);
@@ -184,6 +185,9 @@ fn remove(names: &[String], all: bool, root: &Path) -> Result<()> {
 fn run(cli: Cli) -> Result<bool> {
     match cli.command {
         Command::Bootstrap { policy, pin_root, overrides } => {
+            // Before the policy: as a user, /etc/bpflock/policy.toml (mode 600) is unreadable
+            // too, and "run as root" is the answer to both.
+            kernel::require_bpf_privilege("bootstrap")?;
             let policy = load_policy(policy.as_deref(), &overrides)?;
             log::info!(target: "bootstrap", "policy: {}", policy.origin);
             bootstrap::run(&policy, &pin_root.pin_root)?;

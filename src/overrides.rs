@@ -115,7 +115,8 @@ pub fn override_lock(
         let profile = Profile::parse(name).ok_or_else(|| {
             bad("profile", format!("unknown profile \"{name}\" (expected allow, baseline or restricted)"))
         })?;
-        *lock = LockPolicy { profile, events: lock.events, present: true, ..LockPolicy::ALLOW };
+        *lock =
+            LockPolicy { profile, events: lock.events, present: true, complain: lock.complain, ..LockPolicy::ALLOW };
     }
     if let Some(mode) = o.value(&format!("{section}-mode")) {
         lock.complain = match mode {

@@ -301,6 +301,10 @@ mod tests {
         let mut p = Policy::parse("p", DEFAULT_POLICY).unwrap();
         p.apply(&Overrides::from([("bpfrestrict-mode", FlagValue::Value("complain".into()))])).unwrap();
         assert_eq!(describe(&p, "bpfrestrict"), "baseline (complain mode: nothing refused)");
+        // A profile on the command line keeps the file's mode: a rollout stays a rollout.
+        let mut p = Policy::parse("p", "[kmodlock]\nprofile = \"baseline\"\nmode = \"complain\"\n").unwrap();
+        p.apply(&Overrides::from([("kmodlock-profile", FlagValue::Value("restricted".into()))])).unwrap();
+        assert_eq!(describe(&p, "kmodlock"), "restricted (complain mode: nothing refused)");
     }
 
     #[test]

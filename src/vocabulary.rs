@@ -141,6 +141,11 @@ impl LockPolicy {
         self.profile != Profile::Allow
     }
 
+    /// Refuses something (not `allow`, not complain): what may carry the pins guard.
+    pub fn enforces(&self) -> bool {
+        self.enabled() && !self.complain
+    }
+
     /// "baseline (allow: debugfs; block: kcore)"
     pub fn describe(&self, table: &'static [Operation]) -> String {
         let mut parts = Vec::new();
@@ -297,9 +302,12 @@ pub fn unknown_op(section: &str, key: &str, name: &str, table: &[Operation]) -> 
 /// third of its characters edited (one at least). Case is ignored.
 pub fn closest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
     let name = name.to_lowercase();
-    let limit = (name.chars().count() / 3).max(1);
+    let len = name.chars().count();
+    let limit = (len / 3).max(1);
     candidates
         .into_iter()
+        // Only names of about the same length can be that close (and a 1 MiB key costs nothing).
+        .filter(|c| c.chars().count().abs_diff(len) <= limit)
         .map(|c| (edit_distance(&name, &c.to_lowercase()), c))
         .filter(|&(d, _)| d <= limit)
         .min_by_key(|&(d, _)| d)

@@ -272,7 +272,11 @@ fn unprivileged_use_says_so() {
             .expect("bpflock runs");
         (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
     };
-    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/policy/default.toml");
+    // The policy as installed: mode 600, unreadable to the user too.
+    let private = tempdir("bpflock-cli-private-policy").join("policy.toml");
+    fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/policy/default.toml"), &private).unwrap();
+    fs::set_permissions(&private, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let policy = private.to_str().unwrap();
     for cmd in ["probe", "bootstrap"] {
         let (code, stderr) = as_nobody(&[cmd, "--policy", policy, "--pin-root", "/nonexistent/bpflock"]);
         assert_eq!(code, 4, "{cmd}: {stderr}");

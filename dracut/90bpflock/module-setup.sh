@@ -4,9 +4,17 @@
 # with its submounts into the real root, so the protections survive it (unmounting that
 # bpffs would detach them).
 
+# The one rule for dracut and initramfs-tools: included where /etc/default/bpflock says
+# BPFLOCK_INITRAMFS=yes (or when asked by name: add_dracutmodules+=" bpflock ").
+# Where bpflock is installed (make install sets it); in the initramfs: /usr/sbin/bpflock.
+BPFLOCK=/usr/sbin/bpflock
+
 check() {
-    require_binaries bpflock || return 1
-    return 255 # only when asked for (add_dracutmodules+=" bpflock ")
+    require_binaries "$BPFLOCK" || return 1
+    local BPFLOCK_INITRAMFS=no
+    [[ -r /etc/default/bpflock ]] && . /etc/default/bpflock
+    [[ $BPFLOCK_INITRAMFS == yes ]] && return 0
+    return 255
 }
 
 depends() {
@@ -14,7 +22,7 @@ depends() {
 }
 
 install() {
-    inst_binary /usr/sbin/bpflock
+    inst_binary "$BPFLOCK" /usr/sbin/bpflock
     [[ -f /etc/bpflock/policy.toml ]] && inst_simple /etc/bpflock/policy.toml
     inst_hook pre-mount 10 "$moddir/bpflock-bootstrap.sh"
 }

@@ -76,7 +76,18 @@ impl Protection for Bpfrestrict {
             return Ok(Box::new(LockSection::absent(OPERATIONS, false, defaults)));
         };
         let (block, events) = (r.block.as_ref(), r.events.as_ref());
-        Ok(Box::new(LockSection::parse(doc, defaults, NAME, OPERATIONS, false, &r.profile, None, block, events, r.mode.as_ref())?))
+        Ok(Box::new(LockSection::parse(
+            doc,
+            defaults,
+            NAME,
+            OPERATIONS,
+            false,
+            &r.profile,
+            None,
+            block,
+            events,
+            r.mode.as_ref(),
+        )?))
     }
 
     fn apply_overrides(&self, section: &mut dyn Section, overrides: &Overrides) -> Result<()> {
@@ -100,7 +111,15 @@ impl Protection for Bpfrestrict {
             Ok(c) => c,
             Err(e) => return st.unreadable.push(format!("policy: {e}")),
         };
-        lock::status(st, OPERATIONS, c.bpfrestrict_profile, 0, c.bpfrestrict_block_mask, c.bpflock_events_mode, c.bpflock_complain);
+        lock::status(
+            st,
+            OPERATIONS,
+            c.bpfrestrict_profile,
+            0,
+            c.bpfrestrict_block_mask,
+            c.bpflock_events_mode,
+            c.bpflock_complain,
+        );
         match pinned_armed(dir) {
             Ok(true) => {}
             Ok(false) => st.differs.push(format!(
@@ -183,7 +202,7 @@ fn setup(policy: &LockPolicy, ctx: &SetupContext<'_>) -> Result<()> {
     config.bpflock_exe_ino = forwarder_ino;
     config.bpflock_complain = policy.complain;
     events::configure_events!(shared, open, config, policy.events)?;
-    skeleton::carries_pins_guard(NAME, shared, policy.enabled(), open.open_object_mut());
+    skeleton::carries_pins_guard(NAME, shared, policy.enforces(), open.open_object_mut());
     let mut skel = skeleton::load(NAME, open, &[])?;
     events::pin_events!(shared, skel)?;
     skeleton::pin_map(&mut skel.maps.rodata, dir, "config")?;

@@ -39,11 +39,10 @@ struct RawFilelesslock {
     mode: Option<Spanned<String>>,
 }
 
-const FLAGS: &[Flag] =
-    &[
-        lock_flag!(profile, "filelesslock", "filelesslock profile: allow (report only), baseline or restricted"),
-        lock_flag!(mode, "filelesslock"),
-    ];
+const FLAGS: &[Flag] = &[
+    lock_flag!(profile, "filelesslock", "filelesslock profile: allow (report only), baseline or restricted"),
+    lock_flag!(mode, "filelesslock"),
+];
 
 /// Mounts are read with bpf_probe_read_kernel or a read-only cast (bpf/vfs.bpf.h).
 fn lockdown_unsupported() -> Option<String> {
@@ -77,7 +76,18 @@ impl Protection for Filelesslock {
         let Some(r) = doc.section::<RawFilelesslock>(NAME)? else {
             return Ok(Box::new(LockSection::absent(&[], true, defaults)));
         };
-        Ok(Box::new(LockSection::parse(doc, defaults, NAME, &[], true, &r.profile, None, None, r.events.as_ref(), r.mode.as_ref())?))
+        Ok(Box::new(LockSection::parse(
+            doc,
+            defaults,
+            NAME,
+            &[],
+            true,
+            &r.profile,
+            None,
+            None,
+            r.events.as_ref(),
+            r.mode.as_ref(),
+        )?))
     }
 
     fn apply_overrides(&self, section: &mut dyn Section, o: &Overrides) -> Result<()> {
@@ -114,7 +124,7 @@ impl Protection for Filelesslock {
             (_, events) => events,
         };
         events::configure_events!(ctx.shared, open, config, events)?;
-        skeleton::carries_pins_guard(NAME, ctx.shared, policy.enabled(), open.open_object_mut());
+        skeleton::carries_pins_guard(NAME, ctx.shared, policy.enforces(), open.open_object_mut());
         let mut skel = skeleton::load(NAME, open, &[])?;
         events::pin_events!(ctx.shared, skel)?;
         skeleton::pin_map(&mut skel.maps.rodata, ctx.dir, "config")?;

@@ -169,6 +169,15 @@ fn lockdown_unsupported() -> Option<String> {
 const MAPS_DIR: &str = "maps";
 const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
 
+/// A file the policy names is not there (ENOENT, or a path component is not a directory).
+fn gone(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR)
+}
+
+fn is_gone(e: &Error) -> bool {
+    matches!(e, Error::Io { source, .. } if gone(source))
+}
+
 /// Loads jail, fills its maps from `policy`, attaches and pins into `ctx.dir`. `ctx.live` is
 /// the pinned jail being replaced, if any: its task map and role ids carry over.
 fn setup(policy: &JailPolicy, events: EventsMode, ctx: &SetupContext<'_>) -> Result<()> {
@@ -188,9 +197,11 @@ fn setup(policy: &JailPolicy, events: EventsMode, ctx: &SetupContext<'_>) -> Res
                 Ok((dev, ino)) => execs.push((types::jail_exec_key { dev, pad: 0, ino }, ids[role])),
                 // A package removed since the policy was written: the rest of the jail
                 // still applies (a boot must not go unprotected for one stale line).
-                Err(err) => ctx.skipped.borrow_mut().push(format!("jail: {at}: enroll.exec: {err}")),
+                // Any other error (permissions, I/O) refuses the jail, as before.
+                Err(err) if is_gone(&err) => ctx.skipped.borrow_mut().push(format!("jail: {at}: enroll.exec: {err}")),
+                Err(err) => return Err(refused(format!("{at}: enroll.exec: {err}"))),
             },
-            Enroll::Cgroup { path, at, .. } if !std::path::Path::new(path).exists() => {
+            Enroll::Cgroup { path, at, .. } if std::fs::symlink_metadata(path).is_err_and(|e| gone(&e)) => {
                 ctx.skipped.borrow_mut().push(format!("jail: {at}: enroll.cgroup: {path} does not exist"));
             }
             Enroll::Cgroup { path, role, at } => {

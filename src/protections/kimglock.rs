@@ -140,7 +140,18 @@ impl Protection for Kimglock {
             return Ok(Box::new(LockSection::absent(OPERATIONS, false, defaults)));
         };
         let (allow, block, events) = (r.allow.as_ref(), r.block.as_ref(), r.events.as_ref());
-        Ok(Box::new(LockSection::parse(doc, defaults, NAME, OPERATIONS, false, &r.profile, allow, block, events, r.mode.as_ref())?))
+        Ok(Box::new(LockSection::parse(
+            doc,
+            defaults,
+            NAME,
+            OPERATIONS,
+            false,
+            &r.profile,
+            allow,
+            block,
+            events,
+            r.mode.as_ref(),
+        )?))
     }
 
     fn apply_overrides(&self, section: &mut dyn Section, overrides: &Overrides) -> Result<()> {
@@ -171,7 +182,7 @@ impl Protection for Kimglock {
         (config.bpflock_exe_dev, config.bpflock_exe_ino) = crate::kernel::bpflock_exe_identity()?;
         config.bpflock_complain = policy.complain;
         events::configure_events!(ctx.shared, open, config, policy.events)?;
-        skeleton::carries_pins_guard(NAME, ctx.shared, policy.enabled(), open.open_object_mut());
+        skeleton::carries_pins_guard(NAME, ctx.shared, policy.enforces(), open.open_object_mut());
         let mut skel = skeleton::load(NAME, open, &[])?;
         events::pin_events!(ctx.shared, skel)?;
         // .rodata is frozen by libbpf at load: the pinned copy is a read-only record of the policy.

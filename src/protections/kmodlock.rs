@@ -183,7 +183,7 @@ impl Protection for Kmodlock {
         config.kmodlock_ro_dev = origin.ro_dev.into();
         config.bpflock_complain = policy.complain;
         events::configure_events!(ctx.shared, open, config, policy.events)?;
-        skeleton::carries_pins_guard(NAME, ctx.shared, policy.enabled(), open.open_object_mut());
+        skeleton::carries_pins_guard(NAME, ctx.shared, policy.enforces(), open.open_object_mut());
         let mut skel = skeleton::load(NAME, open, &[])?;
         events::pin_events!(ctx.shared, skel)?;
         skeleton::pin_map(&mut skel.maps.rodata, ctx.dir, "config")?;
@@ -195,7 +195,15 @@ impl Protection for Kmodlock {
             Ok(c) => c,
             Err(e) => return st.unreadable.push(format!("policy: {e}")),
         };
-        lock::status(st, OPERATIONS, c.kmodlock_profile, 0, c.kmodlock_block_mask, c.bpflock_events_mode, c.bpflock_complain);
+        lock::status(
+            st,
+            OPERATIONS,
+            c.kmodlock_profile,
+            0,
+            c.kmodlock_block_mask,
+            c.bpflock_events_mode,
+            c.bpflock_complain,
+        );
         let origin =
             ModuleOrigin { rootfs: c.kmodlock_rootfs != 0, ro: c.kmodlock_ro != 0, ro_dev: c.kmodlock_ro_dev != 0 };
         if origin.any() {

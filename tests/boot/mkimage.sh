@@ -1,10 +1,11 @@
 #!/bin/bash
-# The boot-test disk: the cached Debian rootfs + `make install DESTDIR=` + the guest
-# kernel's modules + the test driver, as an ext4 image; and two initramfs images made by
-# Debian's own mkinitramfs in the rootfs: with bpflock's hook and without it.
-#   mkimage.sh SUITE KERNEL_DIR TESTOPS    -> target/boot/{disk,initrd-bpflock,initrd-plain}-SUITE
+# The boot-test disk: the cached Debian rootfs + bpflock's .deb installed with apt + the
+# guest kernel's modules + the test driver, as an ext4 image; and two initramfs images made
+# by Debian's own mkinitramfs in the rootfs: with bpflock (BPFLOCK_INITRAMFS=yes in
+# /etc/default/bpflock) and without (the package's default).
+#   mkimage.sh SUITE KERNEL_DIR TESTOPS DEB -> target/boot/{disk,initrd-bpflock,initrd-plain}-SUITE
 set -euo pipefail
-suite=${1:?usage: mkimage.sh SUITE KERNEL_DIR TESTOPS}; kdir=${2:?}; testops=${3:?}
+suite=${1:?usage: mkimage.sh SUITE KERNEL_DIR TESTOPS DEB}; kdir=${2:?}; testops=${3:?}; deb=${4:?}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out="$root/target/boot"
 work="$out/work-$suite"
@@ -15,8 +16,15 @@ cp -a "$out/rootfs-$suite" "$work"
 cleanup() { for m in dev/pts dev proc sys; do umount "$work/$m" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-make -s -C "$root" install DESTDIR="$work" PREFIX=/usr >/dev/null
-systemctl --root="$work" enable bpflock.service bpflock-forward.service >/dev/null 2>&1
+# As a user installs it: apt, the package's maintainer scripts enable the units.
+mount -t proc proc "$work/proc"; mount -t sysfs sysfs "$work/sys"; mount --bind /dev "$work/dev"
+cp "$deb" "$work/tmp/"
+chroot "$work" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "./tmp/$(basename "$deb")" \
+    >"$out/apt-$suite.log" 2>&1 || { tail -20 "$out/apt-$suite.log" >&2; exit 1; }
+rm -f "$work/tmp/$(basename "$deb")"
+for u in bpflock.service bpflock-forward.service; do
+    systemctl --root="$work" is-enabled "$u" >/dev/null 2>&1 || { echo "mkimage: the package did not enable $u" >&2; exit 1; }
+done
 
 # The guest kernel's modules (dpkg -x'ed by fetch-kernel.sh) and its config (mkinitramfs reads it).
 mkdir -p "$work/usr/lib/modules" "$work/boot"
@@ -59,12 +67,17 @@ echo "/dev/vda / ext4 rw,errors=remount-ro 0 1" > "$work/etc/fstab"
 # Initramfs images: only what the virtio disk needs, with Debian's mkinitramfs.
 sed -i 's/^MODULES=.*/MODULES=list/' "$work/etc/initramfs-tools/initramfs.conf"
 printf 'virtio_pci\nvirtio_blk\next4\n' >> "$work/etc/initramfs-tools/modules"
-mount -t proc proc "$work/proc"; mount -t sysfs sysfs "$work/sys"; mount --bind /dev "$work/dev"
-chroot "$work" mkinitramfs -o /boot/initrd-bpflock "$kver" 2>"$out/mkinitramfs-$suite.log"
-hooks="$work/usr/share/initramfs-tools"
-mv "$hooks/hooks/bpflock" "$work/tmp/hook"; mv "$hooks/scripts/init-premount/bpflock" "$work/tmp/script"
-chroot "$work" mkinitramfs -o /boot/initrd-plain "$kver" 2>>"$out/mkinitramfs-$suite.log"
-mv "$work/tmp/hook" "$hooks/hooks/bpflock"; mv "$work/tmp/script" "$hooks/scripts/init-premount/bpflock"
+chroot "$work" mkinitramfs -o /boot/initrd-plain "$kver" 2>"$out/mkinitramfs-$suite.log"
+sed -i 's/^BPFLOCK_INITRAMFS=.*/BPFLOCK_INITRAMFS=yes/' "$work/etc/default/bpflock"
+chroot "$work" mkinitramfs -o /boot/initrd-bpflock "$kver" 2>>"$out/mkinitramfs-$suite.log"
+sed -i 's/^BPFLOCK_INITRAMFS=.*/BPFLOCK_INITRAMFS=no/' "$work/etc/default/bpflock"
+# The one rule (docs/deploy.md): bpflock is in the initramfs exactly where it was asked for.
+chroot "$work" lsinitramfs /boot/initrd-bpflock > "$out/initrd-bpflock-$suite.list"
+chroot "$work" lsinitramfs /boot/initrd-plain > "$out/initrd-plain-$suite.list"
+grep -qx 'usr/sbin/bpflock' "$out/initrd-bpflock-$suite.list" ||
+    { echo "mkimage: BPFLOCK_INITRAMFS=yes, but bpflock is not in the initramfs" >&2; exit 1; }
+! grep -qx 'usr/sbin/bpflock' "$out/initrd-plain-$suite.list" ||
+    { echo "mkimage: BPFLOCK_INITRAMFS=no, but bpflock is in the initramfs" >&2; exit 1; }
 cleanup
 mv "$work/boot/initrd-bpflock" "$out/initrd-bpflock-$suite"
 mv "$work/boot/initrd-plain" "$out/initrd-plain-$suite"

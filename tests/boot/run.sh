@@ -1,6 +1,6 @@
 #!/bin/bash
-# Boot tests (docs/testing.md): a real Debian systemd system with bpflock installed by
-# `make install`, booted in QEMU once per scenario; tests/boot/boottest checks each from
+# Boot tests (docs/testing.md): a real Debian systemd system with bpflock's package
+# installed by apt (BPFLOCK_DEB, from `make deb`), booted in QEMU once per scenario; tests/boot/boottest checks each from
 # inside and prints BOOTTEST PASS/FAIL on the serial console.
 #   run.sh SUITE KERNEL_DIR TESTOPS [SCENARIO...]
 set -euo pipefail
@@ -8,10 +8,10 @@ suite=${1:?usage: run.sh SUITE KERNEL_DIR TESTOPS [SCENARIO...]}; kdir=${2:?}; t
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out="$root/target/boot"
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(systemd initramfs badpolicy nopolicy nolsm nounit)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(systemd initramfs badpolicy nopolicy nolsm nounit jail)
 
 "$root/tests/boot/mkrootfs.sh" "$suite"
-"$root/tests/boot/mkimage.sh" "$suite" "$kdir" "$testops"
+"$root/tests/boot/mkimage.sh" "$suite" "$kdir" "$testops" "${BPFLOCK_DEB:?BPFLOCK_DEB: the package to install (make deb)}"
 
 # SCENARIO -> initramfs and extra kernel arguments.
 initrd_of() { [ "$1" = initramfs ] && echo bpflock || echo plain; }

@@ -98,6 +98,15 @@ pub(super) fn update(map: &libbpf_rs::MapMut<'_>, key: &[u8], value: &[u8], what
 /// (mountinfo's root field "/": not a bind mount of a subdirectory), with the identity of
 /// that filesystem's root (octal escapes undone).
 pub(super) fn mount_roots() -> Vec<(String, (u32, u64))> {
+    mount_points()
+        .into_iter()
+        .filter_map(|point| crate::kernel::file_identity(&point).ok().map(|at| (point, at)))
+        .collect()
+}
+
+/// Those mount points, from mountinfo alone (nothing is stat'ed: `check` must not wait on
+/// a dead network mount).
+pub(super) fn mount_points() -> Vec<String> {
     let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     info.lines()
         .filter_map(|line| {
@@ -106,7 +115,6 @@ pub(super) fn mount_roots() -> Vec<(String, (u32, u64))> {
             let point = fields.next()?;
             (root == "/").then(|| unescape_mount_point(point))
         })
-        .filter_map(|point| crate::kernel::file_identity(&point).ok().map(|at| (point, at)))
         .collect()
 }
 

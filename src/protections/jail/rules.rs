@@ -419,12 +419,13 @@ struct MapTables {
     net: Table,
     exec_enroll: Table,
     cgroup_enroll: Table,
-    /// Mount roots, recorded in every role (bootstrap reads them where it runs; so does check).
-    mounts: u64,
+    /// Mount points (read where check runs, as bootstrap reads them where it runs): a role
+    /// records those below its directory rules (`NamedObjects::add_mounts`).
+    mounts: Vec<String>,
 }
 
 impl MapTables {
-    fn new(mounts: usize) -> Self {
+    fn new(mounts: Vec<String>) -> Self {
         Self {
             paths: Table::new("jail_paths", "path rule", abi::JAIL_MAX_PATH_KEYS),
             objects: Table::new("jail_inodes", "named file", abi::JAIL_MAX_OBJECTS),
@@ -432,7 +433,7 @@ impl MapTables {
             net: Table::new("jail_net", "network rule", abi::JAIL_MAX_NET_KEYS),
             exec_enroll: Table::new("jail_exec_enroll", "enrolled executable", abi::JAIL_MAX_EXEC_ENROLL),
             cgroup_enroll: Table::new("jail_cgroup_enroll", "enrolled cgroup", abi::JAIL_MAX_CGROUP_ENROLL),
-            mounts: mounts as u64,
+            mounts,
         }
     }
 
@@ -451,7 +452,24 @@ impl MapTables {
             let name = format!("roles.{}: \"{}{pattern}\"", role.name, rule.path);
             c.error(offset..offset, table.overflow(&name))
         };
-        if !self.objects.charge(self.mounts) {
+        // Mount points strictly below one of the role's directory rules (an upper bound of
+        // what add_mounts records: it also skips those the rules name themselves).
+        let dirs: HashSet<&str> = role.files.iter().filter(|r| r.subtree).map(|r| r.path.as_str()).collect();
+        let below = |point: &str| {
+            let mut at = point;
+            while let Some(i) = at.rfind('/') {
+                at = if i == 0 { "/" } else { &at[..i] };
+                if dirs.contains(at) {
+                    return true;
+                }
+                if at == "/" {
+                    break;
+                }
+            }
+            false
+        };
+        let mounts = self.mounts.iter().filter(|p| p.as_str() != "/" && below(p)).count();
+        if !self.objects.charge(mounts as u64) {
             return Err(c.error(role_at..role_at, self.objects.overflow(&format!("roles.{}", role.name))));
         }
         let mut keys = HashSet::new();
@@ -552,7 +570,8 @@ pub fn parse(
     enroll: Option<&Vec<Spanned<RawEnroll>>>,
 ) -> Result<JailPolicy, PolicyError> {
     let mut policy = JailPolicy::default();
-    let mut tables = MapTables::new(super::maps::mount_roots().len());
+    let has_roles = roles.is_some_and(|r| !r.is_empty());
+    let mut tables = MapTables::new(if has_roles { super::maps::mount_points() } else { Vec::new() });
     for (name, raw) in roles.into_iter().flatten() {
         let span = raw.span();
         let raw = raw.get_ref();

@@ -212,5 +212,6 @@ sleep 1
 stop_forwarder
 OUT=$(journal_json BPFLOCK_PROTECTION=kimglock BPFLOCK_OPERATION=dev_mem)
 contains '"BPFLOCK_DECISION":"would-deny"'
+contains '"PRIORITY":"4"'
 contains '"MESSAGE":"kimglock: would-deny dev_mem to testops'
 end

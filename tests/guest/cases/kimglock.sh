@@ -62,3 +62,14 @@ contains "kimglock: baseline; complain mode"
 run 0 bpflock bootstrap --kimglock-profile=baseline --kimglock-mode=enforce --bpfrestrict-profile=allow
 expect container devmem EPERM
 end
+
+# A lock in complain mode never carries the pins guard: the first lock in setup order
+# (kimglock) would otherwise take it and leave an enforcing bpfrestrict's pins open.
+begin kimglock_complain_leaves_the_pins_guarded
+run 0 bpflock bootstrap --kimglock-profile=baseline --kimglock-mode=complain --bpfrestrict-profile=baseline
+unshare --pid --fork rm -r $ROOT/bpfrestrict 2>/dev/null && fail "a container removed an enforcing bpfrestrict's pins"
+unshare --pid --fork rm -r $ROOT/kimglock 2>/dev/null && fail "a container removed the pins of kimglock (complain)"
+pinned bpfrestrict/bpf; pinned kimglock/locked_down
+expect container map_create EPERM
+expect container devmem ok
+end
