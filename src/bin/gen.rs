@@ -21,13 +21,16 @@ fn main() {
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["man", dir] => {
             let dir = Path::new(dir);
+            // `help` has no page of its own: bpflock(8) must not list one.
+            cmd = cmd.disable_help_subcommand(true);
             cmd.build();
             for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
-                let name = format!("bpflock-{}", sub.get_name());
+                // clap names are &'static str; a generator that exits may leak them.
+                let name: &'static str = Box::leak(format!("bpflock-{}", sub.get_name()).into_boxed_str());
                 let page = sub
                     .clone()
-                    .name(name.clone())
-                    .display_name(name.clone())
+                    .name(name)
+                    .display_name(name)
                     .bin_name(format!("bpflock {}", sub.get_name()))
                     .after_long_help("See bpflock(8) for the exit statuses and bpflock.toml(5) for the policy format.");
                 render(page, &dir.join(format!("{name}.8")));
