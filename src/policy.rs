@@ -301,6 +301,20 @@ mod tests {
         let mut p = Policy::parse("p", DEFAULT_POLICY).unwrap();
         p.apply(&Overrides::from([("bpfrestrict-mode", FlagValue::Value("complain".into()))])).unwrap();
         assert_eq!(describe(&p, "bpfrestrict"), "baseline (complain mode: nothing refused)");
+        // Every lock's flag, filelesslock's included (it has no lists, and had its own override).
+        for lock in ["kimglock", "kmodlock", "filelesslock", "bpfrestrict"] {
+            let mut p = Policy::parse("p", DEFAULT_POLICY).unwrap();
+            let flags = [
+                (format!("{lock}-profile"), FlagValue::Value("restricted".into())),
+                (format!("{lock}-mode"), FlagValue::Value("complain".into())),
+            ];
+            let mut o = Overrides::default();
+            for (name, value) in flags {
+                o.set(&name, value);
+            }
+            p.apply(&o).unwrap();
+            assert_eq!(describe(&p, lock), "restricted (complain mode: nothing refused)", "{lock}");
+        }
         // A profile on the command line keeps the file's mode: a rollout stays a rollout.
         let mut p = Policy::parse("p", "[kmodlock]\nprofile = \"baseline\"\nmode = \"complain\"\n").unwrap();
         p.apply(&Overrides::from([("kmodlock-profile", FlagValue::Value("restricted".into()))])).unwrap();

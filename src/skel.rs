@@ -153,13 +153,18 @@ pub fn read_map_value<T: Copy>(dir: &Path, name: &str) -> Result<T> {
         .lookup(&0u32.to_ne_bytes(), MapFlags::ANY)
         .map_err(|e| Error::io("cannot read pinned map", &path)(io::Error::other(e)))?
         .unwrap_or_default();
-    if value.len() < size {
+    // The section may end before the Rust type's tail padding (a 4-byte bool after 8-byte
+    // fields: 52 bytes against 56); anything shorter is another layout.
+    if value.len() + std::mem::align_of::<T>() <= size {
         return Err(Error::io("unexpected layout of", &path)(io::Error::other(format!(
             "{} bytes, this bpflock expects {size}",
             value.len()
         ))));
     }
+    let mut bytes = vec![0u8; size];
+    let n = value.len().min(size);
+    bytes[..n].copy_from_slice(&value[..n]);
     // SAFETY: T is the skeleton's plain-data layout of this very map's value, and the
-    // buffer holds at least size_of::<T>() bytes.
-    Ok(unsafe { std::ptr::read_unaligned(value.as_ptr().cast()) })
+    // buffer holds size_of::<T>() bytes (the missing tail is padding, zeroed).
+    Ok(unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast()) })
 }

@@ -15,10 +15,10 @@ use crate::{
     events,
     lock::{self, LockSection},
     lock_flag,
-    overrides::{Flag, Overrides},
+    overrides::{override_lock, Flag, Overrides},
     protection::{self, Protection, ProtectionStatus, Section, SetupContext},
     skel as skeleton,
-    vocabulary::{Defaults, Document, EventsMode, LockPolicy, Profile},
+    vocabulary::{Defaults, Document, EventsMode, Profile},
 };
 
 mod skel {
@@ -91,14 +91,8 @@ impl Protection for Filelesslock {
     }
 
     fn apply_overrides(&self, section: &mut dyn Section, o: &Overrides) -> Result<()> {
-        let Some(name) = o.value("filelesslock-profile") else { return Ok(()) };
-        let profile = Profile::parse(name).ok_or_else(|| crate::error::Error::Override {
-            flag: "--filelesslock-profile".into(),
-            message: format!("unknown profile \"{name}\" (expected allow, baseline or restricted)"),
-        })?;
-        let policy = &mut protection::section_mut::<LockSection>(section).lock;
-        *policy = LockPolicy { profile, present: true, ..*policy };
-        Ok(())
+        // As every lock's (no lists here): --filelesslock-profile and --filelesslock-mode.
+        override_lock(&mut protection::section_mut::<LockSection>(section).lock, NAME, &[], o)
     }
 
     fn missing_hooks(&self) -> Result<Option<String>> {
