@@ -18,7 +18,6 @@ use crate::{
 /// protection is checked as each is loaded (`skel::load`).
 /// `pin_root` is consulted only to explain a refusal caused by bpflock's own pins.
 pub fn check_kernel(pin_root: &Path) -> Result<KernelBtf> {
-    kernel::require_bpf_privilege("probe")?;
     let btf = KernelBtf::load()?;
     if let Err(problem) = kernel::probe_bpf_lsm() {
         if problem.refused {

@@ -26,27 +26,41 @@ impl LockSection {
     }
 
     /// The section `name` of `doc`, from its raw keys.
-    #[allow(clippy::too_many_arguments)]
     pub fn parse(
         doc: &Document<'_>,
         defaults: &Defaults,
         name: &str,
         operations: &'static [Operation],
         loads_under_allow: bool,
-        profile: &Spanned<String>,
-        allow: Option<&RawList>,
-        block: Option<&RawList>,
-        events: Option<&Spanned<String>>,
-        mode: Option<&Spanned<String>>,
+        keys: LockKeys<'_>,
     ) -> Result<Self, PolicyError> {
-        Ok(Self {
-            lock: LockPolicy {
-                events: doc.events(&format!("{name}.events"), events, defaults)?,
-                complain: doc.checker.complain(name, mode)?,
-                ..doc.checker.lock(name, operations, profile, allow, block)?
-            },
-            operations,
-            loads_under_allow,
+        Ok(Self { lock: keys.policy(doc, defaults, name, operations)?, operations, loads_under_allow })
+    }
+}
+
+/// The keys every lock's section has, as its raw section holds them (a lock without
+/// `allow` or `block` lists gives None: its raw section refuses those keys).
+pub struct LockKeys<'a> {
+    pub profile: &'a Spanned<String>,
+    pub allow: Option<&'a RawList>,
+    pub block: Option<&'a RawList>,
+    pub events: Option<&'a Spanned<String>>,
+    pub mode: Option<&'a Spanned<String>>,
+}
+
+impl LockKeys<'_> {
+    /// The lock's policy: profile, lists, events (or the default) and mode.
+    pub fn policy(
+        &self,
+        doc: &Document<'_>,
+        defaults: &Defaults,
+        name: &str,
+        operations: &'static [Operation],
+    ) -> Result<LockPolicy, PolicyError> {
+        Ok(LockPolicy {
+            events: doc.events(&format!("{name}.events"), self.events, defaults)?,
+            complain: doc.checker.complain(name, self.mode)?,
+            ..doc.checker.lock(name, operations, self.profile, self.allow, self.block)?
         })
     }
 }

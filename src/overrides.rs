@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::Error;
-use crate::vocabulary::{lookup, unknown_op, LockPolicy, OpSet, Operation, Profile};
+use crate::vocabulary::{lookup, parse_complain, unknown_op, LockPolicy, OpSet, Operation, Profile};
 
 /// What a flag takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,11 +119,7 @@ pub fn override_lock(
             LockPolicy { profile, events: lock.events, present: true, complain: lock.complain, ..LockPolicy::ALLOW };
     }
     if let Some(mode) = o.value(&format!("{section}-mode")) {
-        lock.complain = match mode {
-            "enforce" => false,
-            "complain" => true,
-            other => return Err(bad("mode", format!("unknown mode \"{other}\" (expected enforce or complain)"))),
-        };
+        lock.complain = parse_complain(mode).map_err(|why| bad("mode", why))?;
     }
     for key in ["allow", "block"] {
         let Some(list) = o.list(&format!("{section}-{key}")) else { continue };

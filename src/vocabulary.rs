@@ -220,17 +220,7 @@ impl<'a> Checker<'a> {
     /// A lock's `mode`: true for "complain" (report would-deny, refuse nothing).
     pub fn complain(&self, section: &str, mode: Option<&Spanned<String>>) -> Result<bool, PolicyError> {
         let Some(mode) = mode else { return Ok(false) };
-        match mode.get_ref().as_str() {
-            "enforce" => Ok(false),
-            "complain" => Ok(true),
-            other => Err(self.error(
-                mode.span(),
-                format!(
-                    "{section}.mode: unknown mode \"{other}\"{} (expected enforce or complain)",
-                    did_you_mean(other, ["enforce", "complain"])
-                ),
-            )),
-        }
+        parse_complain(mode.get_ref()).map_err(|why| self.error(mode.span(), format!("{section}.mode: {why}")))
     }
 
     /// A lock's profile and its `allow`/`block` lists of operations from `table`.
@@ -282,6 +272,18 @@ impl<'a> Checker<'a> {
             }
         }
         Ok(policy)
+    }
+}
+
+/// A lock's mode by name: true for "complain"; the error says what was expected.
+pub fn parse_complain(mode: &str) -> Result<bool, String> {
+    match mode {
+        "enforce" => Ok(false),
+        "complain" => Ok(true),
+        other => Err(format!(
+            "unknown mode \"{other}\"{} (expected enforce or complain)",
+            did_you_mean(other, ["enforce", "complain"])
+        )),
     }
 }
 

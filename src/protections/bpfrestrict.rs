@@ -16,7 +16,7 @@ use toml::Spanned;
 use crate::{
     error::{Error, PolicyError, Result},
     events,
-    lock::{self, LockSection},
+    lock::{self, LockKeys, LockSection},
     lock_flag,
     overrides::{override_lock, Flag, Overrides},
     protection::{self, Protection, ProtectionStatus, Section, SetupContext},
@@ -75,19 +75,14 @@ impl Protection for Bpfrestrict {
         let Some(r) = doc.section::<RawBpfrestrict>(NAME)? else {
             return Ok(Box::new(LockSection::absent(OPERATIONS, false, defaults)));
         };
-        let (block, events) = (r.block.as_ref(), r.events.as_ref());
-        Ok(Box::new(LockSection::parse(
-            doc,
-            defaults,
-            NAME,
-            OPERATIONS,
-            false,
-            &r.profile,
-            None,
-            block,
-            events,
-            r.mode.as_ref(),
-        )?))
+        let keys = LockKeys {
+            profile: &r.profile,
+            allow: None,
+            block: r.block.as_ref(),
+            events: r.events.as_ref(),
+            mode: r.mode.as_ref(),
+        };
+        Ok(Box::new(LockSection::parse(doc, defaults, NAME, OPERATIONS, false, keys)?))
     }
 
     fn apply_overrides(&self, section: &mut dyn Section, overrides: &Overrides) -> Result<()> {

@@ -13,7 +13,7 @@ use crate::{
     abi,
     error::{NotSupported, PolicyError, Result},
     events,
-    lock::{self, LockSection},
+    lock::{self, LockKeys, LockSection},
     lock_flag,
     overrides::{override_lock, Flag, Overrides},
     protection::{self, Protection, ProtectionStatus, Section, SetupContext},
@@ -76,18 +76,14 @@ impl Protection for Filelesslock {
         let Some(r) = doc.section::<RawFilelesslock>(NAME)? else {
             return Ok(Box::new(LockSection::absent(&[], true, defaults)));
         };
-        Ok(Box::new(LockSection::parse(
-            doc,
-            defaults,
-            NAME,
-            &[],
-            true,
-            &r.profile,
-            None,
-            None,
-            r.events.as_ref(),
-            r.mode.as_ref(),
-        )?))
+        let keys = LockKeys {
+            profile: &r.profile,
+            allow: None,
+            block: None,
+            events: r.events.as_ref(),
+            mode: r.mode.as_ref(),
+        };
+        Ok(Box::new(LockSection::parse(doc, defaults, NAME, &[], true, keys)?))
     }
 
     fn apply_overrides(&self, section: &mut dyn Section, o: &Overrides) -> Result<()> {

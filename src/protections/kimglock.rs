@@ -15,7 +15,7 @@ use crate::{
     error::{NotSupported, PolicyError, Result},
     events,
     kernel::KernelBtf,
-    lock::{self, LockSection},
+    lock::{self, LockKeys, LockSection},
     lock_flag,
     overrides::{override_lock, Flag, Overrides},
     protection::{self, Protection, ProtectionStatus, Section, SetupContext},
@@ -139,19 +139,14 @@ impl Protection for Kimglock {
         let Some(r) = doc.section::<RawKimglock>(NAME)? else {
             return Ok(Box::new(LockSection::absent(OPERATIONS, false, defaults)));
         };
-        let (allow, block, events) = (r.allow.as_ref(), r.block.as_ref(), r.events.as_ref());
-        Ok(Box::new(LockSection::parse(
-            doc,
-            defaults,
-            NAME,
-            OPERATIONS,
-            false,
-            &r.profile,
-            allow,
-            block,
-            events,
-            r.mode.as_ref(),
-        )?))
+        let keys = LockKeys {
+            profile: &r.profile,
+            allow: r.allow.as_ref(),
+            block: r.block.as_ref(),
+            events: r.events.as_ref(),
+            mode: r.mode.as_ref(),
+        };
+        Ok(Box::new(LockSection::parse(doc, defaults, NAME, OPERATIONS, false, keys)?))
     }
 
     fn apply_overrides(&self, section: &mut dyn Section, overrides: &Overrides) -> Result<()> {

@@ -9,7 +9,9 @@ use toml::Spanned;
 
 use crate::{
     error::{PolicyError, Result},
-    events, lock, lock_flag,
+    events,
+    lock::{self, LockKeys},
+    lock_flag,
     overrides::{override_lock, Flag, FlagKind, Overrides},
     protection::{self, Protection, ProtectionStatus, Section, SetupContext},
     section_any, skel as skeleton,
@@ -148,11 +150,14 @@ impl Protection for Kmodlock {
             }));
         };
         Ok(Box::new(KmodlockPolicy {
-            lock: LockPolicy {
-                events: doc.events("kmodlock.events", raw.events.as_ref(), defaults)?,
-                complain: doc.checker.complain(NAME, raw.mode.as_ref())?,
-                ..doc.checker.lock(NAME, OPERATIONS, &raw.profile, None, raw.block.as_ref())?
-            },
+            lock: LockKeys {
+                profile: &raw.profile,
+                allow: None,
+                block: raw.block.as_ref(),
+                events: raw.events.as_ref(),
+                mode: raw.mode.as_ref(),
+            }
+            .policy(doc, defaults, NAME, OPERATIONS)?,
             origin: ModuleOrigin { rootfs: raw.rootfs, ro: raw.ro, ro_dev: raw.ro_dev },
         }))
     }

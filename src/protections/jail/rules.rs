@@ -443,6 +443,7 @@ impl MapTables {
         c: &Checker<'_>,
         role: &Role,
         written_at: &HashMap<(u32, String, bool), usize>,
+        net_keys: &[(usize, usize)],
         role_at: usize,
     ) -> Result<(), PolicyError> {
         let at = |kind: u32, rule: &PathRule| written_at.get(&(kind, rule.path.clone(), rule.subtree)).copied();
@@ -493,15 +494,8 @@ impl MapTables {
                 }
             }
         }
-        let merged = merged_port_ranges(&role.net).map_err(|((line, col), msg)| PolicyError {
-            origin: c.origin.to_string(),
-            line,
-            col,
-            message: msg,
-        })?;
-        for (rule, _) in merged {
+        for &(line, col) in net_keys {
             if !self.net.charge(1) {
-                let (line, col) = rule.at;
                 let message = self.net.overflow(&format!("roles.{}.net", role.name));
                 return Err(PolicyError { origin: c.origin.to_string(), line, col, message });
             }
@@ -584,6 +578,8 @@ pub fn parse(
         let key = |k: &str| format!("roles.{name}.{k}");
         // Where each (kind, path, subtree) is first written: a map it overflows names it.
         let mut written_at: HashMap<(u32, String, bool), usize> = HashMap::new();
+        // Where each of the role's network keys (merged rules) is first written.
+        let mut net_keys: Vec<(usize, usize)> = Vec::new();
         let mut role = Role {
             name: name.clone(),
             complain: false,
@@ -713,16 +709,17 @@ pub fn parse(
                     role.net.push(net_rule(c, &key(k), direction, item)?);
                 }
             }
-            merged_port_ranges(&role.net).map_err(|((line, col), msg)| PolicyError {
+            let merged = merged_port_ranges(&role.net).map_err(|((line, col), msg)| PolicyError {
                 origin: c.origin.to_string(),
                 line,
                 col,
                 message: format!("{}: {msg}", key("net")),
             })?;
+            net_keys = merged.iter().map(|(rule, _)| rule.at).collect();
         }
         view_and_privilege(c, raw, &mut role, &key)?;
         implicit_file_rules(&mut role);
-        tables.charge_role(c, &role, &written_at, span.start)?;
+        tables.charge_role(c, &role, &written_at, &net_keys, span.start)?;
         policy.roles.push(role);
     }
     for (name, raw) in roles.into_iter().flatten() {
@@ -1299,6 +1296,14 @@ role = "web"
         // Fewer fit (the role's implicit rules, /proc/sys/** and others, take a few keys).
         let fits = &rules[..per_key - 64];
         parse(&format!("[roles.web]\nfile.deny = [\n{}\n]\n", fits.join(",\n"))).unwrap();
+
+        // Network keys: one per (direction, protocol, CIDR), named at the rule that adds the last.
+        let keys = abi::JAIL_MAX_NET_KEYS as usize;
+        let nets: Vec<String> =
+            (0..=keys).map(|i| format!("\"tcp/1@10.{}.{}.{}/32\"", i >> 16, (i >> 8) & 255, i & 255)).collect();
+        let e = parse(&format!("[roles.web]\nnet.connect = [\n{}\n]\n", nets.join(",\n"))).unwrap_err();
+        assert_eq!(e.line, 3 + keys, "{e}");
+        assert!(e.message.contains("jail_net holds 65536 entries"), "{e}");
 
         let cgroups = abi::JAIL_MAX_CGROUP_ENROLL as usize;
         let mut text = String::from("[roles.web]\nfile.deny = [\"/x\"]\n");
