@@ -148,12 +148,14 @@ guest-initrds: guest-kernels $(GUEST_ARCH)/initramfs.cpio.gz
 # every x86_64 kernel runs every suite (tests/guest/cases/); arm64 kernels all but audit
 # (journald is the host's, x86_64); bookworm's arm64 6.1 cannot attach BPF LSM programs (no ftrace
 # direct calls), where bpflock must refuse and pin nothing; one kernel is booted again
-# under each lockdown mode.
+# under each lockdown mode; every kernel once more with its root on a disk (the rootfs
+# suite: /init switch_roots into it).
 ARM64_KERNELS ?= trixie trixie-backports
 ARM64_UNSUPPORTED ?= bookworm
 LOCKDOWN_KERNELS ?= $(lastword $(KERNELS))
-X86_GUESTS = $(KERNELS) $(foreach k,$(LOCKDOWN_KERNELS),$(k)+lockdown=integrity:lockdown $(k)+lockdown=confidentiality:lockdown)
-ARM64_GUESTS = $(ARM64_KERNELS:%=%-arm64:-audit) $(ARM64_UNSUPPORTED:%=%-arm64:unsupported)
+ROOTDISK = +bpflock.rootdisk:rootfs
+X86_GUESTS = $(KERNELS) $(KERNELS:%=%$(ROOTDISK)) $(foreach k,$(LOCKDOWN_KERNELS),$(k)+lockdown=integrity:lockdown $(k)+lockdown=confidentiality:lockdown)
+ARM64_GUESTS = $(ARM64_KERNELS:%=%-arm64:-audit) $(ARM64_KERNELS:%=%-arm64$(ROOTDISK)) $(ARM64_UNSUPPORTED:%=%-arm64:unsupported)
 run-guests = BPFLOCK_GUEST_DIR=$(CURDIR)/$(GUEST) BPFLOCK_GUESTS="$(1)" cargo test --locked --test guest
 
 # x86_64 guests, arm64 guests, or both in one pool of two (what make test runs).

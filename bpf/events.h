@@ -16,6 +16,8 @@ enum bpflock_protection {
 	PROT_KMODLOCK = 2,
 	PROT_FILELESSLOCK = 3,
 	PROT_JAIL = 4,
+	PROT_FSLOCK = 5,
+	PROT_NSLOCK = 6,
 	PROT_MAX = 8,
 };
 
@@ -64,6 +66,15 @@ enum bpflock_hook {
 	HOOK_FILE_IOCTL = 41,
 	HOOK_UNIX_STREAM_CONNECT = 42,
 	HOOK_UNIX_MAY_SEND = 43,
+	HOOK_FILE_PERMISSION = 44,
+	HOOK_SB_KERN_MOUNT = 45,
+	HOOK_FS_CONTEXT_PARSE_PARAM = 46,
+	HOOK_SB_REMOUNT = 47,
+	HOOK_INODE_SETATTR = 48,
+	HOOK_INODE_SETXATTR = 49,
+	HOOK_INODE_REMOVEXATTR = 50,
+	HOOK_INODE_SET_ACL = 51,
+	HOOK_INODE_REMOVE_ACL = 52,
 };
 
 /* An operation every protection reports the same way: removing bpflock's pins (pins.bpf.h). */

@@ -53,15 +53,19 @@ struct block_device___local {
 	atomic_t __bd_flags; /* 6.10+ */
 } __local_type;
 
+struct dentry___local;
+
 struct super_block___local {
 	dev_t s_dev;
 	unsigned long s_flags;
 	unsigned long s_magic;
 	struct block_device___local *s_bdev;
+	struct dentry___local *s_root;
 } __local_type;
 
 struct inode___local {
 	umode_t i_mode;
+	dev_t i_rdev; /* a device file's device */
 	unsigned long i_ino;
 	unsigned int i_nlink;
 	struct super_block___local *i_sb;

@@ -63,6 +63,14 @@ impl KernelBtf {
         self.0.type_by_name::<types::Func<'_>>(name).is_some()
     }
 
+    /// How many parameters the function `name` takes (an LSM hook's `bpf_lsm_<hook>`), where
+    /// the kernel has it: hooks gain arguments between kernels.
+    pub fn func_params(&self, name: &str) -> Option<usize> {
+        let func = self.0.type_by_name::<types::Func<'_>>(name)?;
+        let proto = types::FuncProto::try_from(libbpf_rs::btf::ReferencesType::referenced_type(&func)).ok()?;
+        Some(proto.iter().count())
+    }
+
     pub fn has_enumerator(&self, enum_name: &str, value: &str) -> bool {
         self.0
             .type_by_name::<types::Enum<'_>>(enum_name)

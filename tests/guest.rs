@@ -144,6 +144,32 @@ fn rodisk(guest_dir: &Path, kernel: &str) -> Vec<String> {
     }
 }
 
+/// The kernel command line argument that has /init switch_root into a disk (the rootfs suite).
+const ROOTDISK_ARG: &str = "bpflock.rootdisk";
+
+/// For a guest booted with `bpflock.rootdisk`: a fresh empty ext2 disk, serial
+/// `bpflock-root`, that /init copies itself onto and makes its root.
+fn rootdisk(guest_dir: &Path, guest: &Guest) -> Vec<String> {
+    if !guest.append.split_whitespace().any(|a| a == ROOTDISK_ARG) {
+        return vec![];
+    }
+    let img = guest_dir.join(format!("rootdisk-{}.img", guest.name.replace(['+', '='], "-")));
+    let _ = fs::remove_file(&img);
+    let made = Command::new("mke2fs")
+        .args(["-q", "-t", "ext2", "-F"])
+        .arg(&img)
+        .arg("128M")
+        .status()
+        .unwrap_or_else(|e| panic!("mke2fs (e2fsprogs) runs: {e}"));
+    assert!(made.success(), "mke2fs {} failed", img.display());
+    vec![
+        "-drive".into(),
+        format!("file={},if=none,id=rootdisk,format=raw", img.display()),
+        "-device".into(),
+        "virtio-blk-pci,drive=rootdisk,serial=bpflock-root".into(),
+    ]
+}
+
 fn boot(guest_dir: &Path, guest: &Guest) -> Boot {
     let kdir = guest_dir.join(format!("kernel-{}", guest.kernel));
     let log = guest_dir.join(format!("console-{}.log", guest.name.replace(['+', '='], "-")));
@@ -168,6 +194,7 @@ fn boot(guest_dir: &Path, guest: &Guest) -> Boot {
         .arg(initrd(guest_dir, &guest.kernel))
         .args(["-append", append.trim_end()])
         .args(rodisk(guest_dir, &guest.kernel))
+        .args(rootdisk(guest_dir, guest))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -6,17 +6,26 @@
 
 mod bpfrestrict;
 mod filelesslock;
+mod fslock;
 mod jail;
 mod kimglock;
 mod kmodlock;
+mod nslock;
 
 use crate::protection::Protection;
 
 /// Every protection, in setup order. The order is a security property: bpfrestrict is last,
 /// so that the others are loaded before bpf() is restricted (under `restricted`, not even
 /// bpflock could load them after it).
-pub static ALL: &[&dyn Protection] =
-    &[&kimglock::Kimglock, &kmodlock::Kmodlock, &filelesslock::Filelesslock, &jail::Jail, &bpfrestrict::Bpfrestrict];
+pub static ALL: &[&dyn Protection] = &[
+    &kimglock::Kimglock,
+    &kmodlock::Kmodlock,
+    &filelesslock::Filelesslock,
+    &fslock::Fslock,
+    &nslock::Nslock,
+    &jail::Jail,
+    &bpfrestrict::Bpfrestrict,
+];
 
 /// The protection named `name`.
 pub fn by_name(name: &str) -> Option<&'static dyn Protection> {

@@ -130,3 +130,31 @@ overlay_at() {
 	mount -t overlay overlay -o lowerdir=/tmp/ovl/lower,upperdir=/tmp/ovl/upper,workdir=/tmp/ovl/work "$1"
 }
 
+
+# ---- fslock, nslock: escapes from a container, first shown to work without bpflock ----
+
+HOST_PIDNS=$(readlink /proc/self/ns/pid)
+# make_payload: /tmp/payload.sh, the program an escape has the kernel run; it records who
+# ran it and in which pid namespace.
+make_payload() {
+	rm -f /tmp/escaped
+	printf '#!/bin/sh\necho "$(/bin/id -u) $(/bin/readlink /proc/self/ns/pid)" > /tmp/escaped\n' > /tmp/payload.sh
+	chmod 755 /tmp/payload.sh
+}
+# escaped WHAT: the payload ran as root in the host's pid namespace (within 10 s).
+escaped() {
+	i=0
+	while [ ! -s /tmp/escaped ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	[ "$(cat /tmp/escaped 2>/dev/null)" = "0 $HOST_PIDNS" ] || fail "$1: the payload did not run as host root: $(cat /tmp/escaped 2>&1)"
+	rm -f /tmp/escaped
+}
+# not_escaped WHAT: the payload never ran.
+not_escaped() {
+	sleep 1
+	[ ! -e /tmp/escaped ] || fail "$1: the payload ran: $(cat /tmp/escaped)"
+}
+# in_container CMD...: CMD in a new pid namespace, not its init (pid 2: init ignores signals).
+in_container() { unshare --pid --fork sh -c '"$@"; exit $?' sh "$@"; }
+# crash_in_container: a process of a container dies of SIGSEGV (a core dump).
+# (`; true`: a shell whose last command is the only one execs it, and would be pid 1.)
+crash_in_container() { unshare --pid --fork sh -c 'sh -c "kill -SEGV \$\$; true"; true' 2>/dev/null; }

@@ -1,0 +1,511 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fslock: the filesystem ways out of a container. A process that can write a kernel
+ * tunable (core_pattern, modprobe, release_agent, binfmt_misc...) has the kernel run its
+ * program as root on the host; one that can mount the host's disk or a kernel filesystem
+ * (debugfs, bpf...) reads and rewrites the host. And rootfs = "ro": nothing writes the root
+ * filesystem, root in the initial pid namespace included.
+ *
+ * Files are matched by what they are: their filesystem (the superblock's magic) and their
+ * chain of dentries up to that filesystem's root, never by the path the task used. A second
+ * procfs mounted in a container, or /proc/sys bind-mounted elsewhere, is the same
+ * superblock type with the same dentries. Writes are refused when the file is opened for
+ * writing and at each write (file_permission: a descriptor opened before bootstrap or
+ * passed from the host), and where a shared writable mapping is made.
+ */
+#include "bpflock.bpf.h"
+#include "fslock.h"
+#include "events.bpf.h"
+#include "pins.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* include/uapi/linux/magic.h (BPF_FS_MAGIC: pins.bpf.h) */
+#define PROC_SUPER_MAGIC   0x9fa0
+#define SYSFS_MAGIC        0x62656572
+#define CGROUP_SUPER_MAGIC 0x27e0eb
+#define BINFMTFS_MAGIC     0x42494e4d
+#define DEBUGFS_MAGIC      0x64626720
+#define TRACEFS_MAGIC      0x74726163
+#define SECURITYFS_MAGIC   0x73636673
+#define CONFIGFS_MAGIC     0x62656570
+
+#define FMODE_WRITE     0x2
+#define MAY_WRITE       0x2
+#define PROT_WRITE      0x2
+#define MAP_SHARED      0x1
+#define FS_REQUIRES_DEV 1
+#define S_IFMT          00170000
+#define S_IFBLK         0060000
+/* chattr: FS_IOC_SETFLAGS (64-bit and 32-bit), FS_IOC_FSSETXATTR */
+#define FS_IOC_SETFLAGS   0x40086602
+#define FS_IOC32_SETFLAGS 0x40046602
+#define FS_IOC_FSSETXATTR 0x401c5820
+
+/* Steps from a file up to its filesystem's root (/proc/sys/net/ipv4/conf/all/x is 6). */
+#define FSLOCK_DEPTH 16
+
+const volatile __u32 fslock_profile = PROFILE_ALLOW;
+const volatile __u64 fslock_allow_mask = 0;
+const volatile __u64 fslock_block_mask = 0;
+/* rootfs = "ro": the root filesystem's s_dev (0: not asked) and its block devices. */
+const volatile __u32 fslock_root_dev = 0;
+const volatile __u32 fslock_root_devices[FSLOCK_ROOT_DEVICES] = {};
+/* rootfs = "ro" asked where / was the initramfs: recorded for status, nothing locked. */
+const volatile bool fslock_rootfs_deferred = false;
+/* inode_setattr's dentry is its second argument where the hook takes a mnt_idmap first (6.8+). */
+const volatile bool fslock_setattr_idmap = false;
+
+struct fs_parameter___local;
+
+struct file_system_type___local {
+	int fs_flags;
+} __local_type;
+
+struct fs_context___local {
+	struct file_system_type___local *fs_type;
+} __local_type;
+
+/* Where a short name is kept in the dentry: d_shortname since 6.14, d_iname before. */
+union shortname_store___local {
+	unsigned char string[40];
+} __local_type;
+
+struct dentry___short {
+	struct qstr___local d_name;
+	union shortname_store___local d_shortname;
+} __local_type;
+
+struct dentry___iname {
+	struct qstr___local d_name;
+	unsigned char d_iname[32];
+} __local_type;
+
+/* The first bytes of a short dentry name (every name fslock matches is shorter). */
+struct dname {
+	__u64 w[3];
+};
+
+/*
+ * Reads a dentry's inline name into `n`, false where the name is kept elsewhere (a long
+ * name). One function per layout, not inlined: the compiler may not merge the two
+ * layouts' field relocations, of which the running kernel has only one.
+ */
+static __noinline bool dname_read_short(struct dentry___short *d, struct dname *n)
+{
+	if ((unsigned long)d->d_name.name != (unsigned long)&d->d_shortname)
+		return false;
+	n->w[0] = *(__u64 *)&d->d_shortname.string[0];
+	n->w[1] = *(__u64 *)&d->d_shortname.string[8];
+	n->w[2] = *(__u64 *)&d->d_shortname.string[16];
+	return true;
+}
+
+static __noinline bool dname_read_iname(struct dentry___iname *d, struct dname *n)
+{
+	if ((unsigned long)d->d_name.name != (unsigned long)&d->d_iname)
+		return false;
+	n->w[0] = *(__u64 *)&d->d_iname[0];
+	n->w[1] = *(__u64 *)&d->d_iname[8];
+	n->w[2] = *(__u64 *)&d->d_iname[16];
+	return true;
+}
+
+/*
+ * Whether a dentry is named `want` (len bytes, a constant). Read from the dentry's inline
+ * name with BTF loads, which lockdown=confidentiality leaves to BPF; the names matched are
+ * the kernel's own, all short, so kept inline. A name kept elsewhere is not matched (the
+ * file then counts under the general operation: proc_sys, sysfs).
+ */
+static __always_inline bool dname_is(struct dentry___local *d, const char *want, __u32 len)
+{
+	struct dname n = {};
+	bool inline_name;
+
+	if (!d || d->d_name.len != len || len > sizeof(n))
+		return false;
+	if (bpf_core_field_exists(struct dentry___short, d_shortname))
+		inline_name = dname_read_short((struct dentry___short *)d, &n);
+	else
+		inline_name = dname_read_iname((struct dentry___iname *)d, &n);
+	if (!inline_name)
+		return false;
+	for (__u32 i = 0; i < len; i++)
+		if (((const char *)n.w)[i] != want[i])
+			return false;
+	return true;
+}
+
+#define NAMED(d, literal) dname_is(d, literal, sizeof(literal) - 1)
+
+static __always_inline bool is_root(struct dentry___local *d, struct dentry___local *root)
+{
+	return d == root || !d || read_ptr(d->d_parent) == d;
+}
+
+/*
+ * procfs: /proc/sysrq-trigger, and what is under /proc/sys, found by walking up to the
+ * top directory below procfs' root. A file deeper than FSLOCK_DEPTH counts as /proc/sys.
+ */
+static __always_inline int proc_op(struct dentry___local *d, struct dentry___local *root)
+{
+	struct dentry___local *parent = read_ptr(d->d_parent), *top = d;
+
+	if (is_root(parent, root))
+		return NAMED(d, "sysrq-trigger") ? FSLOCK_SYSRQ : -1;
+	for (int i = 0; i < FSLOCK_DEPTH; i++) {
+		struct dentry___local *up = read_ptr(top->d_parent);
+
+		if (is_root(up, root)) {
+			if (!NAMED(top, "sys"))
+				return -1;
+			break;
+		}
+		top = up;
+	}
+	/* /proc/sys/kernel/<name> */
+	if (read_ptr(parent->d_parent) == top && NAMED(parent, "kernel")) {
+		if (NAMED(d, "core_pattern"))
+			return FSLOCK_CORE_PATTERN;
+		if (NAMED(d, "modprobe"))
+			return FSLOCK_MODPROBE;
+		if (NAMED(d, "hotplug"))
+			return FSLOCK_UEVENT_HELPER;
+	}
+	return FSLOCK_PROC_SYS;
+}
+
+/* The kernel tunable a file is, or -1. */
+static __always_inline int tunable_of(struct file___local *file)
+{
+	struct dentry___local *d = read_ptr(file->f_path.dentry), *parent;
+	struct inode___local *inode = read_ptr(file->f_inode);
+	struct super_block___local *sb;
+
+	if (!inode || !d)
+		return -1;
+	sb = read_ptr(inode->i_sb);
+	if (!sb)
+		return -1;
+	switch (sb->s_magic) {
+	case PROC_SUPER_MAGIC:
+		return proc_op(d, read_ptr(sb->s_root));
+	case SYSFS_MAGIC:
+		/* /sys/kernel/uevent_helper */
+		parent = read_ptr(d->d_parent);
+		if (parent && NAMED(d, "uevent_helper") && NAMED(parent, "kernel") &&
+		    is_root(read_ptr(parent->d_parent), read_ptr(sb->s_root)))
+			return FSLOCK_UEVENT_HELPER;
+		return FSLOCK_SYSFS;
+	case CGROUP_SUPER_MAGIC: /* cgroup v1 only: cgroup2 has its own magic */
+		if (NAMED(d, "release_agent") || NAMED(d, "notify_on_release"))
+			return FSLOCK_RELEASE_AGENT;
+		return -1;
+	case BINFMTFS_MAGIC:
+		return FSLOCK_BINFMT_MISC;
+	}
+	return -1;
+}
+
+static __always_inline int fslock_decide(void *ctx, __u32 hook, __u32 op)
+{
+	__u64 bit = 1ULL << op;
+	int ret = profile_decide(fslock_profile, fslock_block_mask & bit, fslock_allow_mask & bit);
+
+	return lock_verdict(ctx, PROT_FSLOCK, hook, op, ret, NULL);
+}
+
+/* rootfs = "ro": refused to everyone. */
+static __always_inline int rootfs_refuse(void *ctx, __u32 hook, __u32 op)
+{
+	return lock_verdict(ctx, PROT_FSLOCK, hook, op, -EPERM, NULL);
+}
+
+static __always_inline bool on_root_fs(struct super_block___local *sb)
+{
+	return fslock_root_dev && sb && sb->s_dev == fslock_root_dev;
+}
+
+static __always_inline bool is_root_device(struct inode___local *inode)
+{
+	if (!fslock_root_dev || (inode->i_mode & S_IFMT) != S_IFBLK)
+		return false;
+	for (int i = 0; i < FSLOCK_ROOT_DEVICES; i++)
+		if (fslock_root_devices[i] && inode->i_rdev == fslock_root_devices[i])
+			return true;
+	return false;
+}
+
+/* A write to `file`: a tunable, the root filesystem, or its block device. */
+static __always_inline int fslock_write(void *ctx, __u32 hook, struct file___local *file)
+{
+	struct inode___local *inode = read_ptr(file->f_inode);
+	int op;
+
+	if (!inode)
+		return 0;
+	if (on_root_fs(read_ptr(inode->i_sb)))
+		return rootfs_refuse(ctx, hook, FSLOCK_ROOTFS_WRITE);
+	if (is_root_device(inode))
+		return rootfs_refuse(ctx, hook, FSLOCK_ROOTFS_DEVICE);
+	op = tunable_of(file);
+	if (op < 0)
+		return 0;
+	return fslock_decide(ctx, hook, op);
+}
+
+SEC("lsm/file_open")
+int BPF_PROG(fslock_file_open, struct file___local *file, int ret)
+{
+	if (ret)
+		return ret;
+	if (!(file->f_mode & FMODE_WRITE))
+		return 0;
+	return fslock_write(ctx, HOOK_FILE_OPEN, file);
+}
+
+/* Every read and write: a write through a descriptor opened before bootstrap, or elsewhere. */
+SEC("lsm/file_permission")
+int BPF_PROG(fslock_file_permission, struct file___local *file, int mask, int ret)
+{
+	if (ret)
+		return ret;
+	if (!(mask & MAY_WRITE))
+		return 0;
+	return fslock_write(ctx, HOOK_FILE_PERMISSION, file);
+}
+
+SEC("lsm/mmap_file")
+int BPF_PROG(fslock_mmap_file, struct file___local *file, unsigned long reqprot, unsigned long prot,
+	     unsigned long flags, int ret)
+{
+	if (ret)
+		return ret;
+	if (!file || !(prot & PROT_WRITE) || !(flags & MAP_SHARED))
+		return 0;
+	return fslock_write(ctx, HOOK_MMAP_FILE, file);
+}
+
+/*
+ * A new superblock about to be mounted, by mount(2) or fsmount(2): what it is, whatever
+ * name the caller gave its type or source. Also the backstop for block devices a
+ * filesystem opened by an option of its own.
+ */
+SEC("lsm/sb_kern_mount")
+int BPF_PROG(fslock_sb_kern_mount, struct super_block___local *sb, int ret)
+{
+	__u32 op;
+
+	if (ret)
+		return ret;
+	switch (sb->s_magic) {
+	case DEBUGFS_MAGIC:
+		op = FSLOCK_MOUNT_DEBUGFS;
+		break;
+	case TRACEFS_MAGIC:
+		op = FSLOCK_MOUNT_TRACEFS;
+		break;
+	case SECURITYFS_MAGIC:
+		op = FSLOCK_MOUNT_SECURITYFS;
+		break;
+	case BPF_FS_MAGIC:
+		op = FSLOCK_MOUNT_BPF;
+		break;
+	case CONFIGFS_MAGIC:
+		op = FSLOCK_MOUNT_CONFIGFS;
+		break;
+	case CGROUP_SUPER_MAGIC:
+		op = FSLOCK_MOUNT_CGROUP1;
+		break;
+	default:
+		if (!read_ptr(sb->s_bdev))
+			return 0;
+		op = FSLOCK_MOUNT_BLOCKDEV;
+	}
+	return fslock_decide(ctx, HOOK_SB_KERN_MOUNT, op);
+}
+
+/*
+ * Any parameter of a filesystem that needs a block device ("source", from mount(2) or
+ * fsconfig(2)): refused before the device is opened and the filesystem read (a journal
+ * replayed on the host's disk). Allowing returns 0, "not mine": the stub then returns
+ * -ENOPARAM and the filesystem parses the parameter.
+ */
+SEC("lsm/fs_context_parse_param")
+int BPF_PROG(fslock_fs_context_parse_param, struct fs_context___local *fc, struct fs_parameter___local *param,
+	     int ret)
+{
+	struct file_system_type___local *type;
+
+	if (ret)
+		return ret;
+	type = read_ptr(fc->fs_type);
+	if (!type || !(type->fs_flags & FS_REQUIRES_DEV))
+		return 0;
+	return fslock_decide(ctx, HOOK_FS_CONTEXT_PARSE_PARAM, FSLOCK_MOUNT_BLOCKDEV);
+}
+
+/* ---- rootfs = "ro": loaded only where the policy asks (fslock_rootfs_*) ---- */
+
+/*
+ * Reconfiguring the root's superblock, by mount(2) MS_REMOUNT or by fspick(2) +
+ * fsconfig(FSCONFIG_CMD_RECONFIGURE): the hook does not say which flags would change, so
+ * every reconfiguration is refused.
+ */
+SEC("lsm/sb_remount")
+int BPF_PROG(fslock_rootfs_sb_remount, struct super_block___local *sb, void *mnt_opts, int ret)
+{
+	if (ret)
+		return ret;
+	if (!on_root_fs(sb))
+		return 0;
+	return rootfs_refuse(ctx, HOOK_SB_REMOUNT, FSLOCK_ROOTFS_REMOUNT);
+}
+
+static __always_inline int rootfs_in(void *ctx, __u32 hook, struct inode___local *dir)
+{
+	if (!dir || !on_root_fs(read_ptr(dir->i_sb)))
+		return 0;
+	return rootfs_refuse(ctx, hook, FSLOCK_ROOTFS_WRITE);
+}
+
+static __always_inline int rootfs_dentry(void *ctx, __u32 hook, struct dentry___local *d)
+{
+	if (!d || !on_root_fs(read_ptr(d->d_sb)))
+		return 0;
+	return rootfs_refuse(ctx, hook, FSLOCK_ROOTFS_WRITE);
+}
+
+SEC("lsm/inode_create")
+int BPF_PROG(fslock_rootfs_inode_create, struct inode___local *dir, struct dentry___local *dentry, umode_t mode,
+	     int ret)
+{
+	if (ret)
+		return ret;
+	return rootfs_in(ctx, HOOK_INODE_CREATE, dir);
+}
+
+SEC("lsm/inode_link")
+int BPF_PROG(fslock_rootfs_inode_link, struct dentry___local *old, struct inode___local *dir,
+	     struct dentry___local *new, int ret)
+{
+	if (ret)
+		return ret;
+	return rootfs_in(ctx, HOOK_INODE_LINK, dir);
+}
+
+SEC("lsm/inode_unlink")
+int BPF_PROG(fslock_rootfs_inode_unlink, struct inode___local *dir, struct dentry___local *dentry, int ret)
+{
+	if (ret)
+		return ret;
+	return rootfs_in(ctx, HOOK_INODE_UNLINK, dir);
+}
+
+SEC("lsm/inode_symlink")
+int BPF_PROG(fslock_rootfs_inode_symlink, struct inode___local *dir, struct dentry___local *dentry,
+	     const char *old_name, int ret)
+{
+	if (ret)
+		return ret;
+	return rootfs_in(ctx, HOOK_INODE_SYMLINK, dir);
+}
+
+SEC("lsm/inode_mkdir")
+int BPF_PROG(fslock_rootfs_inode_mkdir, struct inode___local *dir, struct dentry___local *dentry, umode_t mode,
+	     int ret)
+{
+	if (ret)
+		return ret;
+	return rootfs_in(ctx, HOOK_INODE_MKDIR, dir);
+}
+
+SEC("lsm/inode_rmdir")
+int BPF_PROG(fslock_rootfs_inode_rmdir, struct inode___local *dir, struct dentry___local *dentry, int ret)
+{
+	if (ret)
+		return ret;
+	return rootfs_in(ctx, HOOK_INODE_RMDIR, dir);
+}
+
+SEC("lsm/inode_mknod")
+int BPF_PROG(fslock_rootfs_inode_mknod, struct inode___local *dir, struct dentry___local *dentry, umode_t mode,
+	     dev_t dev, int ret)
+{
+	if (ret)
+		return ret;
+	return rootfs_in(ctx, HOOK_INODE_MKNOD, dir);
+}
+
+SEC("lsm/inode_rename")
+int BPF_PROG(fslock_rootfs_inode_rename, struct inode___local *old_dir, struct dentry___local *old_dentry,
+	     struct inode___local *new_dir, struct dentry___local *new_dentry, int ret)
+{
+	if (ret)
+		return ret;
+	ret = rootfs_in(ctx, HOOK_INODE_RENAME, old_dir);
+	if (ret)
+		return ret;
+	return rootfs_in(ctx, HOOK_INODE_RENAME, new_dir);
+}
+
+/*
+ * chmod, chown, truncate, utimes. The hook took (dentry, attr) until 6.8, (idmap, dentry,
+ * attr) since: the dentry is read from the argument the running kernel puts it in (both
+ * loads are valid on either kernel; only the one chosen is used). No `if (ret) return
+ * ret;`: `ret` moved with the arguments, and the trampoline stops at the first LSM
+ * program that returns non-zero, so a later one never sees ret != 0.
+ */
+SEC("lsm/inode_setattr")
+int BPF_PROG(fslock_rootfs_inode_setattr)
+{
+	struct dentry___local *d = (void *)(fslock_setattr_idmap ? ctx[1] : ctx[0]);
+
+	return rootfs_dentry(ctx, HOOK_INODE_SETATTR, d);
+}
+
+/* The xattr and ACL hooks take the dentry second on every kernel (after a user namespace,
+ * then a mnt_idmap). */
+SEC("lsm/inode_setxattr")
+int BPF_PROG(fslock_rootfs_inode_setxattr, void *idmap, struct dentry___local *dentry)
+{
+	return rootfs_dentry(ctx, HOOK_INODE_SETXATTR, dentry);
+}
+
+SEC("lsm/inode_removexattr")
+int BPF_PROG(fslock_rootfs_inode_removexattr, void *idmap, struct dentry___local *dentry)
+{
+	return rootfs_dentry(ctx, HOOK_INODE_REMOVEXATTR, dentry);
+}
+
+/* POSIX ACLs have hooks of their own since 6.2 (before, they were xattrs). */
+SEC("lsm/inode_set_acl")
+int BPF_PROG(fslock_rootfs_inode_set_acl, void *idmap, struct dentry___local *dentry)
+{
+	return rootfs_dentry(ctx, HOOK_INODE_SET_ACL, dentry);
+}
+
+SEC("lsm/inode_remove_acl")
+int BPF_PROG(fslock_rootfs_inode_remove_acl, void *idmap, struct dentry___local *dentry)
+{
+	return rootfs_dentry(ctx, HOOK_INODE_REMOVE_ACL, dentry);
+}
+
+/* chattr on the root filesystem (file attributes are written to it). */
+SEC("lsm/file_ioctl")
+int BPF_PROG(fslock_rootfs_file_ioctl, struct file___local *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	struct inode___local *inode;
+
+	if (ret)
+		return ret;
+	if (cmd != FS_IOC_SETFLAGS && cmd != FS_IOC32_SETFLAGS && cmd != FS_IOC_FSSETXATTR)
+		return 0;
+	inode = read_ptr(file->f_inode);
+	if (!inode || !on_root_fs(read_ptr(inode->i_sb)))
+		return 0;
+	return rootfs_refuse(ctx, HOOK_FILE_IOCTL, FSLOCK_ROOTFS_WRITE);
+}
+
+/* bpflock's pins, out of reach of the tasks this lock restricts (pins.bpf.h). */
+BPFLOCK_PINS_GUARD(fslock, PROT_FSLOCK, fslock_profile)
