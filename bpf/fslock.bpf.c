@@ -459,9 +459,12 @@ int BPF_PROG(fslock_rootfs_inode_rename, struct inode___local *old_dir, struct d
 SEC("lsm/inode_setattr")
 int BPF_PROG(fslock_rootfs_inode_setattr)
 {
-	struct dentry___local *d = (void *)(fslock_setattr_idmap ? ctx[1] : ctx[0]);
+	/* Both loaded at constant offsets (the verifier refuses a computed one into ctx). */
+	__u64 first = ctx[0], second = ctx[1];
 
-	return rootfs_dentry(ctx, HOOK_INODE_SETATTR, d);
+	barrier_var(first);
+	barrier_var(second);
+	return rootfs_dentry(ctx, HOOK_INODE_SETATTR, (void *)(fslock_setattr_idmap ? second : first));
 }
 
 /* The xattr and ACL hooks take the dentry second on every kernel (after a user namespace,
