@@ -28,6 +28,30 @@ static __always_inline bool in_initial_pidns(void)
 }
 
 /*
+ * The system's init, pid 1 of the initial pid namespace, reached from the current task's
+ * pid namespace up to the initial one (its child reaper): BTF loads only (Debian's kernel
+ * BTF has no global variables for an init_task ksym). NULL where it cannot be found.
+ */
+static __always_inline struct task_struct___local *system_init_task(void)
+{
+	struct nsproxy___local *nsproxy = read_ptr(current_task()->nsproxy);
+	struct pid_namespace___local *ns, *parent;
+
+	if (!nsproxy)
+		return NULL;
+	ns = read_ptr(nsproxy->pid_ns_for_children);
+	for (int i = 0; i < 33 && ns; i++) {
+		parent = read_ptr(ns->parent);
+		if (!parent)
+			break;
+		ns = parent;
+	}
+	if (!ns || ns->level != 0)
+		return NULL;
+	return read_ptr(ns->child_reaper);
+}
+
+/*
  * The bpflock executable that ran bootstrap, as the kernel names files: (s_dev, i_ino)
  * of mm->exe_file. Set by bpflock before load; 0 matches nothing. What it may do that
  * others may not is each protection's to say (bpfrestrict: read its pinned events;

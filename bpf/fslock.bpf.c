@@ -29,18 +29,19 @@ char LICENSE[] SEC("license") = "GPL";
 #define TRACEFS_MAGIC      0x74726163
 #define SECURITYFS_MAGIC   0x73636673
 #define CONFIGFS_MAGIC     0x62656570
+#define EFIVARFS_MAGIC     0xde5e81e4
 
 #define FMODE_WRITE     0x2
 #define MAY_WRITE       0x2
 #define PROT_WRITE      0x2
 #define MAP_SHARED      0x1
 #define FS_REQUIRES_DEV 1
+#define VM_SHARED       0x8
 #define S_IFMT          00170000
 #define S_IFBLK         0060000
-/* chattr: FS_IOC_SETFLAGS (64-bit and 32-bit), FS_IOC_FSSETXATTR */
-#define FS_IOC_SETFLAGS   0x40086602
-#define FS_IOC32_SETFLAGS 0x40046602
-#define FS_IOC_FSSETXATTR 0x401c5820
+#define S_IFREG         0100000
+#define S_IFDIR         0040000
+#define S_IFLNK         0120000
 
 /* Steps from a file up to its filesystem's root (/proc/sys/net/ipv4/conf/all/x is 6). */
 #define FSLOCK_DEPTH 16
@@ -143,6 +144,33 @@ static __always_inline bool is_root(struct dentry___local *d, struct dentry___lo
 	return d == root || !d || read_ptr(d->d_parent) == d;
 }
 
+/* Whether `d` is under /proc/sys/net: the directory right below `top` (/proc/sys) on the way up. */
+static __always_inline bool under_sys_net(struct dentry___local *d, struct dentry___local *top)
+{
+	for (int i = 0; i < FSLOCK_DEPTH; i++) {
+		struct dentry___local *up = read_ptr(d->d_parent);
+
+		if (!up || up == d)
+			return false;
+		if (up == top)
+			return NAMED(d, "net");
+		d = up;
+	}
+	return false;
+}
+
+/* Whether the current task shares the host's network namespace (pid 1's). */
+static __always_inline bool in_system_net_ns(void)
+{
+	struct nsproxy___local *nsproxy = read_ptr(current_task()->nsproxy), *init_nsproxy;
+	struct task_struct___local *init = system_init_task();
+
+	if (!nsproxy || !init)
+		return true;
+	init_nsproxy = read_ptr(init->nsproxy);
+	return !init_nsproxy || nsproxy->net_ns == init_nsproxy->net_ns;
+}
+
 /*
  * procfs: /proc/sysrq-trigger, and what is under /proc/sys, found by walking up to the
  * top directory below procfs' root. A file deeper than FSLOCK_DEPTH counts as /proc/sys.
@@ -163,7 +191,7 @@ static __always_inline int proc_op(struct dentry___local *d, struct dentry___loc
 		}
 		top = up;
 	}
-	/* /proc/sys/kernel/<name> */
+	/* /proc/sys/kernel/<name>: the programs the kernel runs as root */
 	if (read_ptr(parent->d_parent) == top && NAMED(parent, "kernel")) {
 		if (NAMED(d, "core_pattern"))
 			return FSLOCK_CORE_PATTERN;
@@ -171,7 +199,13 @@ static __always_inline int proc_op(struct dentry___local *d, struct dentry___loc
 			return FSLOCK_MODPROBE;
 		if (NAMED(d, "hotplug"))
 			return FSLOCK_UEVENT_HELPER;
+		if (NAMED(d, "poweroff_cmd"))
+			return FSLOCK_POWEROFF_CMD;
 	}
+	/* /proc/sys/net shows the sysctls of the opener's network namespace: its own, unless it
+	 * shares the host's. */
+	if (!in_system_net_ns() && under_sys_net(d, top))
+		return FSLOCK_PROC_SYS_NET;
 	return FSLOCK_PROC_SYS;
 }
 
@@ -203,6 +237,8 @@ static __always_inline int tunable_of(struct file___local *file)
 		return -1;
 	case BINFMTFS_MAGIC:
 		return FSLOCK_BINFMT_MISC;
+	case EFIVARFS_MAGIC:
+		return FSLOCK_EFIVARFS;
 	}
 	return -1;
 }
@@ -236,7 +272,15 @@ static __always_inline bool is_root_device(struct inode___local *inode)
 	return false;
 }
 
-/* A write to `file`: a tunable, the root filesystem, or its block device. */
+/* What the filesystem stores: a write to a FIFO, socket or device node on it is not one. */
+static __always_inline bool stored(struct inode___local *inode)
+{
+	__u32 type = inode->i_mode & S_IFMT;
+
+	return type == S_IFREG || type == S_IFDIR || type == S_IFLNK;
+}
+
+/* A write to `file`: the root filesystem, its block device, any block device, a tunable. */
 static __always_inline int fslock_write(void *ctx, __u32 hook, struct file___local *file)
 {
 	struct inode___local *inode = read_ptr(file->f_inode);
@@ -244,10 +288,12 @@ static __always_inline int fslock_write(void *ctx, __u32 hook, struct file___loc
 
 	if (!inode)
 		return 0;
-	if (on_root_fs(read_ptr(inode->i_sb)))
+	if (stored(inode) && on_root_fs(read_ptr(inode->i_sb)))
 		return rootfs_refuse(ctx, hook, FSLOCK_ROOTFS_WRITE);
 	if (is_root_device(inode))
 		return rootfs_refuse(ctx, hook, FSLOCK_ROOTFS_DEVICE);
+	if ((inode->i_mode & S_IFMT) == S_IFBLK)
+		return fslock_decide(ctx, hook, FSLOCK_BLOCKDEV);
 	op = tunable_of(file);
 	if (op < 0)
 		return 0;
@@ -257,11 +303,17 @@ static __always_inline int fslock_write(void *ctx, __u32 hook, struct file___loc
 SEC("lsm/file_open")
 int BPF_PROG(fslock_file_open, struct file___local *file, int ret)
 {
+	struct inode___local *inode;
+
 	if (ret)
 		return ret;
-	if (!(file->f_mode & FMODE_WRITE))
-		return 0;
-	return fslock_write(ctx, HOOK_FILE_OPEN, file);
+	if (file->f_mode & FMODE_WRITE)
+		return fslock_write(ctx, HOOK_FILE_OPEN, file);
+	/* A block device read raw is the host's disk read (its files, whatever their modes). */
+	inode = read_ptr(file->f_inode);
+	if (inode && (inode->i_mode & S_IFMT) == S_IFBLK)
+		return fslock_decide(ctx, HOOK_FILE_OPEN, FSLOCK_BLOCKDEV);
+	return 0;
 }
 
 /* Every read and write: a write through a descriptor opened before bootstrap, or elsewhere. */
@@ -286,9 +338,27 @@ int BPF_PROG(fslock_mmap_file, struct file___local *file, unsigned long reqprot,
 	return fslock_write(ctx, HOOK_MMAP_FILE, file);
 }
 
+/* A shared mapping made writable later (a descriptor with write access from before, taken
+ * with pidfd_getfd or SCM_RIGHTS, mapped read-only first). */
+SEC("lsm/file_mprotect")
+int BPF_PROG(fslock_file_mprotect, struct vm_area_struct___local *vma, unsigned long reqprot, unsigned long prot,
+	     int ret)
+{
+	struct file___local *file;
+
+	if (ret)
+		return ret;
+	if (!(prot & PROT_WRITE) || !(vma->vm_flags & VM_SHARED))
+		return 0;
+	file = read_ptr(vma->vm_file);
+	if (!file)
+		return 0;
+	return fslock_write(ctx, HOOK_FILE_MPROTECT, file);
+}
+
 /*
- * A new superblock about to be mounted, by mount(2) or fsmount(2): what it is, whatever
- * name the caller gave its type or source. Also the backstop for block devices a
+ * A new superblock about to be mounted, by mount(2), or by fsconfig(FSCONFIG_CMD_CREATE)
+ * before fsmount(2): what it is, whatever name the caller gave its type or source. Also the backstop for block devices a
  * filesystem opened by an option of its own.
  */
 SEC("lsm/sb_kern_mount")
@@ -314,8 +384,16 @@ int BPF_PROG(fslock_sb_kern_mount, struct super_block___local *sb, int ret)
 	case CONFIGFS_MAGIC:
 		op = FSLOCK_MOUNT_CONFIGFS;
 		break;
+	case EFIVARFS_MAGIC:
+		op = FSLOCK_EFIVARFS;
+		break;
 	case CGROUP_SUPER_MAGIC:
-		op = FSLOCK_MOUNT_CGROUP1;
+		/* A new v1 hierarchy can carry release_agent= in its mount options: mounting one
+		 * needs both operations allowed. */
+		ret = fslock_decide(ctx, HOOK_SB_KERN_MOUNT, FSLOCK_MOUNT_CGROUP1);
+		if (ret)
+			return ret;
+		op = FSLOCK_RELEASE_AGENT;
 		break;
 	default:
 		if (!read_ptr(sb->s_bdev))
@@ -345,22 +423,27 @@ int BPF_PROG(fslock_fs_context_parse_param, struct fs_context___local *fc, struc
 	return fslock_decide(ctx, HOOK_FS_CONTEXT_PARSE_PARAM, FSLOCK_MOUNT_BLOCKDEV);
 }
 
-/* ---- rootfs = "ro": loaded only where the policy asks (fslock_rootfs_*) ---- */
-
 /*
- * Reconfiguring the root's superblock, by mount(2) MS_REMOUNT or by fspick(2) +
- * fsconfig(FSCONFIG_CMD_RECONFIGURE): the hook does not say which flags would change, so
- * every reconfiguration is refused.
+ * Reconfiguring a superblock, by mount(2) MS_REMOUNT or by fspick(2) +
+ * fsconfig(FSCONFIG_CMD_RECONFIGURE); the hook does not say which options would change.
+ * The root under rootfs = "ro": refused to everyone. A cgroup v1 hierarchy: its
+ * release_agent is a mount option. A filesystem on a block device: the host's disk.
  */
 SEC("lsm/sb_remount")
-int BPF_PROG(fslock_rootfs_sb_remount, struct super_block___local *sb, void *mnt_opts, int ret)
+int BPF_PROG(fslock_sb_remount, struct super_block___local *sb, void *mnt_opts, int ret)
 {
 	if (ret)
 		return ret;
-	if (!on_root_fs(sb))
-		return 0;
-	return rootfs_refuse(ctx, HOOK_SB_REMOUNT, FSLOCK_ROOTFS_REMOUNT);
+	if (on_root_fs(sb))
+		return rootfs_refuse(ctx, HOOK_SB_REMOUNT, FSLOCK_ROOTFS_REMOUNT);
+	if (sb->s_magic == CGROUP_SUPER_MAGIC)
+		return fslock_decide(ctx, HOOK_SB_REMOUNT, FSLOCK_RELEASE_AGENT);
+	if (read_ptr(sb->s_bdev))
+		return fslock_decide(ctx, HOOK_SB_REMOUNT, FSLOCK_MOUNT_BLOCKDEV);
+	return 0;
 }
+
+/* ---- rootfs = "ro": loaded only where the policy asks (fslock_rootfs_*) ---- */
 
 static __always_inline int rootfs_in(void *ctx, __u32 hook, struct inode___local *dir)
 {
@@ -494,21 +577,73 @@ int BPF_PROG(fslock_rootfs_inode_remove_acl, void *idmap, struct dentry___local 
 	return rootfs_dentry(ctx, HOOK_INODE_REMOVE_ACL, dentry);
 }
 
-/* chattr on the root filesystem (file attributes are written to it). */
+/*
+ * ioctls on the root filesystem's files: those that only read are allowed, every other is
+ * refused. Filesystems write through ioctls on a descriptor opened read-only (chattr,
+ * labels, UUIDs, verity, encryption policies, resizing, btrfs subvolumes...), and each
+ * kernel adds some: a list of the writes would always lag.
+ */
+static __always_inline bool read_only_ioctl(unsigned int cmd)
+{
+	switch (cmd) {
+	case 0x5401: /* TCGETS: isatty() */
+	case 0x5421: /* FIONBIO */
+	case 0x5450: /* FIONCLEX */
+	case 0x5451: /* FIOCLEX */
+	case 0x5452: /* FIOASYNC */
+	case 0x541b: /* FIONREAD */
+	case 0x5460: /* FIOQSIZE */
+	case 0x1:    /* FIBMAP */
+	case 0x2:    /* FIGETBSZ */
+	case 0xc020660b: /* FS_IOC_FIEMAP */
+	case 0x80086601: /* FS_IOC_GETFLAGS */
+	case 0x80046601: /* FS_IOC32_GETFLAGS */
+	case 0x80087601: /* FS_IOC_GETVERSION */
+	case 0x80047601: /* FS_IOC32_GETVERSION */
+	case 0x801c581f: /* FS_IOC_FSGETXATTR */
+	case 0x81009431: /* FS_IOC_GETFSLABEL */
+	case 0x80111500: /* FS_IOC_GETFSUUID */
+	case 0x80811501: /* FS_IOC_GETFSSYSFSPATH */
+		return true;
+	}
+	return false;
+}
+
+static __always_inline int rootfs_ioctl(void *ctx, __u32 hook, struct file___local *file, unsigned int cmd)
+{
+	struct inode___local *inode = read_ptr(file->f_inode);
+
+	if (!inode || !stored(inode) || !on_root_fs(read_ptr(inode->i_sb)) || read_only_ioctl(cmd))
+		return 0;
+	return rootfs_refuse(ctx, hook, FSLOCK_ROOTFS_WRITE);
+}
+
 SEC("lsm/file_ioctl")
 int BPF_PROG(fslock_rootfs_file_ioctl, struct file___local *file, unsigned int cmd, unsigned long arg, int ret)
 {
-	struct inode___local *inode;
-
 	if (ret)
 		return ret;
-	if (cmd != FS_IOC_SETFLAGS && cmd != FS_IOC32_SETFLAGS && cmd != FS_IOC_FSSETXATTR)
-		return 0;
-	inode = read_ptr(file->f_inode);
-	if (!inode || !on_root_fs(read_ptr(inode->i_sb)))
-		return 0;
-	return rootfs_refuse(ctx, HOOK_FILE_IOCTL, FSLOCK_ROOTFS_WRITE);
+	return rootfs_ioctl(ctx, HOOK_FILE_IOCTL, file, cmd);
 }
 
-/* bpflock's pins, out of reach of the tasks this lock restricts (pins.bpf.h). */
-BPFLOCK_PINS_GUARD(fslock, PROT_FSLOCK, fslock_profile)
+/* A 32-bit process's ioctl (6.8+, backported to 6.1.y): its own hook. */
+SEC("lsm/file_ioctl_compat")
+int BPF_PROG(fslock_rootfs_file_ioctl_compat, struct file___local *file, unsigned int cmd, unsigned long arg,
+	     int ret)
+{
+	if (ret)
+		return ret;
+	return rootfs_ioctl(ctx, HOOK_FILE_IOCTL, file, cmd);
+}
+
+/* file_setattr(2) (6.17+): chattr without an ioctl. */
+SEC("lsm/inode_file_setattr")
+int BPF_PROG(fslock_rootfs_inode_file_setattr, struct dentry___local *dentry)
+{
+	return rootfs_dentry(ctx, HOOK_INODE_SETATTR, dentry);
+}
+
+/* bpflock's pins, out of reach of the tasks this lock restricts (pins.bpf.h): under
+ * rootfs = "ro" too, whatever the profile (removing fslock's pins unlocks the root). */
+#define fslock_guard_profile (fslock_root_dev && fslock_profile == PROFILE_ALLOW ? PROFILE_BASELINE : fslock_profile)
+BPFLOCK_PINS_GUARD(fslock, PROT_FSLOCK, fslock_guard_profile)

@@ -24,6 +24,10 @@ enum fslock_op {
 	FSLOCK_MOUNT_BPF = 12,
 	FSLOCK_MOUNT_CONFIGFS = 13,
 	FSLOCK_MOUNT_CGROUP1 = 14,
+	FSLOCK_POWEROFF_CMD = 15,  /* /proc/sys/kernel/poweroff_cmd (run as root at an orderly poweroff) */
+	FSLOCK_PROC_SYS_NET = 16,  /* /proc/sys/net of the task's own network namespace (not the host's) */
+	FSLOCK_BLOCKDEV = 17,      /* opening a block device: the host's disk, read or written raw */
+	FSLOCK_EFIVARFS = 18,      /* mounting or writing efivarfs: the firmware's boot variables */
 	/* Event only: rootfs = "ro", refused to everyone. */
 	FSLOCK_ROOTFS_WRITE = 32,   /* a write to the root filesystem */
 	FSLOCK_ROOTFS_REMOUNT = 33, /* reconfiguring its superblock (mount -o remount, fsconfig) */

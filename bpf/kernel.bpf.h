@@ -42,6 +42,7 @@ struct mnt_namespace___local {
 struct nsproxy___local {
 	struct pid_namespace___local *pid_ns_for_children;
 	struct mnt_namespace___local *mnt_ns;
+	void *net_ns; /* compared, never read */
 } __local_type;
 
 struct gendisk___local {
@@ -158,6 +159,7 @@ struct linux_binprm___local {
 
 struct vm_area_struct___local {
 	struct file___local *vm_file;
+	unsigned long vm_flags; /* in an anonymous union since 6.3: matched by name */
 } __local_type;
 
 struct sock_common___local {

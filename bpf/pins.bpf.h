@@ -40,28 +40,14 @@ static __always_inline bool under_pin_root(struct dentry___local *dentry)
 	return true;
 }
 
-/* Whether the current task lives in the system's mount namespace (pid 1's, reached as
- * vfs_system_root() reaches pid 1): BTF loads only, so every lock loads under lockdown. */
+/* Whether the current task lives in the system's mount namespace (pid 1's): BTF loads
+ * only, so every lock loads under lockdown. */
 static __always_inline bool in_system_mount_ns(void)
 {
-	struct nsproxy___local *nsproxy = read_ptr(current_task()->nsproxy);
-	struct pid_namespace___local *ns, *parent;
-	struct task_struct___local *init;
-	struct nsproxy___local *init_nsproxy;
+	struct nsproxy___local *nsproxy = read_ptr(current_task()->nsproxy), *init_nsproxy;
+	struct task_struct___local *init = system_init_task();
 
-	if (!nsproxy)
-		return true;
-	ns = read_ptr(nsproxy->pid_ns_for_children);
-	for (int i = 0; i < 33 && ns; i++) {
-		parent = read_ptr(ns->parent);
-		if (!parent)
-			break;
-		ns = parent;
-	}
-	if (!ns)
-		return true;
-	init = read_ptr(ns->child_reaper);
-	if (!init)
+	if (!nsproxy || !init)
 		return true;
 	init_nsproxy = read_ptr(init->nsproxy);
 	if (!init_nsproxy)

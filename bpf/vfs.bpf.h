@@ -112,29 +112,13 @@ static __always_inline int vfs_reach(const void *mnt, const void *dentry, const 
 
 /*
  * The system's root directory: pid 1's root (after switch_root, the real root filesystem;
- * kernel threads share it). Reached from the current task's pid namespace up to the
- * initial one, whose child reaper is pid 1: BTF loads only (Debian's kernel BTF has no
- * global variables for an init_task ksym). NULL where it cannot be found.
+ * kernel threads share it). NULL where it cannot be found.
  */
 static __always_inline struct dentry___local *vfs_system_root(void)
 {
-	struct nsproxy___local *nsproxy = read_ptr(current_task()->nsproxy);
-	struct pid_namespace___local *ns, *parent;
-	struct task_struct___local *init;
+	struct task_struct___local *init = system_init_task();
 	struct fs_struct___local *fs;
 
-	if (!nsproxy)
-		return NULL;
-	ns = read_ptr(nsproxy->pid_ns_for_children);
-	for (int i = 0; i < 33 && ns; i++) {
-		parent = read_ptr(ns->parent);
-		if (!parent)
-			break;
-		ns = parent;
-	}
-	if (!ns || ns->level != 0)
-		return NULL;
-	init = read_ptr(ns->child_reaper);
 	if (!init)
 		return NULL;
 	fs = read_ptr(init->fs);

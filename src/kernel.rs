@@ -29,6 +29,39 @@ pub fn file_identity(path: &str) -> crate::error::Result<(u32, u64)> {
     Ok(((libc::major(dev) << 20) | libc::minor(dev), meta.ino()))
 }
 
+/// The mount in effect on `/` for this process, from /proc/self/mountinfo.
+pub struct RootMount {
+    /// Its superblock's s_dev (kernel encoding), as mountinfo shows it: on btrfs `stat("/")`
+    /// gives the subvolume's device instead, which no superblock has.
+    pub sb_dev: u32,
+    /// Its filesystem type: "rootfs" where `/` is still the initramfs.
+    pub fstype: String,
+    /// Its source (the block device, for most filesystems).
+    pub source: String,
+}
+
+/// `/` as mounted (the last mount on "/" is the one in effect).
+pub fn root_mount() -> crate::error::Result<RootMount> {
+    const MOUNTINFO: &str = "/proc/self/mountinfo";
+    let info = fs::read_to_string(MOUNTINFO).map_err(crate::error::Error::io("cannot read", MOUNTINFO))?;
+    let parse = |line: &str| -> Option<RootMount> {
+        let (mount, rest) = line.split_once(" - ")?;
+        let mut fields = mount.split(' ');
+        let (major, minor) = fields.nth(2)?.split_once(':')?;
+        let mut after = rest.split(' ');
+        Some(RootMount {
+            sb_dev: (major.parse::<u32>().ok()? << 20) | minor.parse::<u32>().ok()?,
+            fstype: after.next()?.to_string(),
+            source: after.next()?.to_string(),
+        })
+    };
+    info.lines()
+        .filter(|l| l.split(' ').nth(4) == Some("/"))
+        .last()
+        .and_then(parse)
+        .ok_or_else(|| crate::error::Error::io("no mount on / in", MOUNTINFO)(std::io::ErrorKind::NotFound.into()))
+}
+
 /// The bpflock executable (what `is_bpflock_exe()` in bpf/bpflock.bpf.h recognises).
 pub fn bpflock_exe_identity() -> crate::error::Result<(u32, u64)> {
     file_identity("/proc/self/exe")

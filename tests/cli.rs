@@ -42,7 +42,19 @@ fn bad_policies_are_refused_at_their_location() {
 #[test]
 fn good_policies_are_accepted() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for p in ["policy/default.toml", "tests/policies/status.toml", "tests/policies/kimglock-block-kcore.toml"] {
+    // Every example policy users copy, and the guests' good ones.
+    let mut policies: Vec<_> = std::fs::read_dir(root.join("policy"))
+        .unwrap()
+        .flatten()
+        .map(|e| format!("policy/{}", e.file_name().to_string_lossy()))
+        .collect();
+    policies.sort();
+    assert!(policies.len() >= 6, "{policies:?}");
+    for p in ["tests/policies/status.toml", "tests/policies/kimglock-block-kcore.toml", "tests/policies/lockdown.toml"]
+    {
+        policies.push(p.into());
+    }
+    for p in &policies {
         let (code, stdout, stderr) = bpflock(&["check", root.join(p).to_str().unwrap()]);
         assert_eq!(code, 0, "{p}: {stderr}");
         assert!(stdout.contains(": valid"), "{p}: {stdout}");

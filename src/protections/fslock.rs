@@ -40,22 +40,23 @@ const OPERATIONS: &[Operation] = &[
     op("core_pattern", 0, "writing /proc/sys/kernel/core_pattern (a |program run as root at each crash)"),
     op("modprobe", 1, "writing /proc/sys/kernel/modprobe (run as root for an unknown binary format)"),
     op("uevent_helper", 2, "writing /sys/kernel/uevent_helper or /proc/sys/kernel/hotplug"),
-    op("release_agent", 3, "writing a cgroup v1 release_agent or notify_on_release (CVE-2022-0492)"),
+    op("release_agent", 3, "a cgroup v1 release_agent: writing it or notify_on_release, remounting or mounting a hierarchy (CVE-2022-0492)"),
     op("sysrq", 4, "writing /proc/sysrq-trigger"),
     op("binfmt_misc", 5, "writing to binfmt_misc (registering an interpreter)"),
     op("proc_sys", 6, "any other write under /proc/sys"),
     op("sysfs", 7, "any other write to sysfs"),
-    op("mount_blockdev", 8, "mounting a filesystem from a block device (the host's disk)"),
+    op("mount_blockdev", 8, "mounting or remounting a filesystem on a block device (the host's disk)"),
     op("mount_debugfs", 9, "mounting debugfs"),
     op("mount_tracefs", 10, "mounting tracefs"),
     op("mount_securityfs", 11, "mounting securityfs"),
     op("mount_bpf", 12, "mounting a BPF filesystem"),
     op("mount_configfs", 13, "mounting configfs"),
-    op("mount_cgroup1", 14, "mounting a cgroup v1 hierarchy"),
+    op("mount_cgroup1", 14, "mounting a cgroup v1 hierarchy (also needs release_agent: its mount options set one)"),
+    op("poweroff_cmd", 15, "writing /proc/sys/kernel/poweroff_cmd (run as root at an orderly poweroff)"),
+    op("proc_sys_net", 16, "writing /proc/sys/net of the task's own network namespace (not the host's)"),
+    op("blockdev", 17, "opening a block device: the host's disk read or written raw"),
+    op("efivarfs", 18, "mounting or writing efivarfs: the firmware's boot variables"),
 ];
-
-/// Where a lock's bootstrap finds the root filesystem: its `/`.
-const ROOT: &str = "/";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -173,7 +174,7 @@ impl Protection for Fslock {
     }
 
     fn missing_hooks(&self) -> Result<Option<String>> {
-        skeleton::missing_hooks(NAME, FslockSkelBuilder::default(), &mut MaybeUninit::uninit(), ACL_HOOKS)
+        skeleton::missing_hooks(NAME, FslockSkelBuilder::default(), &mut MaybeUninit::uninit(), OPTIONAL_HOOKS)
     }
 
     fn probe(&self, section: &dyn Section, _btf: &KernelBtf) -> (Vec<String>, Option<crate::error::NotSupported>) {
@@ -226,8 +227,10 @@ impl Protection for Fslock {
                 prog.set_autoload(root.is_some());
             }
         }
-        skeleton::carries_pins_guard(NAME, ctx.shared, policy.enforces(), open.open_object_mut());
-        let mut skel = skeleton::load(NAME, open, ACL_HOOKS)?;
+        // Removing fslock's pins unlocks the root: rootfs alone guards them too.
+        let restricts = policy.enforces() || (root.is_some() && !policy.complain);
+        skeleton::carries_pins_guard(NAME, ctx.shared, restricts, open.open_object_mut());
+        let mut skel = skeleton::load(NAME, open, OPTIONAL_HOOKS)?;
         events::pin_events!(ctx.shared, skel)?;
         skeleton::pin_map(&mut skel.maps.rodata, ctx.dir, "config")?;
         skeleton::attach_all(NAME, skel.object(), ctx.dir)
@@ -269,8 +272,11 @@ impl Protection for Fslock {
 /// The programs of rootfs = "ro" (`fslock_rootfs_<hook>`): loaded only where it is asked.
 const ROOTFS_PROGRAMS: &str = "fslock_rootfs_";
 
-/// POSIX ACLs have hooks of their own since 6.2: loaded where the kernel has them.
-const ACL_HOOKS: &[crate::kernel::HookAlternatives] = &[&[&["inode_set_acl", "inode_remove_acl"], &[]]];
+/// rootfs hooks that only some kernels have, loaded where they are: POSIX ACLs (6.2+),
+/// 32-bit ioctls (6.8+, backported), file_setattr(2) (6.17+). Older kernels have no such
+/// way to write: ACLs were xattrs, 32-bit ioctls crossed file_ioctl.
+const OPTIONAL_HOOKS: &[crate::kernel::HookAlternatives] =
+    &[&[&["inode_set_acl", "inode_remove_acl"], &[]], &[&["file_ioctl_compat"], &[]], &[&["inode_file_setattr"], &[]]];
 
 const INITRAMFS_ROOT: &str =
     "/ is the initramfs; the root filesystem is locked by the bootstrap after switch_root (bpflock.service)";
@@ -310,27 +316,14 @@ fn kernel_dev_name(dev: u32) -> String {
 /// `/`'s filesystem, or None where `/` is the initramfs (mountinfo type "rootfs"): the real
 /// root is not mounted yet.
 fn root_filesystem() -> Result<Option<RootFs>> {
-    let info = fs::read_to_string("/proc/self/mountinfo").map_err(Error::io("cannot read", "/proc/self/mountinfo"))?;
-    // The last mount on "/" is the one in effect.
-    let line = info.lines().filter(|l| l.split(' ').nth(4) == Some(ROOT)).last().ok_or_else(|| Error::Protection {
-        protection: NAME,
-        message: "no mount on / in /proc/self/mountinfo".into(),
-    })?;
-    let (mount, rest) = line.split_once(" - ").unwrap_or((line, ""));
-    let mut after = rest.split(' ');
-    let (fstype, source) = (after.next().unwrap_or_default().to_string(), after.next().unwrap_or_default().to_string());
-    if fstype == "rootfs" {
+    let root = crate::kernel::root_mount()?;
+    if root.fstype == "rootfs" {
         return Ok(None);
     }
-    let dev = crate::kernel::file_identity(ROOT)?.0;
     let mut devices = Vec::new();
-    if let Some((major, minor)) = mount.split(' ').nth(2).and_then(|mm| mm.split_once(':')) {
-        if let (Ok(major), Ok(minor)) = (major.parse(), minor.parse()) {
-            block_devices(kernel_dev(major, minor), &mut devices, 0);
-        }
-    }
-    // btrfs and others report an anonymous device in mountinfo: the source names the disk.
-    if let Ok(meta) = fs::metadata(&source) {
+    block_devices(root.sb_dev, &mut devices, 0);
+    // btrfs and others mount an anonymous device: the source names the disk.
+    if let Ok(meta) = fs::metadata(&root.source) {
         if meta.file_type().is_block_device() {
             use std::os::unix::fs::MetadataExt;
             let rdev = meta.rdev();
@@ -347,7 +340,7 @@ fn root_filesystem() -> Result<Option<RootFs>> {
             ),
         });
     }
-    Ok(Some(RootFs { dev, fstype, source, devices }))
+    Ok(Some(RootFs { dev: root.sb_dev, fstype: root.fstype, source: root.source, devices }))
 }
 
 /// `dev` if it is a block device (/sys/dev/block), the disk it is a partition of, and the

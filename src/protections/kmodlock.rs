@@ -183,7 +183,8 @@ impl Protection for Kmodlock {
         config.kmodlock_profile = policy.profile as u32;
         config.kmodlock_block_mask = policy.block.0;
         config.kmodlock_rootfs = origin.rootfs.into();
-        config.kmodlock_root_dev = crate::kernel::file_identity("/")?.0;
+        // The superblock's device: on btrfs stat("/") gives the subvolume's, no superblock's.
+        config.kmodlock_root_dev = crate::kernel::root_mount()?.sb_dev;
         config.kmodlock_ro = origin.ro.into();
         config.kmodlock_ro_dev = origin.ro_dev.into();
         config.bpflock_complain = policy.complain;

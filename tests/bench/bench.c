@@ -98,6 +98,18 @@ static void op_ioperm(void)
 	ioperm(0x80, 1, 0);
 }
 
+/* fslock's file_permission hook on the fast path: one byte written to a tmpfs file (a write
+ * that is no tunable and not on a locked root), and read back (reads return at the mask). */
+static int write_fd;
+
+static void op_write(void)
+{
+	char byte = 'x';
+
+	pwrite(write_fd, &byte, 1, 0);
+	pread(write_fd, &byte, 1, 0);
+}
+
 /* filelesslock's mmap_file hook: a file mapped (not executable) and unmapped. */
 static void op_mmap_file(void)
 {
@@ -137,6 +149,7 @@ static void setup(void)
 	listening = !bind(listen_fd, (struct sockaddr *)&addr, sizeof(addr)) && !listen(listen_fd, 128);
 	getsockname(listen_fd, (struct sockaddr *)&addr, &len);
 	file_fd = open("/init", O_RDONLY);
+	write_fd = open("/tmp/bench-write", O_RDWR | O_CREAT | O_TRUNC, 0600);
 	anon_page = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	/* Read-only: the kernel refuses to load a file open for writing before any hook. */
 	module_fd = open("/tmp/not-a-module", O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -157,6 +170,7 @@ static const struct {
 	{ "connect", op_connect, 2000 },
 	{ "bpf_lookup", op_bpf_lookup, 20000 },
 	{ "ioperm", op_ioperm, 20000 },
+	{ "write_read", op_write, 20000 },
 	{ "mmap_file", op_mmap_file, 20000 },
 	{ "mprotect", op_mprotect, 20000 },
 	{ "init_module", op_init_module, 2000 },

@@ -4,7 +4,7 @@
  * compares bpflock's programs against these: configuration "empty" has the default
  * policy's hooks (locked_down, bpf), "empty_jail" these and the jail's hooks the
  * benchmarked operations cross (compiled with -DJAIL_HOOKS), "empty_locks" these and the
- * hooks of kmodlock and filelesslock (-DLOCK_HOOKS).
+ * hooks of kmodlock, filelesslock, fslock and nslock (-DLOCK_HOOKS).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -38,6 +38,11 @@ EMPTY(kernel_load_data)
 EMPTY(bprm_check_security)
 EMPTY(mmap_file)
 EMPTY(file_mprotect)
+EMPTY(file_open)
+EMPTY(file_permission)
+EMPTY(sb_kern_mount)
+EMPTY(fs_context_parse_param)
+EMPTY(userns_create)
 #endif
 
 #ifdef JAIL_HOOKS

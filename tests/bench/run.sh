@@ -53,8 +53,8 @@ cost_table() {
         /^BENCH [a-z]/ { v[$2" "$3] = v[$2" "$3] " " $4; ops[$3] = 1 }
         function spread(s,   a, n, i, lo, hi) { n = split(s, a, " "); for (i = 1; i <= n; i++) a[i] += 0; lo = hi = a[1]; for (i = 2; i <= n; i++) { if (a[i] < lo) lo = a[i]; if (a[i] > hi) hi = a[i] }; return lo > 0 ? (hi - lo) / lo * 100 : 0 }
         END {
-            split("open_close fork execve connect bpf_lookup ioperm mmap_file mprotect init_module", order, " ")
-            for (k = 1; k <= 9; k++) { op = order[k]; if (!(op in ops) || v[B " " op] == "") continue
+            split("open_close write_read fork execve connect bpf_lookup ioperm mmap_file mprotect init_module", order, " ")
+            for (k = 1; k <= 10; k++) { op = order[k]; if (!(op in ops) || v[B " " op] == "") continue
                 n = median(v["none " op]); e = median(v[E " " op]); b = median(v[B " " op])
                 s = spread(v["none " op]); if (spread(v[E " " op]) > s) s = spread(v[E " " op]); if (spread(v[B " " op]) > s) s = spread(v[B " " op])
                 printf "| %s | %.0f | %.0f | %.0f | %.3f | %.3f | %.2f %% |\n", op, n, e, b, b / n, b / e, s }
@@ -76,7 +76,7 @@ for kernel in "$@"; do
     echo
     cost_table empty bpflock "bpflock default"
     echo
-    echo "Every system-wide lock at baseline (kimglock, bpfrestrict, kmodlock, filelesslock; the benchmark in the initial pid namespace, so allowed), against empty programs on the same hooks:"
+    echo "Every system-wide lock at baseline (kimglock, bpfrestrict, kmodlock, filelesslock, fslock, nslock; the benchmark in the initial pid namespace, so allowed), against empty programs on the same hooks:"
     echo
     cost_table empty_locks locks "all locks"
     echo

@@ -8,7 +8,7 @@ suite=${1:?usage: run.sh SUITE KERNEL_DIR TESTOPS [SCENARIO...]}; kdir=${2:?}; t
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out="$root/target/boot"
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(systemd initramfs badpolicy nopolicy nolsm nounit jail)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(systemd initramfs badpolicy nopolicy nolsm nounit jail immutable)
 
 "$root/tests/boot/mkrootfs.sh" "$suite"
 "$root/tests/boot/mkimage.sh" "$suite" "$kdir" "$testops" "${BPFLOCK_DEB:?BPFLOCK_DEB: the package to install (make deb)}"

@@ -17,8 +17,8 @@ wanted="fs/minix/minix lib/test_firmware drivers/net/dummy drivers/block/virtio_
 # Modules on some kernels only, built in or gone on others: virtio_pci (the transport
 # virtio_blk needs), crc32c_generic (6.x's crc32c for ext4; a library in 7.x); overlay
 # (the overlay cases: since 6.6 its files are backed by files of kernel-internal mounts);
-# binfmt_misc and configfs (fslock's cases: built in on some kernels).
-optional="drivers/virtio/virtio_pci crypto/crc32c_generic fs/overlayfs/overlay fs/binfmt_misc fs/configfs/configfs"
+# binfmt_misc, configfs and loop (fslock's cases: built in on some kernels).
+optional="drivers/virtio/virtio_pci crypto/crc32c_generic fs/overlayfs/overlay fs/binfmt_misc fs/configfs/configfs drivers/block/loop"
 closure=""
 for rel in $wanted $optional; do
     line=$(grep -E "^kernel/$rel\.ko(\.xz|\.zst)?:" "$src/modules.dep" || true)

@@ -77,13 +77,55 @@ else
 	expect container "write /tmp/cg1/x/notify_on_release:1" EPERM
 	in_container sh -c 'echo $$ > /tmp/cg1/x/cgroup.procs'
 	not_escaped "release_agent with fslock"
-	# Mounting the hierarchy is refused too (mount_cgroup1); the host keeps both.
+	# Mounting a hierarchy is refused too (mount_cgroup1); the host keeps both.
 	mkdir -p /tmp/cg1b
 	expect container "mount cgroup:cgroup:/tmp/cg1b:none,name=bpflock2" EPERM
 	expect host "write /tmp/cg1/x/notify_on_release:1" ok
 	rmdir /tmp/cg1/x 2>/dev/null
 	umount /tmp/cg1
 fi
+end
+
+# The release agent is also a mount option: remounting a hierarchy sets it without writing
+# the file, and a new hierarchy can be mounted with it.
+begin fslock_release_agent_by_mount_options
+mkdir -p /tmp/cg1 /tmp/cg1c
+if ! mount -t cgroup -o none,name=bpflock cgroup /tmp/cg1 2>/tmp/cg1.err; then
+	skip "this kernel cannot mount a cgroup v1 hierarchy: $(cat /tmp/cg1.err)"
+else
+	expect container "remount_data /tmp/cg1:none,name=bpflock,release_agent=/tmp/payload.sh" ok
+	[ "$(cat /tmp/cg1/release_agent)" = /tmp/payload.sh ] || fail "without bpflock the remount did not set release_agent: $(cat /tmp/cg1/release_agent)"
+	echo > /tmp/cg1/release_agent
+	run 0 bpflock bootstrap $FSLOCK
+	expect container "remount_data /tmp/cg1:none,name=bpflock,release_agent=/tmp/payload.sh" EPERM
+	[ -z "$(cat /tmp/cg1/release_agent)" ] || fail "the remount set release_agent: $(cat /tmp/cg1/release_agent)"
+	# mount_cgroup1 allowed alone: a new hierarchy carrying release_agent= is still refused.
+	run 0 bpflock bootstrap $FSLOCK --fslock-allow=mount_cgroup1
+	expect container "mount cgroup:cgroup:/tmp/cg1c:none,name=bpflock3,release_agent=/tmp/payload.sh" EPERM
+	run 0 bpflock bootstrap $FSLOCK --fslock-allow=mount_cgroup1,release_agent
+	expect container "mount cgroup:cgroup:/tmp/cg1c:none,name=bpflock3" ok
+	umount /tmp/cg1
+fi
+end
+
+# The host's disk read or written raw, without mounting it (a loop device here).
+begin fslock_block_device_raw
+modprobe loop 2>/dev/null
+truncate -s 4M /tmp/blk.img
+if ! losetup /dev/loop0 /tmp/blk.img 2>/tmp/loop.err; then
+	skip "no loop device: $(cat /tmp/loop.err)"
+else
+	expect container "write /dev/loop0:escape" ok
+	expect container "open_read /dev/loop0" ok
+	run 0 bpflock bootstrap $FSLOCK
+	expect container "write /dev/loop0:escape" EPERM
+	expect container "open_read /dev/loop0" EPERM
+	expect host "write /dev/loop0:host" ok
+	run 0 bpflock bootstrap $FSLOCK --fslock-allow=blockdev
+	expect container "open_read /dev/loop0" ok
+	losetup -d /dev/loop0
+fi
+rm -f /tmp/blk.img
 end
 
 begin fslock_sysrq
@@ -131,6 +173,20 @@ expect container "open_read /proc/sys/kernel/core_pattern" ok
 run 0 bpflock bootstrap $FSLOCK --fslock-allow=proc_sys
 expect container "write /proc/sys/kernel/domainname:bpflock" ok
 expect container "write /proc/sys/kernel/core_pattern:core" EPERM
+expect container "write /proc/sys/kernel/poweroff_cmd:/sbin/poweroff" EPERM
+end
+
+# A container's own network sysctls (proc_sys_net) are not the host's: a container that
+# shares the host's network namespace writes the host's, under proc_sys.
+begin fslock_proc_sys_net
+own_netns() { unshare --pid --net --fork testops "$@" 2>&1; }
+[ "$(own_netns write /proc/sys/net/ipv4/ip_forward:1)" = ok ] || fail "without bpflock, a container's own ip_forward"
+run 0 bpflock bootstrap $FSLOCK
+got=$(own_netns write /proc/sys/net/ipv4/ip_forward:1); [ "$got" = EPERM ] || fail "own netns under baseline: got $got, want EPERM"
+run 0 bpflock bootstrap $FSLOCK --fslock-allow=proc_sys_net
+got=$(own_netns write /proc/sys/net/ipv4/ip_forward:1); [ "$got" = ok ] || fail "own netns with proc_sys_net: got $got, want ok"
+expect container "write /proc/sys/net/ipv4/ip_forward:0" EPERM
+expect host "write /proc/sys/net/ipv4/ip_forward:0" ok
 end
 
 # Matched by filesystem and dentries, not by path: a second procfs, /proc/sys bind-mounted

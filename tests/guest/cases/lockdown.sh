@@ -15,12 +15,18 @@ end
 begin lockdown_every_protection_loads_and_enforces
 echo "root:secret-hash:19000:0:99999:7:::" > /etc/shadow
 run 0 bpflock bootstrap --policy $P/lockdown.toml
-for p in kimglock kmodlock filelesslock jail bpfrestrict; do pinned $p; done
+for p in kimglock kmodlock filelesslock fslock nslock jail bpfrestrict; do pinned $p; done
 run 0 bpflock probe --policy $P/lockdown.toml
 # bpfrestrict: a container may not create maps, the host may.
 expect host map_create ok; expect container map_create EPERM
 # filelesslock: a memfd runs on the host, not in a container.
 expect host memfd_exec ok; expect container memfd_exec EPERM
+# fslock: dentry names are read with BTF loads; a tunable is refused to a container.
+expect container "write /proc/sys/kernel/core_pattern:core" EPERM
+expect host "write /proc/sys/kernel/core_pattern:core" ok
+expect container "write /proc/sys/kernel/domainname:x" EPERM
+# nslock: no user namespace in a container.
+expect container userns EPERM; expect host userns ok
 # kmodlock: Debian's signed module loads on the host (lockdown allows signed modules),
 # not from a container.
 expect container "finit_module $MOD" EPERM

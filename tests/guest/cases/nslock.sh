@@ -19,8 +19,11 @@ unshare -U true || fail "unshare -U on the host was refused"
 end
 
 begin nslock_unprivileged_deny
+expect host userns_nocap ok
 run 0 bpflock bootstrap $NSLOCK --nslock-profile=allow --nslock-unprivileged=deny
 expect host "userns_as 65534" EPERM
+# Decided by CAP_SYS_ADMIN, not by uid: root without it is unprivileged.
+expect host userns_nocap EPERM
 expect host userns ok
 # Root of a container is privileged (CAP_SYS_ADMIN in the initial user namespace): profile allow.
 expect container userns ok
@@ -34,7 +37,7 @@ run 0 bpflock bootstrap $NSLOCK --policy $P/nslock-exempt.toml
 expect host "userns_as 65534" EPERM
 out=$(/tmp/testops-exempt userns_as 65534 2>&1)
 [ "$out" = ok ] || fail "the exempt executable was refused: $out"
-# The same program under another name is another file: matched by device and inode.
+# Matched by the file (device and inode), whatever name runs it: a symlink to it is it.
 ln -s /tmp/testops-exempt /tmp/testops-link
 out=$(/tmp/testops-link userns_as 65534 2>&1)
 [ "$out" = ok ] || fail "the exempt executable through a symlink: $out"

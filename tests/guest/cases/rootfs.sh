@@ -14,9 +14,10 @@ expect host "write /rootfs-file:y" ok
 expect host "remount /" ok
 expect host "fspick_rw /" ok
 expect host "write $ROOTDEV:" ok
+expect host "chattr /rootfs-file" ok
 run 0 bpflock bootstrap $RO
 contains "rootfs read-only: $ROOTDEV"
-pinned fslock/rootfs_sb_remount
+pinned fslock/rootfs_inode_setattr; pinned fslock/sb_remount
 # Root in the initial pid namespace, and a container.
 expect host "write /rootfs-file:z" EPERM
 expect container "write /rootfs-file:z" EPERM
@@ -30,6 +31,8 @@ done
 expect host "remount /" EPERM
 expect host "fspick_rw /" EPERM
 expect host "write $ROOTDEV:" EPERM
+# chattr through a descriptor opened read-only: file attributes are written to the disk.
+expect host "chattr /rootfs-file" EPERM
 # Refused by bpflock, not by the mount: / is still mounted read-write.
 grep -q " / ext2 rw" /proc/mounts || fail "/ is not mounted rw: $(grep ' / ' /proc/mounts)"
 # Other filesystems stay writable, and reads work.
@@ -41,13 +44,16 @@ run 0 bpflock remove --all
 rm /rootfs-file || fail "the root stayed locked after remove"
 end
 
-# A descriptor opened for writing before bootstrap cannot write after it.
+# A descriptor opened for writing before bootstrap cannot write after it, directly or
+# through a shared mapping made writable.
 begin fslock_rootfs_ro_held_descriptor
-echo x > /rootfs-held
-exec 3>>/rootfs-held
+printf '%4096s' x > /rootfs-held
+exec 3<>/rootfs-held
+expect host "mprotect_held /rootfs-held" ok
 run 0 bpflock bootstrap $RO
 got=$(testops write_held /rootfs-held:y 2>&1)
 [ "$got" = EPERM ] || fail "a held descriptor wrote the root: $got"
+expect host "mprotect_held /rootfs-held" EPERM
 exec 3>&-
 run 0 bpflock remove --all
 rm -f /rootfs-held

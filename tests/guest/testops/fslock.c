@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* fslock's and nslock's operations: writes to kernel tunables, mounts, user namespaces. */
+/* fslock's operations: writes to kernel tunables, mounts, remounts, a runc-like container. */
 #include "testops.h"
-#include <grp.h>
 #include <sched.h>
 
 
@@ -120,23 +119,6 @@ static int op_fspick_rw(const char *path)
 }
 TESTOP_ARG("fspick_rw", op_fspick_rw);
 
-/* userns: unshare(CLONE_NEWUSER) as the caller is. */
-static int op_userns(void)
-{
-	return unshare(CLONE_NEWUSER) < 0 ? errno : 0;
-}
-TESTOP("userns", op_userns);
-
-/* userns_as UID: drops to UID (no capabilities left), then unshare(CLONE_NEWUSER). */
-static int op_userns_as(const char *uid)
-{
-	uid_t id = strtoul(uid, NULL, 10);
-
-	if (setgroups(0, NULL) < 0 || setgid(id) < 0 || setuid(id) < 0)
-		return errno;
-	return op_userns();
-}
-TESTOP_ARG("userns_as", op_userns_as);
 
 /* open_read PATH: opens PATH read-only. */
 static int op_open_read(const char *path)
@@ -222,3 +204,48 @@ static int op_container(const char *cmd)
 	return WEXITSTATUS(status) ? 1000 + WEXITSTATUS(status) : 0;
 }
 TESTOP_ARG("container", op_container);
+
+/* chattr PATH: FS_IOC_SETFLAGS on PATH opened read-only (flags unchanged: the ioctl is the write). */
+static int op_chattr(const char *path)
+{
+	int fd = open(path, O_RDONLY), flags = 0, err = 0;
+
+	if (fd < 0)
+		return errno;
+	if (ioctl(fd, 0x80086601 /* FS_IOC_GETFLAGS */, &flags) < 0 ||
+	    ioctl(fd, 0x40086602 /* FS_IOC_SETFLAGS */, &flags) < 0)
+		err = errno;
+	close(fd);
+	return err;
+}
+TESTOP_ARG("chattr", op_chattr);
+
+/* mprotect_held PATH: descriptor 3 (opened for reading and writing before bootstrap) mapped
+ * shared read-only, then made writable; PATH names it in the message only. */
+static int op_mprotect_held(const char *path)
+{
+	void *p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, 3, 0);
+	int err = 0;
+
+	(void)path;
+	if (p == MAP_FAILED)
+		return errno;
+	if (mprotect(p, 4096, PROT_READ | PROT_WRITE) < 0)
+		err = errno;
+	munmap(p, 4096);
+	return err;
+}
+TESTOP_ARG("mprotect_held", op_mprotect_held);
+
+/* remount_data TARGET:DATA: mount(2) MS_REMOUNT of TARGET with the filesystem options DATA. */
+static int op_remount_data(const char *arg)
+{
+	char buf[4096], *f[2];
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	fields(buf, f, 2);
+	if (mount(NULL, f[0], NULL, MS_REMOUNT, f[1]) < 0)
+		return errno;
+	return 0;
+}
+TESTOP_ARG("remount_data", op_remount_data);

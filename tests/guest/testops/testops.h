@@ -28,6 +28,7 @@
 #if defined(__x86_64__)
 #include <sys/io.h>
 #endif
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
