@@ -60,22 +60,27 @@ static __always_inline struct task_struct___local *system_init_task(void)
 const volatile __u32 bpflock_exe_dev = 0; /* kernel encoding: MAJOR << 20 | MINOR */
 const volatile __u64 bpflock_exe_ino = 0;
 
+/* The inode of the current task's executable (mm->exe_file), NULL for a kernel thread. */
+static __always_inline struct inode___local *current_exe_inode(void)
+{
+	struct mm_struct___local *mm = read_ptr(current_task()->mm);
+	struct file___local *exe;
+
+	if (!mm)
+		return NULL;
+	exe = read_ptr(mm->exe_file);
+	if (!exe)
+		return NULL;
+	return read_ptr(exe->f_inode);
+}
+
 static __always_inline bool is_bpflock_exe(void)
 {
-	struct task_struct___local *task = current_task();
-	struct mm_struct___local *mm;
-	struct file___local *exe;
 	struct inode___local *inode;
 
 	if (!bpflock_exe_ino || !in_initial_pidns())
 		return false;
-	mm = read_ptr(task->mm);
-	if (!mm)
-		return false;
-	exe = read_ptr(mm->exe_file);
-	if (!exe)
-		return false;
-	inode = read_ptr(exe->f_inode);
+	inode = current_exe_inode();
 	if (!inode)
 		return false;
 	return inode->i_ino == bpflock_exe_ino && inode->i_sb->s_dev == bpflock_exe_dev;

@@ -64,17 +64,9 @@ static __always_inline bool privileged(struct cred___caps64 *cred)
 /* The caller's executable is one the policy exempts. */
 static __always_inline bool exempt(void)
 {
+	struct inode___local *inode = current_exe_inode();
 	struct nslock_exec_key key = {};
-	struct mm_struct___local *mm = read_ptr(current_task()->mm);
-	struct file___local *exe;
-	struct inode___local *inode;
 
-	if (!mm)
-		return false;
-	exe = read_ptr(mm->exe_file);
-	if (!exe)
-		return false;
-	inode = read_ptr(exe->f_inode);
 	if (!inode)
 		return false;
 	key.dev = inode->i_sb->s_dev;

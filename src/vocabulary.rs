@@ -275,16 +275,19 @@ impl<'a> Checker<'a> {
     }
 }
 
+/// A key that takes one of two words: true for `on`, false for `off`; the error names
+/// what it is (`what`: "mode", "value") and what was expected.
+pub fn parse_switch(value: &str, on: &str, off: &str, what: &str) -> Result<bool, String> {
+    match value {
+        v if v == on => Ok(true),
+        v if v == off => Ok(false),
+        other => Err(format!("unknown {what} \"{other}\"{} (expected {off} or {on})", did_you_mean(other, [off, on]))),
+    }
+}
+
 /// A lock's mode by name: true for "complain"; the error says what was expected.
 pub fn parse_complain(mode: &str) -> Result<bool, String> {
-    match mode {
-        "enforce" => Ok(false),
-        "complain" => Ok(true),
-        other => Err(format!(
-            "unknown mode \"{other}\"{} (expected enforce or complain)",
-            did_you_mean(other, ["enforce", "complain"])
-        )),
-    }
+    parse_switch(mode, "complain", "enforce", "mode")
 }
 
 pub fn lookup(table: &[Operation], name: &str) -> Option<u32> {

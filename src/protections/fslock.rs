@@ -18,7 +18,7 @@ use crate::{
     overrides::{override_lock, Flag, FlagKind, Overrides},
     protection::{self, Protection, ProtectionStatus, Section, SetupContext},
     section_any, skel as skeleton,
-    vocabulary::{did_you_mean, Defaults, Document, EventsMode, LockPolicy, Operation, RawList},
+    vocabulary::{parse_switch, Defaults, Document, EventsMode, LockPolicy, Operation, RawList},
 };
 
 mod skel {
@@ -97,13 +97,7 @@ impl Section for FslockPolicy {
 
 /// `rootfs`: "ro" or "rw" (the default: not locked).
 fn parse_rootfs(value: &str) -> Result<bool, String> {
-    match value {
-        "ro" => Ok(true),
-        "rw" => Ok(false),
-        other => {
-            Err(format!("rootfs: unknown value \"{other}\"{} (expected ro or rw)", did_you_mean(other, ["ro", "rw"])))
-        }
-    }
+    parse_switch(value, "ro", "rw", "value").map_err(|e| format!("rootfs: {e}"))
 }
 
 const FLAGS: &[Flag] = &[

@@ -20,7 +20,7 @@ use crate::{
     overrides::{override_lock, Flag, FlagKind, Overrides},
     protection::{self, Protection, ProtectionStatus, Section, SetupContext},
     section_any, skel as skeleton,
-    vocabulary::{did_you_mean, Defaults, Document, EventsMode, LockPolicy},
+    vocabulary::{parse_switch, Defaults, Document, EventsMode, LockPolicy},
 };
 
 mod skel {
@@ -82,14 +82,7 @@ impl Section for NslockPolicy {
 
 /// `unprivileged`: "deny", or "allow" (the default).
 fn parse_unprivileged(value: &str) -> Result<bool, String> {
-    match value {
-        "deny" => Ok(true),
-        "allow" => Ok(false),
-        other => Err(format!(
-            "unprivileged: unknown value \"{other}\"{} (expected allow or deny)",
-            did_you_mean(other, ["allow", "deny"])
-        )),
-    }
+    parse_switch(value, "deny", "allow", "value").map_err(|e| format!("unprivileged: {e}"))
 }
 
 const FLAGS: &[Flag] = &[
