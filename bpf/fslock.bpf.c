@@ -209,8 +209,9 @@ static __always_inline int proc_op(struct dentry___local *d, struct dentry___loc
 	return FSLOCK_PROC_SYS;
 }
 
-/* The kernel tunable a file is, or -1. */
-static __always_inline int tunable_of(struct file___local *file)
+/* The kernel tunable a file is, or -1. Not inlined: one copy in the object for the four
+ * programs that write (the dentry names unrolled in each made the object 250 KB). */
+static __noinline int tunable_of(struct file___local *file)
 {
 	struct dentry___local *d = read_ptr(file->f_path.dentry), *parent;
 	struct inode___local *inode = read_ptr(file->f_inode);
@@ -243,18 +244,24 @@ static __always_inline int tunable_of(struct file___local *file)
 	return -1;
 }
 
+/* A decision counted and reported. Not inlined: a program decides in up to four places,
+ * and each copy of the reporting code is ~600 instructions. */
+static __noinline int fslock_verdict(void *ctx, __u32 hook, __u32 op, int ret)
+{
+	return lock_verdict(ctx, PROT_FSLOCK, hook, op, ret, NULL);
+}
+
 static __always_inline int fslock_decide(void *ctx, __u32 hook, __u32 op)
 {
 	__u64 bit = 1ULL << op;
-	int ret = profile_decide(fslock_profile, fslock_block_mask & bit, fslock_allow_mask & bit);
 
-	return lock_verdict(ctx, PROT_FSLOCK, hook, op, ret, NULL);
+	return fslock_verdict(ctx, hook, op, profile_decide(fslock_profile, fslock_block_mask & bit, fslock_allow_mask & bit));
 }
 
 /* rootfs = "ro": refused to everyone. */
 static __always_inline int rootfs_refuse(void *ctx, __u32 hook, __u32 op)
 {
-	return lock_verdict(ctx, PROT_FSLOCK, hook, op, -EPERM, NULL);
+	return fslock_verdict(ctx, hook, op, -EPERM);
 }
 
 static __always_inline bool on_root_fs(struct super_block___local *sb)

@@ -220,6 +220,10 @@ impl Drop for Staging {
 /// Pins of the guard's links: a protection whose directory has them carries the guard.
 pub const PINS_GUARD_PREFIX: &str = "pins_guard_";
 
+/// Where a protection pins its maps other than `config` and `state`: a directory, so that
+/// status tells them from links (the files beside it).
+pub const MAPS_DIR: &str = "maps";
+
 /// Maps pinned beside a protection's links: its global data sections (`config`: .rodata,
 /// `state`: .bss). Other maps are pinned in subdirectories (the jail's `maps/`).
 pub const MAP_PINS: [&str; 2] = ["config", "state"];

@@ -166,7 +166,7 @@ fn lockdown_unsupported() -> Option<String> {
     crate::kernel::kernel_reads_unsupported("socket addresses and mounts")
 }
 
-const MAPS_DIR: &str = "maps";
+use crate::pins::MAPS_DIR;
 const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
 
 /// A file the policy names is not there (ENOENT, or a path component is not a directory).

@@ -240,7 +240,9 @@ impl Protection for Nslock {
         }
         events::pin_events!(ctx.shared, skel)?;
         skeleton::pin_map(&mut skel.maps.rodata, ctx.dir, "config")?;
-        skeleton::pin_map(&mut skel.maps.nslock_exempt, ctx.dir, "exempt")?;
+        let maps = ctx.dir.join(crate::pins::MAPS_DIR);
+        crate::pins::mkdir(&maps)?;
+        skeleton::pin_map(&mut skel.maps.nslock_exempt, &maps, "exempt")?;
         skeleton::attach_all(NAME, skel.object(), ctx.dir)
     }
 
@@ -250,7 +252,9 @@ impl Protection for Nslock {
             Err(e) => return st.unreadable.push(format!("policy: {e}")),
         };
         lock::status(st, &[], c.nslock_profile, 0, 0, c.bpflock_events_mode, c.bpflock_complain);
-        let exempt = libbpf_rs::MapHandle::from_pinned_path(dir.join("exempt")).map(|m| m.keys().count()).unwrap_or(0);
+        let exempt = libbpf_rs::MapHandle::from_pinned_path(dir.join(crate::pins::MAPS_DIR).join("exempt"))
+            .map(|m| m.keys().count())
+            .unwrap_or(0);
         if c.nslock_unprivileged_deny {
             st.policy_notes.push(format!("unprivileged user namespaces denied ({exempt} exempt executables)"));
         }

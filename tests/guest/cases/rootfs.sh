@@ -58,3 +58,14 @@ exec 3>&-
 run 0 bpflock remove --all
 rm -f /rootfs-held
 end
+
+# The host's root disk mounted from a container (fslock baseline, not rootfs): it mounts
+# without bpflock, and is refused with it; the host mounts it beside.
+begin fslock_container_mounts_the_root_disk
+mkdir -p /tmp/m
+expect container "mount ext2:$ROOTDEV:/tmp/m" ok
+run 0 bpflock bootstrap --fslock-profile=baseline --kimglock-profile=allow --bpfrestrict-profile=allow
+expect container "mount ext2:$ROOTDEV:/tmp/m" EPERM
+expect container "open_read $ROOTDEV" EPERM
+expect host "mount ext2:$ROOTDEV:/tmp/m" ok
+end
