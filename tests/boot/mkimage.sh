@@ -56,7 +56,20 @@ ExecStart=/usr/local/sbin/boottest run
 [Install]
 WantedBy=multi-user.target
 UNIT
-systemctl --root="$work" enable boottest-setup.service boottest.service >/dev/null 2>&1
+# A service in a user namespace of its own (systemd sets it up: nslock must let pid 1 do it).
+cat > "$work/etc/systemd/system/boottest-privusers.service" <<'UNIT'
+[Unit]
+Description=boot test: a service with PrivateUsers=yes
+Before=boottest.service
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+PrivateUsers=yes
+ExecStart=/bin/true
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl --root="$work" enable boottest-setup.service boottest.service boottest-privusers.service >/dev/null 2>&1
 # No prompts, no login on the console, a fixed machine id.
 systemctl --root="$work" mask systemd-firstboot.service serial-getty@ttyS0.service getty@tty1.service \
     apt-daily.timer apt-daily-upgrade.timer >/dev/null 2>&1
