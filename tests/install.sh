@@ -38,7 +38,7 @@ man_refs_installed() {
 check "bpflock(8) refers to pages that are installed" man_refs_installed "$dest/usr/share/man/man8/bpflock.8" "$dest/usr/share/man/man8"
 check "man page bpflock.toml(5)" grep -q "^.TH bpflock.toml 5" "$dest/usr/share/man/man5/bpflock.toml.5"
 check "bash completion" grep -q "_bpflock" "$dest/usr/share/bash-completion/completions/bpflock"
-check "bash completion names every protection for remove" grep -q "kimglock kmodlock filelesslock jail bpfrestrict" "$dest/usr/share/bash-completion/completions/bpflock"
+check "bash completion names every protection for remove" grep -q "kimglock kmodlock filelesslock fslock nslock jail bpfrestrict" "$dest/usr/share/bash-completion/completions/bpflock"
 check "zsh completion" test -s "$dest/usr/share/zsh/vendor-completions/_bpflock"
 check "fish completion" grep -q "jail" "$dest/usr/share/fish/vendor_completions.d/bpflock.fish"
 check "dracut module" test -x "$dest/usr/lib/dracut/modules.d/90bpflock/module-setup.sh"
