@@ -107,10 +107,21 @@ impl Error {
         }
     }
 
+    /// A file the policy names is not there (ENOENT, or a path component is not a
+    /// directory): what a protection may skip alone, the rest of the policy applied.
+    pub fn is_gone(&self) -> bool {
+        matches!(self, Self::Io { source, .. } if gone(source))
+    }
+
     pub fn io(what: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Self {
         let path = path.into();
         move |source| Self::Io { what, path, source }
     }
+}
+
+/// A file is not there: ENOENT, or a path component is not a directory.
+pub fn gone(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR)
 }
 
 /// The running kernel cannot enforce what was asked (cilium/ebpf's ErrNotSupported).

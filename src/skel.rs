@@ -91,6 +91,12 @@ fn select_programs(
     }
 }
 
+/// The bytes of a skeleton's plain-data type (a map key or value), as the map stores them.
+pub fn bytes_of<T>(value: &T) -> &[u8] {
+    // SAFETY: T is a plain-data skeleton type; its bytes are what the map stores.
+    unsafe { std::slice::from_raw_parts((value as *const T).cast(), std::mem::size_of::<T>()) }
+}
+
 pub fn pin_map(map: &mut libbpf_rs::MapMut<'_>, dir: &Path, name: &str) -> Result<()> {
     let path = dir.join(name);
     map.pin(&path).map_err(|source| Error::UnableToPinMap { path, source })

@@ -21,6 +21,7 @@ use libbpf_rs::skel::Skel as _;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::skel::bytes_of;
 use crate::{
     abi,
     error::{Error, NotSupported, PolicyError, Result},
@@ -31,7 +32,7 @@ use crate::{
     section_any, skel as skeleton,
     vocabulary::{Defaults, Document, EventsMode},
 };
-use maps::{assign_ids, bytes_of, mount_roots, path_keys, role_value, update, NamedObjects, DENY_ALL};
+use maps::{assign_ids, mount_roots, path_keys, role_value, update, NamedObjects, DENY_ALL};
 use rules::{Enroll, JailPolicy};
 pub use run::run;
 
@@ -169,15 +170,6 @@ fn lockdown_unsupported() -> Option<String> {
 use crate::pins::MAPS_DIR;
 const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
 
-/// A file the policy names is not there (ENOENT, or a path component is not a directory).
-fn gone(e: &std::io::Error) -> bool {
-    e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR)
-}
-
-fn is_gone(e: &Error) -> bool {
-    matches!(e, Error::Io { source, .. } if gone(source))
-}
-
 /// Loads jail, fills its maps from `policy`, attaches and pins into `ctx.dir`. `ctx.live` is
 /// the pinned jail being replaced, if any: its task map and role ids carry over.
 fn setup(policy: &JailPolicy, events: EventsMode, ctx: &SetupContext<'_>) -> Result<()> {
@@ -198,10 +190,12 @@ fn setup(policy: &JailPolicy, events: EventsMode, ctx: &SetupContext<'_>) -> Res
                 // A package removed since the policy was written: the rest of the jail
                 // still applies (a boot must not go unprotected for one stale line).
                 // Any other error (permissions, I/O) refuses the jail, as before.
-                Err(err) if is_gone(&err) => ctx.skipped.borrow_mut().push(format!("jail: {at}: enroll.exec: {err}")),
+                Err(err) if err.is_gone() => ctx.skipped.borrow_mut().push(format!("jail: {at}: enroll.exec: {err}")),
                 Err(err) => return Err(refused(format!("{at}: enroll.exec: {err}"))),
             },
-            Enroll::Cgroup { path, at, .. } if std::fs::symlink_metadata(path).is_err_and(|e| gone(&e)) => {
+            Enroll::Cgroup { path, at, .. }
+                if std::fs::symlink_metadata(path).is_err_and(|e| crate::error::gone(&e)) =>
+            {
                 ctx.skipped.borrow_mut().push(format!("jail: {at}: enroll.cgroup: {path} does not exist"));
             }
             Enroll::Cgroup { path, role, at } => {

@@ -211,9 +211,7 @@ impl Protection for Nslock {
         for e in exempt {
             match crate::kernel::file_identity(&e.path) {
                 Ok((dev, ino)) => keys.push(types::nslock_exec_key { dev, pad: 0, ino }),
-                Err(Error::Io { source, .. }) if is_gone(&source) => {
-                    ctx.skipped.borrow_mut().push(format!("{NAME}: {}: exempt: {}: {source}", e.at, e.path))
-                }
+                Err(err) if err.is_gone() => ctx.skipped.borrow_mut().push(format!("{NAME}: {}: exempt: {err}", e.at)),
                 Err(err) => {
                     return Err(Error::Protection { protection: NAME, message: format!("{}: exempt: {err}", e.at) })
                 }
@@ -229,13 +227,8 @@ impl Protection for Nslock {
         skeleton::carries_pins_guard(NAME, ctx.shared, policy.enforces(), open.open_object_mut());
         let mut skel = skeleton::load(NAME, open, &[])?;
         for key in &keys {
-            // SAFETY: the key is the skeleton's plain-data type of this map's key.
-            let bytes = unsafe {
-                std::slice::from_raw_parts((key as *const types::nslock_exec_key).cast::<u8>(), size_of_val(key))
-            };
-            skel.maps.nslock_exempt.update(bytes, &[1u8], MapFlags::ANY).map_err(|e| Error::Protection {
-                protection: NAME,
-                message: format!("cannot record an exempt executable: {e}"),
+            skel.maps.nslock_exempt.update(skeleton::bytes_of(key), &[1u8], MapFlags::ANY).map_err(|e| {
+                Error::Protection { protection: NAME, message: format!("cannot record an exempt executable: {e}") }
             })?;
         }
         events::pin_events!(ctx.shared, skel)?;
@@ -266,10 +259,6 @@ impl Protection for Nslock {
             }
         }
     }
-}
-
-fn is_gone(e: &std::io::Error) -> bool {
-    matches!(e.kind(), std::io::ErrorKind::NotFound) || e.raw_os_error() == Some(libc::ENOTDIR)
 }
 
 #[cfg(test)]

@@ -85,11 +85,6 @@ pub(super) const DENY_ALL: types::jail_role = types::jail_role {
     families: 0,
 };
 
-pub(super) fn bytes_of<T>(value: &T) -> &[u8] {
-    // SAFETY: T is a plain-data skeleton type; its bytes are what the map stores.
-    unsafe { std::slice::from_raw_parts((value as *const T).cast(), std::mem::size_of::<T>()) }
-}
-
 pub(super) fn update(map: &libbpf_rs::MapMut<'_>, key: &[u8], value: &[u8], what: &str) -> Result<()> {
     map.update(key, value, MapFlags::ANY).map_err(|e| refused(format!("cannot store {what}: {e}")))
 }

@@ -4,8 +4,9 @@ use std::{ffi::CString, path::Path};
 
 use libbpf_rs::{MapCore, MapFlags, MapHandle};
 
-use super::{maps::bytes_of, refused, status::read_roles, types, MAPS_DIR, NAME};
+use super::{refused, status::read_roles, types, MAPS_DIR, NAME};
 use crate::error::Result;
+use crate::skel::bytes_of;
 
 /// `bpflock run --role NAME -- CMD...`: jails the calling process in NAME and execs CMD.
 pub fn run(pin_root: &Path, role: &str, command: &[String]) -> Result<std::convert::Infallible> {
