@@ -153,7 +153,7 @@ guest-initrds: guest-kernels $(GUEST_ARCH)/initramfs.cpio.gz
 ARM64_KERNELS ?= trixie trixie-backports
 ARM64_UNSUPPORTED ?= bookworm
 LOCKDOWN_KERNELS ?= $(lastword $(KERNELS))
-ROOTDISK = +bpflock.rootdisk:rootfs
+ROOTDISK = +bpflock.rootdisk:rootfs,seal
 X86_GUESTS = $(KERNELS) $(KERNELS:%=%$(ROOTDISK)) $(foreach k,$(LOCKDOWN_KERNELS),$(k)+lockdown=integrity:lockdown $(k)+lockdown=confidentiality:lockdown)
 ARM64_GUESTS = $(ARM64_KERNELS:%=%-arm64:-audit) $(ARM64_KERNELS:%=%-arm64$(ROOTDISK)) $(ARM64_UNSUPPORTED:%=%-arm64:unsupported)
 run-guests = BPFLOCK_GUEST_DIR=$(CURDIR)/$(GUEST) BPFLOCK_GUESTS="$(1)" cargo test --locked --test guest

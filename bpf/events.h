@@ -18,6 +18,7 @@ enum bpflock_protection {
 	PROT_JAIL = 4,
 	PROT_FSLOCK = 5,
 	PROT_NSLOCK = 6,
+	PROT_SEAL = 7, /* not a protection of the list: the seal over all of them (bpf/seal.bpf.c) */
 	PROT_MAX = 8,
 };
 
@@ -75,6 +76,9 @@ enum bpflock_hook {
 	HOOK_INODE_REMOVEXATTR = 50,
 	HOOK_INODE_SET_ACL = 51,
 	HOOK_INODE_REMOVE_ACL = 52,
+	HOOK_BPF_PROG = 53,
+	HOOK_INODE_PERMISSION = 54,
+	HOOK_TASK_PRCTL = 55,
 };
 
 /* An operation every protection reports the same way: removing bpflock's pins (pins.bpf.h). */

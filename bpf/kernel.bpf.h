@@ -150,6 +150,7 @@ struct task_struct___local {
 	const struct cred___local *cred;
 	struct fs_struct___local *fs;
 	struct css_set___local *cgroups;
+	unsigned int ptrace; /* PT_PTRACED while traced */
 } __local_type;
 
 struct linux_binprm___local {

@@ -90,6 +90,10 @@ int BPF_PROG(kimglock_bpf, int cmd)
 {
 	if (cmd != BPF_BTF_LOAD)
 		return 0;
+	/* bpflock's own objects carry BTF (their subprograms' and callbacks' types), which a
+	 * later bootstrap, the seal's above all, loads under kimglock restricted. */
+	if (is_bpflock_exe())
+		return 0;
 	return kimglock_decide(ctx, HOOK_BPF, KIMG_BTF_LOAD);
 }
 

@@ -12,6 +12,7 @@ use crate::{
     policy::Policy,
     protection::{Protection, Section, SetupContext},
     protections::ALL,
+    seal,
 };
 
 /// Checks that this kernel runs BPF LSM programs at all. Whether it has the hooks of each
@@ -46,6 +47,9 @@ fn pinned_bpf_restriction(pin_root: &Path) -> Option<(&'static str, String)> {
 
 pub fn run(policy: &Policy, pin_root: &Path) -> Result<()> {
     kernel::require_bpf_privilege("bootstrap")?;
+    if seal::is_sealed(pin_root) {
+        return Err(seal::refused("bootstrap", pin_root));
+    }
     let enabled: Vec<(&'static dyn Protection, &dyn Section)> = policy.sections().filter(|(_, s)| s.wanted()).collect();
     let btf = match enabled.is_empty() {
         true => None,
@@ -118,6 +122,17 @@ pub fn run(policy: &Policy, pin_root: &Path) -> Result<()> {
     let skipped = skipped.into_inner();
     for what in &skipped {
         log::error!(target: "bootstrap", "not applied: {what}");
+    }
+    if policy.seal {
+        // Sealed only whole: a protection this kernel refused may be one the seal depends
+        // on, and a seal that says the doors are closed must not stand over an open one.
+        match refused.is_empty() {
+            true => seal::apply(&root.path, &shared)?,
+            false => {
+                let names: Vec<&str> = refused.iter().map(|(name, _)| *name).collect();
+                log::error!(target: "seal", "not sealed: {} could not be applied", names.join(", "))
+            }
+        }
     }
     match (refused.is_empty(), skipped.is_empty()) {
         (true, true) => return Ok(()),

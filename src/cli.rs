@@ -147,7 +147,12 @@ impl Args for Overrides {
                 FlagKind::Switch => arg.action(ArgAction::SetTrue),
             });
         }
-        cmd
+        cmd.arg(
+            Arg::new(crate::seal::FLAG)
+                .long(crate::seal::FLAG)
+                .help("Seal what bootstrap pins until reboot, for root and bpflock too ([bpflock] seal = true)")
+                .action(ArgAction::SetTrue),
+        )
     }
 
     fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
@@ -172,6 +177,9 @@ impl FromArgMatches for Overrides {
             if let Some(value) = value {
                 self.set(flag.name, value);
             }
+        }
+        if m.try_get_one::<bool>(crate::seal::FLAG).ok().flatten().copied().unwrap_or(false) {
+            self.set(crate::seal::FLAG, FlagValue::On);
         }
         Ok(())
     }

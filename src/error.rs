@@ -83,6 +83,12 @@ pub enum Error {
     )]
     DeniedByPinned { protection: &'static str, by: &'static str, pinned: String, source: libbpf_rs::Error },
 
+    #[error(
+        "{command}: the pins are sealed until reboot ({path}); nothing pinned can be changed or \
+         removed before then. To change the policy, reboot with the new one (docs/seal.md)"
+    )]
+    Sealed { command: String, path: PathBuf },
+
     #[error("{what} {path}: {source}")]
     Io { what: &'static str, path: PathBuf, source: io::Error },
 

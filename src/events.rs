@@ -21,6 +21,8 @@ use crate::{
 pub const EVENTS_DIR: &str = "events";
 /// Pin names of the shared maps, in the order `reuse` and `pin` take them.
 pub const SHARED_MAPS: [&str; 3] = ["events", "counters", "ratelimit"];
+/// The shared map the forwarder writes (it installs its perf buffers there).
+pub const WRITTEN_BY_FORWARDER: &str = "events";
 
 pub const DECISION_DENY: u32 = abi::DECISION_DENY;
 /// How events and counters word each decision.
@@ -175,7 +177,7 @@ pub struct DecisionCount {
 impl Counters {
     pub fn read(pin_root: &Path) -> io::Result<Self> {
         let path = pin_root.join(EVENTS_DIR).join("counters");
-        let map = MapHandle::from_pinned_path(&path).map_err(io::Error::other)?;
+        let map = crate::skel::open_read_only(&path).map_err(io::Error::other)?;
         let sum = |index: u32| percpu_sum(&map, index);
         let mut decisions = Vec::new();
         for &(protection, p) in abi::BPFLOCK_PROTECTION.iter().filter(|(_, p)| *p < abi::PROT_MAX) {

@@ -244,6 +244,9 @@ impl Forwarder {
         let by = protections::by_id(e.protection);
         let operation = match (e.operation, by) {
             (events::OP_PINS, _) => "pins".into(),
+            (op, None) if e.protection == crate::abi::PROT_SEAL => {
+                crate::seal::operation_name(op).map_or_else(|| op.to_string().into(), Into::into)
+            }
             (op, Some(p)) => p.operation_name(op),
             (op, None) => op.to_string().into(),
         };

@@ -18,6 +18,7 @@ pub mod pins;
 pub mod policy;
 pub mod protection;
 pub mod protections;
+pub mod seal;
 pub mod skel;
 pub mod status;
 pub mod vocabulary;

@@ -9,7 +9,7 @@ use bpflock::{
     error::{self, Error, Result},
     forward, kernel, pins,
     policy::{Overrides, Policy, DEFAULT_POLICY_PATH},
-    protections, status,
+    protections, seal, status,
 };
 use clap::Parser;
 use serde_json::json;
@@ -163,6 +163,9 @@ fn remove(names: &[String], all: bool, root: &Path) -> Result<()> {
         log::info!(target: "remove", "nothing pinned under {}", root.display());
         return Ok(());
     };
+    if seal::is_sealed(root) {
+        return Err(seal::refused("remove", root));
+    }
     if all {
         // In reverse setup order: what restricts bpf() goes first, so that the detach
         // wait of the others can see their programs.

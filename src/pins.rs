@@ -246,35 +246,73 @@ pub fn pinned_prog_ids(dir: &Path) -> io::Result<Vec<u32>> {
 /// The program id of a pinned link; None for a pinned map or program.
 fn link_prog_id_if_link(path: &Path) -> io::Result<Option<u32>> {
     let fd = obj_get(path)?;
-    // The kernel's own word on what the fd is: a link's fdinfo has link_type, a map's map_type.
-    let info = fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd()))?;
-    if !info.lines().any(|l| l.starts_with("link_type:")) {
+    if kind_of(&fd)? != Kind::Link {
         return Ok(None);
     }
     link_info_prog_id(&fd).map(Some)
 }
 
-fn obj_get(path: &Path) -> io::Result<std::os::fd::OwnedFd> {
-    use std::os::{fd::FromRawFd, unix::ffi::OsStrExt};
-    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(io::Error::other)?;
-    // SAFETY: valid NUL-terminated path.
-    let fd = unsafe { libbpf_sys::bpf_obj_get(c_path.as_ptr()) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fd was just returned by bpf_obj_get and is owned only here.
-    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+/// What a BPF object descriptor is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Link,
+    Map,
+    Prog,
 }
 
-fn link_info_prog_id(fd: &std::os::fd::OwnedFd) -> io::Result<u32> {
-    let mut info = libbpf_sys::bpf_link_info::default();
-    let mut len = std::mem::size_of_val(&info) as u32;
-    // SAFETY: info and len describe a valid buffer.
-    let ret = unsafe { libbpf_sys::bpf_link_get_info_by_fd(fd.as_raw_fd(), &mut info, &mut len) };
+/// The kernel's own word on what a descriptor is: its fdinfo has link_type, map_type or
+/// prog_type (a map pinned under any name is not taken for a link).
+pub fn kind_of(fd: &std::os::fd::OwnedFd) -> io::Result<Kind> {
+    let info = fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd()))?;
+    for (prefix, kind) in [("link_type:", Kind::Link), ("map_type:", Kind::Map), ("prog_type:", Kind::Prog)] {
+        if info.lines().any(|l| l.starts_with(prefix)) {
+            return Ok(kind);
+        }
+    }
+    Err(io::Error::other("neither a map, a program nor a link"))
+}
+
+/// The kernel's info of a BPF object (`bpf_link_info`, `bpf_map_info`, `bpf_prog_info`).
+pub fn obj_info<T: Default>(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<T> {
+    let mut info = T::default();
+    let mut len = std::mem::size_of::<T>() as u32;
+    // SAFETY: info and len describe a valid buffer of the type the kernel fills.
+    let ret = unsafe { libbpf_sys::bpf_obj_get_info_by_fd(fd.as_raw_fd(), (&mut info as *mut T).cast(), &mut len) };
     if ret < 0 {
         return Err(io::Error::from_raw_os_error(-ret));
     }
-    Ok(info.prog_id)
+    Ok(info)
+}
+
+/// A pinned object, opened read-only where the kernel allows it: maps and programs. A link
+/// has no read-only descriptor (BPF_OBJ_GET refuses BPF_F_RDONLY with EINVAL): it is opened
+/// as the kernel allows, which a sealed pin tree gives the bpflock executable alone.
+pub fn obj_get(path: &Path) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::{fd::FromRawFd, unix::ffi::OsStrExt};
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    let get = |file_flags| {
+        let opts = libbpf_sys::bpf_obj_get_opts {
+            sz: std::mem::size_of::<libbpf_sys::bpf_obj_get_opts>() as libbpf_sys::size_t,
+            file_flags,
+            ..Default::default()
+        };
+        // SAFETY: valid NUL-terminated path and options.
+        let fd = unsafe { libbpf_sys::bpf_obj_get_opts(c_path.as_ptr(), &opts) };
+        match fd < 0 {
+            true => Err(io::Error::last_os_error()),
+            // SAFETY: fd was just returned by bpf_obj_get and is owned only here.
+            false => Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }),
+        }
+    };
+    match get(libbpf_sys::BPF_F_RDONLY) {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => get(0),
+        result => result,
+    }
+}
+
+fn link_info_prog_id(fd: &std::os::fd::OwnedFd) -> io::Result<u32> {
+    use std::os::fd::AsFd;
+    obj_info::<libbpf_sys::bpf_link_info>(fd.as_fd()).map(|info| info.prog_id)
 }
 
 /// The id of the program a pinned link runs.

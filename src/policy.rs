@@ -43,6 +43,7 @@ struct RawGlobal {
     events: Option<Spanned<String>>,
     rate_limit: Option<Spanned<i64>>,
     protections: Option<Spanned<String>>,
+    seal: Option<Spanned<bool>>,
 }
 
 /// A policy file's bytes: a regular file of at most `MAX_POLICY_BYTES`, judged before a byte
@@ -104,6 +105,8 @@ pub struct Policy {
     pub origin: String,
     /// Events per second per (protection, process); 0: unlimited.
     pub rate_limit: u64,
+    /// `[bpflock] seal = true` (or `--seal`): pinned until reboot, for everyone (src/seal.rs).
+    pub seal: bool,
     /// Each protection's part, in the order of `protections::ALL`.
     sections: Vec<Box<dyn Section>>,
 }
@@ -180,12 +183,21 @@ impl Policy {
                 _ => {}
             }
         }
+        let seal = global.seal.as_ref().is_some_and(|v| *v.get_ref());
+        let mut policy = Self { origin: origin.to_string(), rate_limit, seal, sections };
+        if let (Some(v), true) = (&global.seal, errors.is_empty()) {
+            let gaps = crate::seal::gaps(&policy);
+            if policy.seal && !gaps.is_empty() {
+                errors.push(doc.checker.error(v.span(), seal_refusal(&gaps)));
+            }
+        }
         if !errors.is_empty() {
             errors.sort_by_key(|e| (e.line, e.col));
             errors.dedup();
             return Err(PolicyErrors(errors));
         }
-        Ok(Self { origin: origin.to_string(), rate_limit, sections })
+        policy.origin = origin.to_string();
+        Ok(policy)
     }
 
     /// Reads `path` (`-`: standard input); where it is the default path and does not exist,
@@ -227,8 +239,13 @@ impl Policy {
         for (p, section) in ALL.iter().zip(&mut self.sections) {
             p.apply_overrides(section.as_mut(), o)?;
         }
+        self.seal |= o.on(crate::seal::FLAG);
         if !o.is_empty() {
             self.origin = format!("{} with command-line overrides", self.origin);
+            let gaps = crate::seal::gaps(self);
+            if self.seal && !gaps.is_empty() {
+                return Err(Error::Override { flag: format!("--{}", crate::seal::FLAG), message: seal_refusal(&gaps) });
+            }
         }
         Ok(())
     }
@@ -242,6 +259,15 @@ impl Policy {
     pub fn section(&self, name: &str) -> Option<&dyn Section> {
         self.sections().find(|(p, _)| p.name() == name).map(|(_, s)| s)
     }
+}
+
+/// Why a policy cannot be sealed: the doors it leaves open.
+fn seal_refusal(gaps: &[String]) -> String {
+    format!(
+        "bpflock.seal: a sealed policy must close every way to change the running kernel, or \
+         the seal could be undone from inside it; this one leaves open: {}",
+        gaps.join("; ")
+    )
 }
 
 #[cfg(test)]

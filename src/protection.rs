@@ -90,6 +90,19 @@ pub trait Protection: Sync {
         false
     }
 
+    /// For a sealed policy (`[bpflock] seal = true`, src/seal.rs): the door into the kernel
+    /// this protection must close and that `section` leaves open, if the seal depends on it.
+    /// None: nothing asked of it, or nothing left open.
+    fn seal_gap(&self, _section: &dyn Section) -> Option<String> {
+        None
+    }
+
+    /// Its map pins (relative to its directory) that bpflock writes after bootstrap: once
+    /// sealed, writable by the bpflock executable alone, and not frozen.
+    fn maps_written_after_bootstrap(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// What its pins in `dir` say: the policy and what the kernel holds.
     fn status(&self, dir: &Path, st: &mut ProtectionStatus);
 }

@@ -142,6 +142,38 @@ pub fn attach_all(protection: &'static str, object: &libbpf_rs::Object, dir: &Pa
     Ok(())
 }
 
+/// Freezes a map whose memory this process has mapped writable (a skeleton's .bss, at
+/// `mapping`, `len` bytes): the mapping is first replaced in place by a read-only one, since
+/// the kernel freezes no map with a writable mapping. After this no bpf() call, root's
+/// included, changes it; the programs still may.
+pub fn freeze_mapped(
+    protection: &'static str,
+    map: &libbpf_rs::MapMut<'_>,
+    mapping: *mut std::ffi::c_void,
+    len: usize,
+) -> Result<()> {
+    use std::os::fd::{AsFd, AsRawFd};
+    let fd = map.as_fd().as_raw_fd();
+    let len = (len + 4095) & !4095;
+    // SAFETY: the address and length are libbpf's mapping of this very map; MAP_FIXED
+    // replaces it with a read-only mapping of the same pages, which libbpf unmaps later.
+    let remapped = unsafe { libc::mmap(mapping, len, libc::PROT_READ, libc::MAP_SHARED | libc::MAP_FIXED, fd, 0) };
+    if remapped == libc::MAP_FAILED {
+        return Err(Error::UnableToFreeze { protection, source: io::Error::last_os_error() });
+    }
+    // SAFETY: a plain bpf(BPF_MAP_FREEZE) on a map fd the skeleton owns.
+    if unsafe { libbpf_sys::bpf_map_freeze(fd) } != 0 {
+        return Err(Error::UnableToFreeze { protection, source: io::Error::last_os_error() });
+    }
+    Ok(())
+}
+
+/// A pinned map opened read-only (BPF_F_RDONLY): what status and the counters need, and
+/// all a sealed system gives (bpf/seal.bpf.c).
+pub fn open_read_only(path: &Path) -> libbpf_rs::Result<MapHandle> {
+    MapHandle::from_pinned_path_with_file_flags(path, libbpf_sys::BPF_F_RDONLY)
+}
+
 /// The value of a pinned one-entry config map: a frozen .rodata, read back as the
 /// skeleton's `types::rodata`.
 pub fn read_config<T: Copy>(dir: &Path) -> Result<T> {
@@ -153,8 +185,7 @@ pub fn read_config<T: Copy>(dir: &Path) -> Result<T> {
 pub fn read_map_value<T: Copy>(dir: &Path, name: &str) -> Result<T> {
     let size = std::mem::size_of::<T>();
     let path = dir.join(name);
-    let map = MapHandle::from_pinned_path(&path)
-        .map_err(|e| Error::io("cannot open pinned map", &path)(io::Error::other(e)))?;
+    let map = open_read_only(&path).map_err(|e| Error::io("cannot open pinned map", &path)(io::Error::other(e)))?;
     let value = map
         .lookup(&0u32.to_ne_bytes(), MapFlags::ANY)
         .map_err(|e| Error::io("cannot read pinned map", &path)(io::Error::other(e)))?

@@ -22,6 +22,8 @@ pub struct Status {
     /// Decision and event counters (None where nothing is pinned or they are unreadable).
     pub counters: Option<crate::events::Counters>,
     pub counters_unreadable: Option<String>,
+    /// The seal, where the pins are sealed until reboot (src/seal.rs).
+    pub seal: Option<crate::seal::SealStatus>,
 }
 
 fn verified_insns(prog_id: u32) -> Option<u32> {
@@ -97,7 +99,7 @@ pub fn collect(root: &Path) -> crate::error::Result<Status> {
     };
     // Known protections in setup order, then anything else found there.
     names.sort_by_key(|n| (protections::ALL.iter().position(|p| p.name() == n).unwrap_or(usize::MAX), n.clone()));
-    names.retain(|n| n != crate::events::EVENTS_DIR);
+    names.retain(|n| n != crate::events::EVENTS_DIR && n != crate::seal::DIR);
     let (counters, counters_unreadable) = if root.join(crate::events::EVENTS_DIR).exists() {
         match crate::events::Counters::read(root) {
             Ok(c) => (Some(c), None),
@@ -112,6 +114,7 @@ pub fn collect(root: &Path) -> crate::error::Result<Status> {
         protections: names.iter().map(|n| protection(root, n)).collect(),
         counters,
         counters_unreadable,
+        seal: crate::seal::status(root),
     })
 }
 
@@ -154,6 +157,16 @@ pub fn print_human(st: &Status) {
         for u in &p.unreadable {
             println!("  unreadable: {u}");
         }
+    }
+    match &st.seal {
+        Some(seal) if seal.armed == Some(false) => {
+            println!("sealed: NO, its programs are disarmed [{}]", seal.pin_dir)
+        }
+        Some(seal) => println!(
+            "sealed until reboot: nothing pinned can be removed or changed ({} links) [{}]",
+            seal.links, seal.pin_dir
+        ),
+        None => {}
     }
     if let Some(c) = &st.counters {
         let decisions: Vec<String> =

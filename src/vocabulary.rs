@@ -146,6 +146,33 @@ impl LockPolicy {
         self.enabled() && !self.complain
     }
 
+    /// What this lock leaves open to root for a sealed policy (src/seal.rs): each group of
+    /// `required` is closed where `block` names one of its operations (baseline), or by
+    /// `restricted`. `what` says what the lock closes ("loading unsigned modules").
+    pub fn seal_gap(&self, table: &'static [Operation], required: &[&[&'static str]], what: &str) -> Option<String> {
+        let wanted = || required.iter().map(|g| g.join(" or ")).collect::<Vec<_>>().join(", ");
+        if !self.enabled() {
+            return Some(format!(
+                "not enabled, so {what} stays open (profile = \"restricted\", or \"baseline\" with block = [{}])",
+                wanted()
+            ));
+        }
+        if self.complain {
+            return Some(format!("in complain mode, so {what} stays open"));
+        }
+        if self.profile == Profile::Restricted {
+            return None;
+        }
+        let missing: Vec<String> = required
+            .iter()
+            .filter(|group| !group.iter().any(|name| lookup(table, name).is_some_and(|bit| self.block.contains(bit))))
+            .map(|g| g.join(" or "))
+            .collect();
+        (!missing.is_empty()).then(|| {
+            format!("baseline leaves {what} to root: block {} too, or use profile = \"restricted\"", missing.join(", "))
+        })
+    }
+
     /// "baseline (allow: debugfs; block: kcore)"
     pub fn describe(&self, table: &'static [Operation]) -> String {
         let mut parts = Vec::new();

@@ -380,3 +380,30 @@ fn closed_stdout_is_not_an_abort() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}: {stderr}", out.status);
 }
+
+/// A sealed policy must close the doors into the running kernel (docs/seal.md): each left
+/// open is named, from the file's `seal` or the `--seal` flag, and nothing loads (exit 2).
+#[test]
+fn a_sealed_policy_must_close_the_kernel() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let open_doors = dir.join("tests/policies/bad-seal-open-doors.toml");
+    let (code, _, stderr) = bpflock(&["check", open_doors.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    for gap in ["kmodlock: not enabled", "kimglock: baseline leaves", "block kexec"] {
+        assert!(stderr.contains(gap), "want '{gap}' in: {stderr}");
+    }
+    assert!(!stderr.contains("bpfrestrict:"), "restricted bpfrestrict closes its door: {stderr}");
+    let sealable = dir.join("tests/policies/sealable.toml");
+    let sealable = sealable.to_str().unwrap();
+    let (code, _, stderr) = bpflock(&["check", sealable, "--seal"]);
+    assert_eq!(code, 0, "the sealable policy, sealed: {stderr}");
+    // Weakened on the command line: a lock in complain mode, a bpfrestrict that lets
+    // programs load.
+    for weaker in ["--kmodlock-mode=complain", "--bpfrestrict-block=map_create", "--kimglock-profile=allow"] {
+        let (code, _, stderr) = bpflock(&["check", sealable, "--seal", weaker]);
+        assert_eq!(code, 2, "{weaker}: {stderr}");
+        assert!(stderr.contains("--seal: bpflock.seal: a sealed policy"), "{weaker}: {stderr}");
+    }
+    let (code, _, stderr) = bpflock(&["check", "--seal", dir.join("policy/default.toml").to_str().unwrap()]);
+    assert_eq!(code, 2, "the default policy has no kmodlock: {stderr}");
+}

@@ -3,18 +3,14 @@
 //! Lifecycle as kimglock.rs. bpfrestrict is set up last: once attached under `restricted`,
 //! no process, bpflock included, can load another program.
 
-use std::{
-    mem::MaybeUninit,
-    os::fd::{AsFd, AsRawFd},
-    path::Path,
-};
+use std::{mem::MaybeUninit, path::Path};
 
 use libbpf_rs::{skel::OpenSkel as _, skel::Skel as _, MapCore};
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::{
-    error::{Error, PolicyError, Result},
+    error::{PolicyError, Result},
     events,
     lock::{self, LockKeys, LockSection},
     lock_flag,
@@ -65,6 +61,13 @@ impl Protection for Bpfrestrict {
 
     fn operation_name(&self, op: u32) -> std::borrow::Cow<'static, str> {
         command_name(op)
+    }
+
+    /// A sealed system: no BPF program root could load (an fmod_ret program on the
+    /// security_* functions skips every LSM hook behind it).
+    fn seal_gap(&self, section: &dyn Section) -> Option<String> {
+        let lock = &protection::section::<LockSection>(section).lock;
+        lock.seal_gap(OPERATIONS, &[&["prog_load"]], "loading BPF programs")
     }
 
     fn flags(&self) -> &'static [Flag] {
@@ -223,20 +226,7 @@ fn setup(policy: &LockPolicy, ctx: &SetupContext<'_>) -> Result<()> {
     if std::env::var_os("BPFLOCK_TEST_UNFROZEN").is_some() {
         return Ok(());
     }
-    let fd = skel.maps.bss.as_fd().as_raw_fd();
-    let len = (std::mem::size_of::<types::bss>() + 4095) & !4095;
-    // SAFETY: the address and length are libbpf's mapping of this very map; MAP_FIXED
-    // replaces it with a read-only mapping of the same pages, which libbpf unmaps later.
-    let remapped =
-        unsafe { libc::mmap(bss_mapping.cast(), len, libc::PROT_READ, libc::MAP_SHARED | libc::MAP_FIXED, fd, 0) };
-    if remapped == libc::MAP_FAILED {
-        return Err(Error::UnableToFreeze { protection: NAME, source: std::io::Error::last_os_error() });
-    }
-    // SAFETY: a plain bpf(BPF_MAP_FREEZE) on a map fd the skeleton owns.
-    if unsafe { libbpf_rs::libbpf_sys::bpf_map_freeze(fd) } != 0 {
-        return Err(Error::UnableToFreeze { protection: NAME, source: std::io::Error::last_os_error() });
-    }
-    Ok(())
+    skeleton::freeze_mapped(NAME, &skel.maps.bss, bss_mapping.cast(), std::mem::size_of::<types::bss>())
 }
 
 /// The pinned .bss: whether the programs are armed, as the kernel holds it.

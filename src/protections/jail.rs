@@ -123,6 +123,11 @@ impl Protection for Jail {
         Some(format!("roles, not lists (docs/jails.md); its events report: {}, capability_<name>", names.join(", ")))
     }
 
+    /// `bpflock run` enrolls itself in `tasks`.
+    fn maps_written_after_bootstrap(&self) -> &'static [&'static str] {
+        &["maps/tasks"]
+    }
+
     fn parse(&self, doc: &Document<'_>, defaults: &Defaults) -> Result<Box<dyn Section>, PolicyError> {
         let roles = doc.section::<BTreeMap<String, Spanned<rules::RawRole>>>("roles")?;
         let enroll = doc.section::<Vec<Spanned<rules::RawEnroll>>>("enroll")?;

@@ -131,6 +131,34 @@ impl Protection for Kimglock {
         }
     }
 
+    /// A sealed system: root must not write the running kernel's memory or replace it
+    /// (the kernel's integrity reasons, those lockdown=integrity refuses).
+    fn seal_gap(&self, section: &dyn Section) -> Option<String> {
+        const KERNEL_WRITES: &[&[&str]] = &[
+            &["dev_mem"],
+            &["kexec"],
+            &["hibernation"],
+            &["pci_access"],
+            &["ioport"],
+            &["msr"],
+            &["acpi_tables"],
+            &["device_tree"],
+            &["pcmcia_cis"],
+            &["tiocsserial"],
+            &["unsafe_module_parameters"],
+            &["mmiotrace"],
+            &["debugfs"],
+            &["xmon_wr"],
+            &["bpf_write"],
+            &["dbg_write_kernel"],
+            &["efi_test"],
+            &["rtas_error_injection"],
+            &["xen_user_actions"],
+        ];
+        let lock = &protection::section::<LockSection>(section).lock;
+        lock.seal_gap(OPERATIONS, KERNEL_WRITES, "writing or replacing the running kernel (/dev/mem, kexec...)")
+    }
+
     fn flags(&self) -> &'static [Flag] {
         FLAGS
     }

@@ -138,6 +138,12 @@ impl Protection for Kmodlock {
         }
     }
 
+    /// A sealed system: no module root could build; Debian's signed ones at most.
+    fn seal_gap(&self, section: &dyn Section) -> Option<String> {
+        let lock = &protection::section::<KmodlockPolicy>(section).lock;
+        lock.seal_gap(OPERATIONS, &[&["load_module", "unsigned_module"]], "loading unsigned kernel modules")
+    }
+
     fn flags(&self) -> &'static [Flag] {
         FLAGS
     }

@@ -245,7 +245,7 @@ impl Protection for Nslock {
             Err(e) => return st.unreadable.push(format!("policy: {e}")),
         };
         lock::status(st, &[], c.nslock_profile, 0, 0, c.bpflock_events_mode, c.bpflock_complain);
-        let exempt = libbpf_rs::MapHandle::from_pinned_path(dir.join(crate::pins::MAPS_DIR).join("exempt"))
+        let exempt = crate::skel::open_read_only(&dir.join(crate::pins::MAPS_DIR).join("exempt"))
             .map(|m| m.keys().count())
             .unwrap_or(0);
         if c.nslock_unprivileged_deny {

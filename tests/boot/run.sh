@@ -8,7 +8,7 @@ suite=${1:?usage: run.sh SUITE KERNEL_DIR TESTOPS [SCENARIO...]}; kdir=${2:?}; t
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out="$root/target/boot"
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(systemd initramfs badpolicy nopolicy nolsm nounit jail immutable)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(systemd initramfs badpolicy nopolicy nolsm nounit jail immutable sealed)
 
 "$root/tests/boot/mkrootfs.sh" "$suite"
 "$root/tests/boot/mkimage.sh" "$suite" "$kdir" "$testops" "${BPFLOCK_DEB:?BPFLOCK_DEB: the package to install (make deb)}"
@@ -45,6 +45,10 @@ for s in "${scenarios[@]}"; do
     log="$out/console-$suite-$s.log"
     tr -d '\r' < "$log" | grep '^BOOTTEST INFO' || true
     result=$(tr -d '\r' < "$log" | grep -E "^BOOTTEST (PASS|FAIL) $s" || true)
+    # Sealed: systemd cannot unmount the BPF filesystem, and must power off all the same.
+    if [[ $s == sealed && $result == "BOOTTEST PASS $s" ]] && ! tr -d '\r' < "$log" | grep -q "reboot: Power down"; then
+        result="BOOTTEST FAIL $s: the poweroff did not complete (no \"reboot: Power down\")"
+    fi
     if [[ $result == "BOOTTEST PASS $s" ]]; then
         echo "boot $suite $s ... ok ($(cat "$log.time" | grep -o '[0-9]\+ s$'))"
     else

@@ -2,7 +2,7 @@
 
 use std::{collections::BTreeMap, path::Path};
 
-use libbpf_rs::{MapCore, MapFlags, MapHandle};
+use libbpf_rs::{MapCore, MapFlags};
 
 use super::{rules, types, MAPS_DIR};
 use crate::{protection::ProtectionStatus, skel as skeleton, vocabulary::EventsMode};
@@ -45,7 +45,7 @@ pub(super) fn pinned_roles(jail_dir: &Path) -> BTreeMap<u32, String> {
 
 pub(super) fn read_roles(jail_dir: &Path) -> std::result::Result<BTreeMap<u32, String>, libbpf_rs::Error> {
     let mut names = BTreeMap::new();
-    let map = MapHandle::from_pinned_path(jail_dir.join(MAPS_DIR).join("role_names"))?;
+    let map = crate::skel::open_read_only(&jail_dir.join(MAPS_DIR).join("role_names"))?;
     for id in 1..rules::MAX_ROLES as u32 + 1 {
         if let Ok(Some(v)) = map.lookup(&id.to_ne_bytes(), MapFlags::ANY) {
             let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
@@ -69,12 +69,12 @@ struct RoleStatus {
 /// Roles with their refusal counts, and the number of enrolled executables and cgroups.
 fn pinned_status(dir: &Path) -> (Vec<RoleStatus>, Option<usize>, Option<usize>) {
     let maps = dir.join(MAPS_DIR);
-    let counters = MapHandle::from_pinned_path(maps.join("role_counters")).ok();
+    let counters = crate::skel::open_read_only(&maps.join("role_counters")).ok();
     let sum = |index: u32| counters.as_ref().and_then(|m| crate::events::percpu_sum(m, index).ok()).unwrap_or(0);
     let roles = pinned_roles(dir)
         .into_iter()
         .map(|(id, name)| RoleStatus { denied: sum(id * 2), would_deny: sum(id * 2 + 1), name, id })
         .collect();
-    let count = |name: &str| MapHandle::from_pinned_path(maps.join(name)).ok().map(|m| m.keys().count());
+    let count = |name: &str| crate::skel::open_read_only(&maps.join(name)).ok().map(|m| m.keys().count());
     (roles, count("enrolled_executables"), count("enrolled_cgroups"))
 }

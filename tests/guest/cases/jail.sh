@@ -659,7 +659,10 @@ got=$(jailops-web read /etc/shadow 2>&1)
 run 0 bpflock status
 contains "1 enrollment(s) of the policy were skipped at bootstrap"
 # Control: the same policy without the stale line applies cleanly, and status is quiet.
-run 0 bpflock bootstrap --policy $P/jail.toml --kimglock-profile=baseline --bpfrestrict-profile=allow
-run 0 bpflock status
-echo "$OUT" | grep -q "were skipped" && fail "status still reports skipped enrollments"
+# (x86_64 only: a second jail bootstrap costs arm64's emulation minutes, the CI's budget.)
+if [ "$(uname -m)" = x86_64 ]; then
+	run 0 bpflock bootstrap --policy $P/jail.toml --kimglock-profile=baseline --bpfrestrict-profile=allow
+	run 0 bpflock status
+	echo "$OUT" | grep -q "were skipped" && fail "status still reports skipped enrollments"
+fi
 end
