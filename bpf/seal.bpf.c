@@ -341,6 +341,64 @@ int BPF_PROG(seal_sb_umount, struct vfsmount___local *mnt, int flags, int ret)
 	return 0;
 }
 
+/* ---- moving mounts ---- */
+
+#define MS_MOVE 8192
+
+/*
+ * An unmount is checked before the kernel takes the namespace lock: a mount holding the
+ * pins, moved under the unmounted one in between, would go with it. So nothing that holds
+ * them moves while sealed, but for pid 1 (switch_root, soft-reboot: it carries /sys into a
+ * new root, it never unmounts the pins). An initramfs never seals (src/seal.rs).
+ */
+static __always_inline bool seal_may_move(void)
+{
+	return (bpf_get_current_pid_tgid() >> 32) == 1;
+}
+
+/* move_mount(2) names the moved mount: refused when it holds a mount of the pins that
+ * matters (the seal_above_pins walk), in any namespace. */
+SEC("lsm/move_mount")
+int BPF_PROG(seal_move_mount, const struct path___local *from_path, const struct path___local *to_path, int ret)
+{
+	int walk;
+
+	if (ret)
+		return ret;
+	if (!seal_armed || seal_may_move())
+		return 0;
+	walk = seal_above_pins(vfs_real_mount(read_ptr(from_path->mnt)));
+	if (walk == SEAL_WALK_ABOVE)
+		return seal_deny(ctx, HOOK_MOVE_MOUNT, SEAL_OP_MOVE);
+	if (walk == SEAL_WALK_LIMIT)
+		return seal_deny(ctx, HOOK_MOVE_MOUNT, SEAL_OP_LIMIT);
+	return 0;
+}
+
+/* mount(2) with MS_MOVE names its source only as a string: in the system's mount namespace,
+ * where the pins are, every such move is refused. */
+SEC("lsm/sb_mount")
+int BPF_PROG(seal_sb_mount, const char *dev_name, const struct path___local *path, const char *type,
+	     unsigned long flags, void *data, int ret)
+{
+	if (ret)
+		return ret;
+	if (seal_armed && (flags & MS_MOVE) && in_system_mount_ns() && !seal_may_move())
+		return seal_deny(ctx, HOOK_SB_MOUNT, SEAL_OP_MOVE);
+	return 0;
+}
+
+/* pivot_root(2) moves the caller's root, which holds the pins in the system's namespace. */
+SEC("lsm/sb_pivotroot")
+int BPF_PROG(seal_sb_pivotroot, const struct path___local *old_path, const struct path___local *new_path, int ret)
+{
+	if (ret)
+		return ret;
+	if (seal_armed && in_system_mount_ns() && !seal_may_move())
+		return seal_deny(ctx, HOOK_SB_PIVOTROOT, SEAL_OP_MOVE);
+	return 0;
+}
+
 /* ---- the objects ---- */
 
 /* A descriptor of a sealed map, for writing (BPF_OBJ_GET, BPF_MAP_GET_FD_BY_ID). Reading

@@ -13,6 +13,7 @@ enum seal_op {
 	SEAL_OP_EXEC_TRACED = 6, /* executing bpflock under a tracer */
 	SEAL_OP_EXE = 7,       /* writing, removing or replacing the bpflock executable, or taking its name (PR_SET_MM) */
 	SEAL_OP_LIMIT = 8,     /* a walk beyond its bounds: refused (fails closed) */
+	SEAL_OP_MOVE = 9,      /* moving a mount that holds the pins (a lazy unmount could race it) */
 };
 
 /* seal_maps value: a map the bpflock executable may still open for writing (the

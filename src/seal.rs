@@ -70,6 +70,7 @@ pub fn operation_name(op: u32) -> Option<&'static str> {
         abi::SEAL_OP_EXEC_TRACED => "exec_traced",
         abi::SEAL_OP_EXE => "executable",
         abi::SEAL_OP_LIMIT => "limit",
+        abi::SEAL_OP_MOVE => "move",
         _ => return None,
     })
 }
@@ -212,7 +213,14 @@ fn freeze(maps: &BTreeMap<u32, (u32, Option<PathBuf>)>) -> Vec<String> {
 /// Seals what is pinned under `root`: loads the seal's programs over the ids of every
 /// object there, attaches and pins them in `root/seal`, arms them. Anything failing before
 /// the programs are armed removes what the seal pinned: the protections stay, unsealed.
+///
+/// From the initramfs the seal waits for the real root: bpflock.service re-applies the
+/// policy there (the jail records the real root's files), which a seal would refuse.
 pub fn apply(root: &Path, shared: &Shared) -> Result<()> {
+    if crate::kernel::root_mount()?.fstype == "rootfs" {
+        log::info!(target: "seal", "deferred: / is the initramfs; bpflock.service seals after switch_root");
+        return Ok(());
+    }
     let dir = root.join(DIR);
     crate::pins::mkdir(&dir)?;
     let armed = setup(root, &dir, shared);

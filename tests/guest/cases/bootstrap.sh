@@ -101,6 +101,18 @@ not_pinned kimglock; pinned bpfrestrict/bpf
 expect container devmem ok
 end
 
+# A sealed policy from the initramfs (/ is the initramfs in this guest): applied, the seal
+# deferred to bpflock.service after switch_root (which re-applies, as a seal would refuse).
+# The seal itself: the seal suite, in the guests booted into a disk.
+begin seal_deferred_in_the_initramfs
+run 0 bpflock bootstrap --policy $P/sealable.toml --seal
+contains "deferred"
+[ -e $ROOT/seal ] && fail "sealed from the initramfs"
+expect container devmem EPERM
+run 0 bpflock status
+echo "$OUT" | grep -q "sealed until reboot" && fail "status says sealed"
+end
+
 begin stale_staging_is_cleaned
 run 0 bpflock bootstrap
 mkdir $ROOT/staging-99999

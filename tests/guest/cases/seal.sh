@@ -40,6 +40,14 @@ bpflock_process() {
 
 begin seal_attacks_work_unsealed
 seal_bootstrap
+# Moving the mount that holds the pins (a lazy unmount racing its check would take them
+# along): mount(2) with MS_MOVE and move_mount(2) work; pivot_root(2) in the system's
+# namespace reaches the kernel's own checks (EINVAL: not a mount point).
+mkdir -p /tmp/pinsmoved /tmp/notmnt
+expect host "mount_move /sys/fs/bpf:/tmp/pinsmoved" ok
+expect host "move_mount /tmp/pinsmoved:/sys/fs/bpf" ok
+expect host "pivot_root /tmp/notmnt:/tmp/notmnt" EINVAL
+grep -q " /sys/fs/bpf bpf " /proc/mounts || fail "the pins' mount did not move back"
 # Removing a protection's pins: the container is no longer denied.
 rm -r $ROOT/kimglock || fail "rm -r kimglock failed unsealed"
 eventually container devmem ok
@@ -131,6 +139,18 @@ mkdir -p /tmp/sealmnt && mount -t tmpfs t /tmp/sealmnt && mkdir /tmp/sealmnt/sub
 expect host "umount_lazy /tmp/sealmnt" ok
 got=$(testops container "echo inside" 2>&1)
 echo "$got" | grep -q "^inside" || fail "a runc-like container did not start sealed: $got"
+# Moves: the pins' mount and /sys holding it, by mount(2) and move_mount(2), and
+# pivot_root(2) in the system's namespace; control: a mount holding no pins moves. (The
+# kernel moves no mount whose parent is shared: /sys made private again first, as root can.)
+mount --make-rprivate /sys || fail "make-rprivate /sys"
+mkdir -p /tmp/pinsmoved /tmp/notmnt /tmp/movable
+expect host "mount_move /sys/fs/bpf:/tmp/pinsmoved" EPERM
+expect host "move_mount /sys/fs/bpf:/tmp/pinsmoved" EPERM
+expect host "move_mount /sys:/tmp/pinsmoved" EPERM
+expect host "pivot_root /tmp/notmnt:/tmp/notmnt" EPERM
+mount -t tmpfs m /tmp/movable || fail "mount tmpfs"
+expect host "move_mount /tmp/movable:/tmp/pinsmoved" ok
+grep -q " /sys/fs/bpf bpf " /proc/mounts || fail "the pins' mount moved"
 # The objects.
 expect host "exempt $ROOT/nslock/maps/exempt:/bin/testops" EPERM
 expect host "userns_as 1000" EPERM

@@ -303,3 +303,42 @@ static int op_set_exe(const char *path)
 	return ret;
 }
 TESTOP_ARG("set_exe", op_set_exe);
+
+/* FROM:TO, as `mount --move FROM TO` does it: mount(2) with MS_MOVE. */
+static int op_mount_move(const char *arg)
+{
+	char from[256];
+	const char *to = strchr(arg, ':');
+
+	if (!to || (size_t)(to - arg) >= sizeof(from))
+		return EINVAL;
+	snprintf(from, sizeof(from), "%.*s", (int)(to - arg), arg);
+	return mount(from, to + 1, NULL, MS_MOVE, NULL) ? errno : 0;
+}
+TESTOP_ARG("mount_move", op_mount_move);
+
+/* FROM:TO with the new mount API: move_mount(2). */
+static int op_move_mount(const char *arg)
+{
+	char from[256];
+	const char *to = strchr(arg, ':');
+
+	if (!to || (size_t)(to - arg) >= sizeof(from))
+		return EINVAL;
+	snprintf(from, sizeof(from), "%.*s", (int)(to - arg), arg);
+	return syscall(SYS_move_mount, AT_FDCWD, from, AT_FDCWD, to + 1, 0) ? errno : 0;
+}
+TESTOP_ARG("move_mount", op_move_mount);
+
+/* NEW:OLD, pivot_root(2) in the caller's (the system's) mount namespace. */
+static int op_pivot_root(const char *arg)
+{
+	char new_root[256];
+	const char *old = strchr(arg, ':');
+
+	if (!old || (size_t)(old - arg) >= sizeof(new_root))
+		return EINVAL;
+	snprintf(new_root, sizeof(new_root), "%.*s", (int)(old - arg), arg);
+	return syscall(SYS_pivot_root, new_root, old + 1) ? errno : 0;
+}
+TESTOP_ARG("pivot_root", op_pivot_root);
