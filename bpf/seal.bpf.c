@@ -100,6 +100,17 @@ struct mount___mounts_chain {
 	struct mount___local *mnt_next_for_sb;
 } __local_type;
 
+/* Every mount on one dentry, in any namespace: struct mountpoint's m_list, through each
+ * mount's mnt_mp_list (6.1 to 7.x). */
+struct mountpoint___local {
+	struct hlist_head m_list;
+} __local_type;
+
+struct mount___mp {
+	struct mountpoint___local *mnt_mp;
+	struct hlist_node mnt_mp_list;
+} __local_type;
+
 /* Since 6.17 a mount's propagation flags are its own (T_SHARED = 1 in mnt_t_flags, an
  * anonymous enum of fs/mount.h); before, MNT_SHARED in mnt.mnt_flags. */
 struct mount___t_flags {
@@ -215,6 +226,8 @@ struct seal_mounts_walk {
 	unsigned long head;      /* list layout: &sb->s_mounts */
 	unsigned long target;    /* the struct mount being unmounted */
 	unsigned long system_ns; /* pid 1's mount namespace */
+	unsigned long anchor_mp; /* the mountpoint of the first mount of the pins there */
+	bool lazy;               /* MNT_DETACH: the target's whole tree goes */
 	int result;
 	bool done;
 };
@@ -230,6 +243,12 @@ struct seal_mounts_walk {
 static __always_inline int seal_mount_below(struct seal_mounts_walk *w, unsigned long m)
 {
 	bool matters = vfs_read(m, struct mount___local, mnt_ns) == w->system_ns;
+
+	if (matters && !w->anchor_mp)
+		w->anchor_mp = vfs_read(m, struct mount___mp, mnt_mp);
+	/* A plain unmount takes no tree: only the propagation check below applies. */
+	if (!w->lazy)
+		return SEAL_WALK_CLEAR;
 
 	for (int i = 0; i < SEAL_MAX_MOUNT_DEPTH; i++) {
 		unsigned long parent;
@@ -249,19 +268,36 @@ static __always_inline int seal_mount_below(struct seal_mounts_walk *w, unsigned
 	return SEAL_WALK_LIMIT;
 }
 
+/* A walk ends at its first finding; a plain unmount's, once it knows the pins' mountpoint. */
+static __always_inline long seal_walk_stops(struct seal_mounts_walk *w)
+{
+	if (w->result != SEAL_WALK_CLEAR)
+		return 1;
+	if (!w->lazy && w->anchor_mp) {
+		w->done = true;
+		return 1;
+	}
+	return 0;
+}
+
 /* One mount of the superblock's list per call (list_head layout). */
 static long seal_mounts_list_step(__u32 index, struct seal_mounts_walk *w)
 {
 	unsigned long m;
 
-	if (!w->node || w->node == w->head) {
+	if (!w->node) {
+		/* A list_head ring has no NULL: a mount freed under the walk. */
+		w->result = SEAL_WALK_LIMIT;
+		return 1;
+	}
+	if (w->node == w->head) {
 		w->done = true;
 		return 1;
 	}
 	m = w->node - bpf_core_field_offset(struct mount___mounts_list, mnt_instance);
 	w->node = vfs_read(w->node, struct list_head, next);
 	w->result = seal_mount_below(w, m);
-	return w->result != SEAL_WALK_CLEAR;
+	return seal_walk_stops(w);
 }
 
 /* One mount of the superblock's chain per call (mnt_next_for_sb layout). */
@@ -275,7 +311,7 @@ static long seal_mounts_chain_step(__u32 index, struct seal_mounts_walk *w)
 	}
 	w->node = vfs_read(m, struct mount___mounts_chain, mnt_next_for_sb);
 	w->result = seal_mount_below(w, m);
-	return w->result != SEAL_WALK_CLEAR;
+	return seal_walk_stops(w);
 }
 
 static __noinline int seal_mounts_list(struct seal_mounts_walk *w, unsigned long sb)
@@ -297,10 +333,73 @@ static __noinline int seal_mounts_chain(struct seal_mounts_walk *w, unsigned lon
 	return w->done || w->result ? w->result : SEAL_WALK_LIMIT;
 }
 
-/* Whether a lazy unmount of `target` (a struct mount) detaches a mount of the pins. */
-static __always_inline int seal_above_pins(unsigned long target)
+/* Whether `target` is `m` or, for a lazy unmount, one of its ancestors. */
+static __always_inline int seal_takes(struct seal_mounts_walk *w, unsigned long m)
 {
-	struct seal_mounts_walk w = { .target = target };
+	for (int i = 0; i < SEAL_MAX_MOUNT_DEPTH; i++) {
+		unsigned long parent;
+
+		if (m == w->target)
+			return SEAL_WALK_ABOVE;
+		if (!w->lazy)
+			return SEAL_WALK_CLEAR;
+		parent = vfs_read(m, struct mount___local, mnt_parent);
+		if (!parent || parent == m)
+			return SEAL_WALK_CLEAR;
+		m = parent;
+	}
+	return SEAL_WALK_LIMIT;
+}
+
+/*
+ * An unmount propagates by mountpoint, not by filesystem: unmounting a mount whose parent
+ * is shared unmounts, in each peer and slave of that parent, whatever sits on the same
+ * dentry. A copy of /sys made private, a tmpfs mounted on its fs/bpf, the copy then put in
+ * /sys's peer group (MOVE_MOUNT_SET_GROUP): unmounting that tmpfs unmounted the system's
+ * /sys/fs/bpf. So: no mount on the dentry the pins are mounted on, under a shared parent,
+ * goes (one per call; the list holds every namespace's mounts on that dentry).
+ */
+static long seal_mountpoint_step(__u32 index, struct seal_mounts_walk *w)
+{
+	unsigned long q, parent;
+	int takes;
+
+	if (!w->node) {
+		w->done = true;
+		return 1;
+	}
+	q = w->node - bpf_core_field_offset(struct mount___mp, mnt_mp_list);
+	w->node = vfs_read(w->node, struct hlist_node, next);
+	parent = vfs_read(q, struct mount___local, mnt_parent);
+	if (!parent || parent == q || !seal_mount_shared(parent))
+		return 0;
+	takes = seal_takes(w, q);
+	if (takes != SEAL_WALK_CLEAR) {
+		w->result = takes;
+		return 1;
+	}
+	return 0;
+}
+
+static __noinline int seal_mountpoint(struct seal_mounts_walk *w)
+{
+	if (!w->anchor_mp)
+		return SEAL_WALK_LIMIT;
+	w->done = false;
+	w->result = SEAL_WALK_CLEAR;
+	w->node = vfs_read(w->anchor_mp, struct mountpoint___local, m_list.first);
+	bpf_loop(SEAL_MAX_SB_MOUNTS, seal_mountpoint_step, w, 0);
+	return w->done || w->result ? w->result : SEAL_WALK_LIMIT;
+}
+
+/*
+ * Whether unmounting `target` (a struct mount; with `lazy`, its tree) detaches a mount of
+ * the pins that matters, or propagates to one.
+ */
+static __always_inline int seal_above_pins(unsigned long target, bool lazy)
+{
+	struct seal_mounts_walk w = { .target = target, .lazy = lazy };
+	int walk;
 	struct task_struct___local *init = system_init_task();
 	struct nsproxy___local *nsproxy;
 
@@ -311,8 +410,12 @@ static __always_inline int seal_above_pins(unsigned long target)
 		return SEAL_WALK_LIMIT;
 	w.system_ns = (unsigned long)nsproxy->mnt_ns;
 	if (bpf_core_field_exists(struct super_block___mounts_list, s_mounts))
-		return seal_mounts_list(&w, seal_pins_sb);
-	return seal_mounts_chain(&w, seal_pins_sb);
+		walk = seal_mounts_list(&w, seal_pins_sb);
+	else
+		walk = seal_mounts_chain(&w, seal_pins_sb);
+	if (walk != SEAL_WALK_CLEAR)
+		return walk;
+	return seal_mountpoint(&w);
 }
 
 /*
@@ -331,9 +434,7 @@ int BPF_PROG(seal_sb_umount, struct vfsmount___local *mnt, int flags, int ret)
 		return 0;
 	if (is_pins_sb(read_ptr(mnt->mnt_sb)))
 		return seal_deny(ctx, HOOK_SB_UMOUNT, SEAL_OP_UNMOUNT);
-	if (!(flags & MNT_DETACH))
-		return 0;
-	walk = seal_above_pins(vfs_real_mount(mnt));
+	walk = seal_above_pins(vfs_real_mount(mnt), flags & MNT_DETACH);
 	if (walk == SEAL_WALK_ABOVE)
 		return seal_deny(ctx, HOOK_SB_UMOUNT, SEAL_OP_UNMOUNT);
 	if (walk == SEAL_WALK_LIMIT)
@@ -348,8 +449,8 @@ int BPF_PROG(seal_sb_umount, struct vfsmount___local *mnt, int flags, int ret)
 /*
  * An unmount is checked before the kernel takes the namespace lock: a mount holding the
  * pins, moved under the unmounted one in between, would go with it. So nothing that holds
- * them moves while sealed, but for pid 1 (switch_root, soft-reboot: it carries /sys into a
- * new root, it never unmounts the pins). An initramfs never seals (src/seal.rs).
+ * them moves while sealed, but for pid 1 (switch_root carries /sys, pins and all, into the
+ * new root). An initramfs never seals (src/seal.rs).
  */
 static __always_inline bool seal_may_move(void)
 {
@@ -367,7 +468,15 @@ int BPF_PROG(seal_move_mount, const struct path___local *from_path, const struct
 		return ret;
 	if (!seal_armed || seal_may_move())
 		return 0;
-	walk = seal_above_pins(vfs_real_mount(read_ptr(from_path->mnt)));
+	walk = seal_above_pins(vfs_real_mount(read_ptr(from_path->mnt)), true);
+	/* Onto (or, MOVE_MOUNT_BENEATH, under) the root of a mount holding the pins: a mount
+	 * put beneath /sys carries /sys away when it is unmounted lazily. */
+	if (walk == SEAL_WALK_CLEAR) {
+		struct vfsmount___local *to = read_ptr(to_path->mnt);
+
+		if (to && read_ptr(to_path->dentry) == read_ptr(to->mnt_root))
+			walk = seal_above_pins(vfs_real_mount(to), true);
+	}
 	if (walk == SEAL_WALK_ABOVE)
 		return seal_deny(ctx, HOOK_MOVE_MOUNT, SEAL_OP_MOVE);
 	if (walk == SEAL_WALK_LIMIT)
@@ -505,13 +614,14 @@ int BPF_PROG(seal_task_prctl, int option, unsigned long arg2, unsigned long arg3
 }
 
 /* Attaching to a bpflock process, its memory (/proc/<pid>/mem, process_vm_writev), its
- * descriptors (pidfd_getfd): all ask PTRACE_MODE_ATTACH. */
+ * descriptors (pidfd_getfd): all ask PTRACE_MODE_ATTACH. Pid 1 too (tgid is global): the
+ * system's mount namespace is pid 1's, and pid 1 may move mounts. */
 SEC("lsm/ptrace_access_check")
 int BPF_PROG(seal_ptrace_access_check, struct task_struct___local *child, unsigned int mode, int ret)
 {
 	if (ret)
 		return ret;
-	if (seal_armed && (mode & PTRACE_MODE_ATTACH) && runs_bpflock(child))
+	if (seal_armed && (mode & PTRACE_MODE_ATTACH) && (runs_bpflock(child) || child->tgid == 1))
 		return seal_deny(ctx, HOOK_PTRACE_ACCESS_CHECK, SEAL_OP_PTRACE);
 	return 0;
 }

@@ -22,8 +22,9 @@ enum seal_op {
 
 /* Objects of each kind the seal records: more refuses the seal. */
 #define SEAL_MAX_OBJECTS 2048
-/* Mounts of the pins' BPF filesystem a lazy unmount is checked against, and the depth of
- * each above it: beyond either, the unmount is refused. */
+/* Mounts of the pins' BPF filesystem an unmount is checked against (and mounts on the
+ * dentry the pins are mounted on), and the depth of each above it: beyond either, the
+ * unmount is refused. */
 #define SEAL_MAX_SB_MOUNTS 1024
 #define SEAL_MAX_MOUNT_DEPTH 32
 

@@ -40,6 +40,20 @@ bpflock_process() {
 
 begin seal_attacks_work_unsealed
 seal_bootstrap
+# An unmount propagates by mountpoint: a private copy of /sys with a tmpfs on its fs/bpf,
+# put in /sys's peer group (MOVE_MOUNT_SET_GROUP); unmounting that tmpfs unmounts what
+# sits on the same dentry in every peer — the system's /sys/fs/bpf.
+mount --make-rshared /sys || fail "make-rshared /sys"
+mkdir -p /tmp/sysa /tmp/sysb
+mount --bind /sys /tmp/sysa && mount --bind /sys /tmp/sysb && mount --make-private /tmp/sysb &&
+	mount -t tmpfs x /tmp/sysb/fs/bpf || fail "the copies of /sys"
+expect host "set_group /tmp/sysa:/tmp/sysb" ok
+expect host "umount /tmp/sysb/fs/bpf" ok
+eventually container devmem ok
+grep -q " /sys/fs/bpf bpf " /proc/mounts && fail "the system's /sys/fs/bpf is still mounted"
+umount /tmp/sysb; umount /tmp/sysa
+mount --make-rprivate /sys
+seal_bootstrap
 # Moving the mount that holds the pins (a lazy unmount racing its check would take them
 # along): mount(2) with MS_MOVE and move_mount(2) work; pivot_root(2) in the system's
 # namespace reaches the kernel's own checks (EINVAL: not a mount point).
@@ -66,6 +80,7 @@ seal_bootstrap
 # A bpflock process: traced, its memory opened, a descriptor taken; bpflock run traced.
 bpflock_process
 expect host "ptrace_attach $FWD" ok
+expect host "ptrace_attach 1" ok
 expect host "proc_mem $FWD" ok
 expect host "getfd $FWD" ok
 expect host "exec_traced /bin/bpflock" ok
@@ -139,6 +154,19 @@ mkdir -p /tmp/sealmnt && mount -t tmpfs t /tmp/sealmnt && mkdir /tmp/sealmnt/sub
 expect host "umount_lazy /tmp/sealmnt" ok
 got=$(testops container "echo inside" 2>&1)
 echo "$got" | grep -q "^inside" || fail "a runc-like container did not start sealed: $got"
+# Unmount propagation by mountpoint (above): refused, plain or lazy; control: the same
+# tmpfs goes once its copy of /sys is private again.
+mkdir -p /tmp/sysa /tmp/sysb
+mount --bind /sys /tmp/sysa && mount --bind /sys /tmp/sysb && mount --make-private /tmp/sysb &&
+	mount -t tmpfs x /tmp/sysb/fs/bpf || fail "the copies of /sys"
+expect host "set_group /tmp/sysa:/tmp/sysb" ok
+expect host "umount /tmp/sysb/fs/bpf" EPERM
+expect host "umount_lazy /tmp/sysb" EPERM
+mount --make-private /tmp/sysb || fail "make-private /tmp/sysb"
+expect host "umount /tmp/sysb/fs/bpf" ok
+umount /tmp/sysb && umount /tmp/sysa || fail "the copies of /sys did not go"
+# pid 1 (whose mount namespace is the system's, and who may move mounts): not traced.
+expect host "ptrace_attach 1" EPERM
 # Moves: the pins' mount and /sys holding it, by mount(2) and move_mount(2), and
 # pivot_root(2) in the system's namespace; control: a mount holding no pins moves. (The
 # kernel moves no mount whose parent is shared: /sys made private again first, as root can.)

@@ -317,8 +317,8 @@ static int op_mount_move(const char *arg)
 }
 TESTOP_ARG("mount_move", op_mount_move);
 
-/* FROM:TO with the new mount API: move_mount(2). */
-static int op_move_mount(const char *arg)
+/* FROM:TO with the new mount API: move_mount(2) with FLAGS. */
+static int move_mount_flags(const char *arg, unsigned int flags)
 {
 	char from[256];
 	const char *to = strchr(arg, ':');
@@ -326,9 +326,21 @@ static int op_move_mount(const char *arg)
 	if (!to || (size_t)(to - arg) >= sizeof(from))
 		return EINVAL;
 	snprintf(from, sizeof(from), "%.*s", (int)(to - arg), arg);
-	return syscall(SYS_move_mount, AT_FDCWD, from, AT_FDCWD, to + 1, 0) ? errno : 0;
+	return syscall(SYS_move_mount, AT_FDCWD, from, AT_FDCWD, to + 1, flags) ? errno : 0;
+}
+
+static int op_move_mount(const char *arg)
+{
+	return move_mount_flags(arg, 0);
 }
 TESTOP_ARG("move_mount", op_move_mount);
+
+/* FROM:TO: TO joins FROM's peer group (MOVE_MOUNT_SET_GROUP, 5.15+: CRIU's restore). */
+static int op_set_group(const char *arg)
+{
+	return move_mount_flags(arg, 0x100);
+}
+TESTOP_ARG("set_group", op_set_group);
 
 /* NEW:OLD, pivot_root(2) in the caller's (the system's) mount namespace. */
 static int op_pivot_root(const char *arg)
