@@ -50,6 +50,9 @@ pub fn run(policy: &Policy, pin_root: &Path) -> Result<()> {
     if seal::is_sealed(pin_root) {
         return Err(seal::refused("bootstrap", pin_root));
     }
+    if policy.seal {
+        seal::check_where()?;
+    }
     let enabled: Vec<(&'static dyn Protection, &dyn Section)> = policy.sections().filter(|(_, s)| s.wanted()).collect();
     let btf = match enabled.is_empty() {
         true => None,

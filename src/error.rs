@@ -89,6 +89,13 @@ pub enum Error {
     )]
     Sealed { command: String, path: PathBuf },
 
+    #[error(
+        "bootstrap: a sealed policy is applied by bpflock.service in the real root, not from the \
+         initramfs: the initramfs's pins would keep the unit from re-applying and sealing them \
+         (its bpfrestrict refuses bpflock's own loads); nothing was pinned (docs/seal.md)"
+    )]
+    SealFromInitramfs,
+
     #[error("{what} {path}: {source}")]
     Io { what: &'static str, path: PathBuf, source: io::Error },
 

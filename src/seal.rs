@@ -48,6 +48,18 @@ pub fn gaps(policy: &Policy) -> Vec<String> {
     policy.sections().filter_map(|(p, s)| p.seal_gap(s).map(|gap| format!("{}: {gap}", p.name()))).collect()
 }
 
+/// Where a sealed policy may be applied: not from the initramfs (`/` of type rootfs). A
+/// sealable policy closes bpf() to bpflock too, so bpflock.service could not re-apply it
+/// in the real root — whose files the jail records and whose bpflock executable the
+/// forwarder runs — nor seal it; and initramfs-tools moves /sys from a child of pid 1,
+/// which the seal refuses.
+pub fn check_where() -> Result<()> {
+    match crate::kernel::root_mount()?.fstype == "rootfs" {
+        true => Err(Error::SealFromInitramfs),
+        false => Ok(()),
+    }
+}
+
 /// Whether the pins under `pin_root` are sealed until the next boot.
 pub fn is_sealed(pin_root: &Path) -> bool {
     pin_root.join(DIR).exists()
@@ -213,14 +225,7 @@ fn freeze(maps: &BTreeMap<u32, (u32, Option<PathBuf>)>) -> Vec<String> {
 /// Seals what is pinned under `root`: loads the seal's programs over the ids of every
 /// object there, attaches and pins them in `root/seal`, arms them. Anything failing before
 /// the programs are armed removes what the seal pinned: the protections stay, unsealed.
-///
-/// From the initramfs the seal waits for the real root: bpflock.service re-applies the
-/// policy there (the jail records the real root's files), which a seal would refuse.
 pub fn apply(root: &Path, shared: &Shared) -> Result<()> {
-    if crate::kernel::root_mount()?.fstype == "rootfs" {
-        log::info!(target: "seal", "deferred: / is the initramfs; bpflock.service seals after switch_root");
-        return Ok(());
-    }
     let dir = root.join(DIR);
     crate::pins::mkdir(&dir)?;
     let armed = setup(root, &dir, shared);

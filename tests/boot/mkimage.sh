@@ -1,9 +1,9 @@
 #!/bin/bash
 # The boot-test disk: the cached Debian rootfs + bpflock's .deb installed with apt + the
-# guest kernel's modules + the test driver, as an ext4 image; and two initramfs images made
-# by Debian's own mkinitramfs in the rootfs: with bpflock (BPFLOCK_INITRAMFS=yes in
-# /etc/default/bpflock) and without (the package's default).
-#   mkimage.sh SUITE KERNEL_DIR TESTOPS DEB -> target/boot/{disk,initrd-bpflock,initrd-plain}-SUITE
+# guest kernel's modules + the test driver, as an ext4 image; and three initramfs images
+# made by Debian's own mkinitramfs in the rootfs: with bpflock (BPFLOCK_INITRAMFS=yes in
+# /etc/default/bpflock), the same with policy/sealed.toml, and without (the package's default).
+#   mkimage.sh SUITE KERNEL_DIR TESTOPS DEB -> target/boot/{disk,initrd-bpflock,initrd-sealed,initrd-plain}-SUITE
 set -euo pipefail
 suite=${1:?usage: mkimage.sh SUITE KERNEL_DIR TESTOPS DEB}; kdir=${2:?}; testops=${3:?}; deb=${4:?}
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -83,6 +83,13 @@ printf 'virtio_pci\nvirtio_blk\next4\n' >> "$work/etc/initramfs-tools/modules"
 chroot "$work" mkinitramfs -o /boot/initrd-plain "$kver" 2>"$out/mkinitramfs-$suite.log"
 sed -i 's/^BPFLOCK_INITRAMFS=.*/BPFLOCK_INITRAMFS=yes/' "$work/etc/default/bpflock"
 chroot "$work" mkinitramfs -o /boot/initrd-bpflock "$kver" 2>>"$out/mkinitramfs-$suite.log"
+# And with a sealed policy (scenario sealedinitramfs), the image's own policy put back.
+policy="$work/etc/bpflock/policy.toml"
+[ -e "$policy" ] && mv "$policy" "$policy.image"
+install -D -m 644 "$root/policy/sealed.toml" "$policy"
+chroot "$work" mkinitramfs -o /boot/initrd-sealed "$kver" 2>>"$out/mkinitramfs-$suite.log"
+rm "$policy"
+[ -e "$policy.image" ] && mv "$policy.image" "$policy"
 sed -i 's/^BPFLOCK_INITRAMFS=.*/BPFLOCK_INITRAMFS=no/' "$work/etc/default/bpflock"
 # The one rule (docs/deploy.md): bpflock is in the initramfs exactly where it was asked for.
 chroot "$work" lsinitramfs /boot/initrd-bpflock > "$out/initrd-bpflock-$suite.list"
@@ -94,8 +101,9 @@ grep -qx 'usr/sbin/bpflock' "$out/initrd-bpflock-$suite.list" ||
 cleanup
 mv "$work/boot/initrd-bpflock" "$out/initrd-bpflock-$suite"
 mv "$work/boot/initrd-plain" "$out/initrd-plain-$suite"
+mv "$work/boot/initrd-sealed" "$out/initrd-sealed-$suite"
 
 rm -f "$out/disk-$suite.img"
 mke2fs -q -t ext4 -L root -d "$work" "$out/disk-$suite.img" 2G
 rm -rf "$work"
-echo "mkimage: $out/disk-$suite.img, initrd-{bpflock,plain}-$suite ($kver)"
+echo "mkimage: $out/disk-$suite.img, initrd-{bpflock,sealed,plain}-$suite ($kver)"

@@ -8,13 +8,19 @@ suite=${1:?usage: run.sh SUITE KERNEL_DIR TESTOPS [SCENARIO...]}; kdir=${2:?}; t
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out="$root/target/boot"
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(systemd initramfs badpolicy nopolicy nolsm nounit jail immutable sealed)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(systemd initramfs badpolicy nopolicy nolsm nounit jail immutable sealed sealedinitramfs)
 
 "$root/tests/boot/mkrootfs.sh" "$suite"
 "$root/tests/boot/mkimage.sh" "$suite" "$kdir" "$testops" "${BPFLOCK_DEB:?BPFLOCK_DEB: the package to install (make deb)}"
 
 # SCENARIO -> initramfs and extra kernel arguments.
-initrd_of() { [ "$1" = initramfs ] && echo bpflock || echo plain; }
+initrd_of() {
+    case $1 in
+    initramfs) echo bpflock ;;
+    sealedinitramfs) echo sealed ;; # bpflock and policy/sealed.toml
+    *) echo plain ;;
+    esac
+}
 args_of() {
     case $1 in
     nolsm) echo "lsm=landlock,lockdown,yama,integrity,apparmor" ;; # Debian's list without bpf
@@ -46,7 +52,7 @@ for s in "${scenarios[@]}"; do
     tr -d '\r' < "$log" | grep '^BOOTTEST INFO' || true
     result=$(tr -d '\r' < "$log" | grep -E "^BOOTTEST (PASS|FAIL) $s" || true)
     # Sealed: systemd cannot unmount the BPF filesystem, and must power off all the same.
-    if [[ $s == sealed && $result == "BOOTTEST PASS $s" ]] && ! tr -d '\r' < "$log" | grep -q "reboot: Power down"; then
+    if [[ $s == sealed* && $result == "BOOTTEST PASS $s" ]] && ! tr -d '\r' < "$log" | grep -q "reboot: Power down"; then
         result="BOOTTEST FAIL $s: the poweroff did not complete (no \"reboot: Power down\")"
     fi
     if [[ $result == "BOOTTEST PASS $s" ]]; then
