@@ -174,10 +174,6 @@ impl Sealed {
         }
         Ok(())
     }
-
-    fn count(&self) -> usize {
-        self.maps.len().max(self.progs.len()).max(self.links.len())
-    }
 }
 
 /// Freezes the maps bpflock does not write after bootstrap: no bpf() call can change them
@@ -258,8 +254,10 @@ fn setup(root: &Path, dir: &Path, shared: &Shared) -> Result<()> {
     for prog in skel.object().progs() {
         sealed.progs.push(libbpf_rs::Program::id_from_fd(prog.as_fd()).map_err(own)?);
     }
+    // Its maps and links join the tables below: counted now, before anything is frozen.
     let limit = abi::SEAL_MAX_OBJECTS as usize;
-    if sealed.count() + 64 > limit {
+    let (own_maps, own_links) = (skel.object().maps().count(), skel.object().progs().count());
+    if sealed.maps.len() + own_maps > limit || sealed.progs.len() > limit || sealed.links.len() + own_links > limit {
         return Err(Error::Protection {
             protection: NAME,
             message: format!("more objects pinned than the seal records ({limit} of each kind)"),
