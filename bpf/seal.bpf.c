@@ -34,6 +34,10 @@ __u32 seal_armed;
 /* The pins' superblock, recorded by seal_inode_permission when bpflock reads the pin root
  * before arming: sb_umount needs it to find that filesystem's mounts. */
 __u64 seal_pins_sb;
+/* The system's mount of the pins (a struct mount: /sys/fs/bpf as bpflock's pin root
+ * resolved), recorded by seal_file_open when bpflock opens the pin root before arming. The
+ * pins live as long as it stays mounted: the unmount checks keep its mountpoint. */
+__u64 seal_pins_mnt;
 
 /* Sealed objects by kernel id. Maps: SEAL_BPFLOCK_WRITES or 0. */
 struct {
@@ -159,6 +163,32 @@ static __always_inline bool runs_bpflock(struct task_struct___local *task)
 	return exe && is_exe_inode(read_ptr(exe->f_inode));
 }
 
+/*
+ * Whether `dentry` is the mountpoint of the system's mount of the pins or of a mount above
+ * it. Removed (rmdir, or a rename over it) from a namespace where nothing is mounted on it,
+ * it takes those mounts with it everywhere (detach_mounts: no sb_umount is asked) — as in
+ * `unshare -m`, `umount -l /sys`, `rmdir /sys`. A mount made on it through a shared copy
+ * propagates beneath the mount there (the kernel tucks it under), which then sits on that
+ * new mount's root instead. Beyond the depth followed: taken as holding it (fails closed).
+ */
+static __always_inline bool seal_holds_anchor(unsigned long dentry)
+{
+	unsigned long m = seal_pins_mnt;
+
+	if (!m)
+		return false;
+	for (int i = 0; i < SEAL_MAX_MOUNT_DEPTH; i++) {
+		unsigned long parent = vfs_read(m, struct mount___local, mnt_parent);
+
+		if (!parent || parent == m)
+			return false;
+		if (vfs_read(m, struct mount___local, mnt_mountpoint) == dentry)
+			return true;
+		m = parent;
+	}
+	return true;
+}
+
 /* ---- the pin tree and the executable ---- */
 
 SEC("lsm/inode_unlink")
@@ -170,6 +200,8 @@ int BPF_PROG(seal_inode_unlink, struct inode___local *dir, struct dentry___local
 		return 0;
 	if (under_pin_root(dentry))
 		return seal_deny(ctx, HOOK_INODE_UNLINK, SEAL_OP_PINS);
+	if (seal_holds_anchor((unsigned long)dentry))
+		return seal_deny(ctx, HOOK_INODE_UNLINK, SEAL_OP_UNMOUNT);
 	/* A removed executable frees its inode number for the next file (ext4 reuses it
 	 * at once), which would then be taken for bpflock. */
 	if (is_exe_inode(dentry_inode(dentry)))
@@ -182,8 +214,12 @@ int BPF_PROG(seal_inode_rmdir, struct inode___local *dir, struct dentry___local 
 {
 	if (ret)
 		return ret;
-	if (seal_armed && under_pin_root(dentry))
+	if (!seal_armed)
+		return 0;
+	if (under_pin_root(dentry))
 		return seal_deny(ctx, HOOK_INODE_RMDIR, SEAL_OP_PINS);
+	if (seal_holds_anchor((unsigned long)dentry))
+		return seal_deny(ctx, HOOK_INODE_RMDIR, SEAL_OP_UNMOUNT);
 	return 0;
 }
 
@@ -197,6 +233,8 @@ int BPF_PROG(seal_inode_rename, struct inode___local *old_dir, struct dentry___l
 		return 0;
 	if (under_pin_root(old_dentry) || under_pin_root(new_dentry))
 		return seal_deny(ctx, HOOK_INODE_RENAME, SEAL_OP_PINS);
+	if (seal_holds_anchor((unsigned long)new_dentry))
+		return seal_deny(ctx, HOOK_INODE_RENAME, SEAL_OP_UNMOUNT);
 	if (is_exe_inode(dentry_inode(old_dentry)) || is_exe_inode(dentry_inode(new_dentry)))
 		return seal_deny(ctx, HOOK_INODE_RENAME, SEAL_OP_EXE);
 	return 0;
@@ -210,6 +248,13 @@ int BPF_PROG(seal_file_open, struct file___local *file, int ret)
 		return ret;
 	if (seal_armed && (file->f_mode & FMODE_WRITE) && is_exe_inode(read_ptr(file->f_inode)))
 		return seal_deny(ctx, HOOK_FILE_OPEN, SEAL_OP_EXE);
+	/* bpflock opening the pin root before arming: the system's mount of the pins. */
+	if (!seal_armed && !seal_pins_mnt && is_bpflock_exe() && in_system_mount_ns()) {
+		struct inode___local *inode = read_ptr(file->f_inode);
+
+		if (inode && is_pins_sb(read_ptr(inode->i_sb)))
+			seal_pins_mnt = vfs_real_mount(read_ptr(file->f_path.mnt));
+	}
 	return 0;
 }
 
@@ -226,7 +271,7 @@ struct seal_mounts_walk {
 	unsigned long head;      /* list layout: &sb->s_mounts */
 	unsigned long target;    /* the struct mount being unmounted */
 	unsigned long system_ns; /* pid 1's mount namespace */
-	unsigned long anchor_mp; /* the mountpoint of the first mount of the pins there */
+	unsigned long anchor_mp; /* the mountpoint of the system's mount of the pins */
 	bool lazy;               /* MNT_DETACH: the target's whole tree goes */
 	int result;
 	bool done;
@@ -243,12 +288,6 @@ struct seal_mounts_walk {
 static __always_inline int seal_mount_below(struct seal_mounts_walk *w, unsigned long m)
 {
 	bool matters = vfs_read(m, struct mount___local, mnt_ns) == w->system_ns;
-
-	if (matters && !w->anchor_mp)
-		w->anchor_mp = vfs_read(m, struct mount___mp, mnt_mp);
-	/* A plain unmount takes no tree: only the propagation check below applies. */
-	if (!w->lazy)
-		return SEAL_WALK_CLEAR;
 
 	for (int i = 0; i < SEAL_MAX_MOUNT_DEPTH; i++) {
 		unsigned long parent;
@@ -268,16 +307,10 @@ static __always_inline int seal_mount_below(struct seal_mounts_walk *w, unsigned
 	return SEAL_WALK_LIMIT;
 }
 
-/* A walk ends at its first finding; a plain unmount's, once it knows the pins' mountpoint. */
+/* A walk ends at its first finding. */
 static __always_inline long seal_walk_stops(struct seal_mounts_walk *w)
 {
-	if (w->result != SEAL_WALK_CLEAR)
-		return 1;
-	if (!w->lazy && w->anchor_mp) {
-		w->done = true;
-		return 1;
-	}
-	return 0;
+	return w->result != SEAL_WALK_CLEAR;
 }
 
 /* One mount of the superblock's list per call (list_head layout). */
@@ -368,6 +401,11 @@ static long seal_mountpoint_step(__u32 index, struct seal_mounts_walk *w)
 		w->done = true;
 		return 1;
 	}
+	/* Unhashed under the walk (hlist_del_init): its NULL next would end the walk early. */
+	if (!vfs_read(w->node, struct hlist_node, pprev)) {
+		w->result = SEAL_WALK_LIMIT;
+		return 1;
+	}
 	q = w->node - bpf_core_field_offset(struct mount___mp, mnt_mp_list);
 	w->node = vfs_read(w->node, struct hlist_node, next);
 	parent = vfs_read(q, struct mount___local, mnt_parent);
@@ -399,19 +437,21 @@ static __noinline int seal_mountpoint(struct seal_mounts_walk *w)
 static __always_inline int seal_above_pins(unsigned long target, bool lazy)
 {
 	struct seal_mounts_walk w = { .target = target, .lazy = lazy };
-	int walk;
+	int walk = SEAL_WALK_CLEAR;
 	struct task_struct___local *init = system_init_task();
 	struct nsproxy___local *nsproxy;
 
-	if (!seal_pins_sb || !init)
+	if (!seal_pins_sb || !seal_pins_mnt || !init)
 		return SEAL_WALK_LIMIT;
+	w.anchor_mp = vfs_read(seal_pins_mnt, struct mount___mp, mnt_mp);
 	nsproxy = read_ptr(init->nsproxy);
 	if (!nsproxy)
 		return SEAL_WALK_LIMIT;
 	w.system_ns = (unsigned long)nsproxy->mnt_ns;
-	if (bpf_core_field_exists(struct super_block___mounts_list, s_mounts))
+	/* A plain unmount takes no tree: only propagation can reach the pins. */
+	if (lazy && bpf_core_field_exists(struct super_block___mounts_list, s_mounts))
 		walk = seal_mounts_list(&w, seal_pins_sb);
-	else
+	else if (lazy)
 		walk = seal_mounts_chain(&w, seal_pins_sb);
 	if (walk != SEAL_WALK_CLEAR)
 		return walk;
@@ -457,6 +497,15 @@ static __always_inline bool seal_may_move(void)
 	return (bpf_get_current_pid_tgid() >> 32) == 1;
 }
 
+/* A mount made or moved onto the mountpoint of the system's pins mount (or of one above it)
+ * through a shared copy: it propagates there, under that mount (seal_holds_anchor). */
+static __always_inline bool seal_tucks_under(const struct path___local *path)
+{
+	unsigned long m = vfs_real_mount(read_ptr(path->mnt));
+
+	return m && seal_mount_shared(m) && seal_holds_anchor((unsigned long)read_ptr(path->dentry));
+}
+
 /* move_mount(2) names the moved mount: refused when it holds a mount of the pins that
  * matters (the seal_above_pins walk), in any namespace. */
 SEC("lsm/move_mount")
@@ -466,7 +515,11 @@ int BPF_PROG(seal_move_mount, const struct path___local *from_path, const struct
 
 	if (ret)
 		return ret;
-	if (!seal_armed || seal_may_move())
+	if (!seal_armed)
+		return 0;
+	if (seal_tucks_under(to_path))
+		return seal_deny(ctx, HOOK_MOVE_MOUNT, SEAL_OP_MOVE);
+	if (seal_may_move())
 		return 0;
 	walk = seal_above_pins(vfs_real_mount(read_ptr(from_path->mnt)), true);
 	/* Onto (or, MOVE_MOUNT_BENEATH, under) the root of a mount holding the pins: a mount
@@ -492,7 +545,11 @@ int BPF_PROG(seal_sb_mount, const char *dev_name, const struct path___local *pat
 {
 	if (ret)
 		return ret;
-	if (seal_armed && (flags & MS_MOVE) && in_system_mount_ns() && !seal_may_move())
+	if (!seal_armed)
+		return 0;
+	if (seal_tucks_under(path))
+		return seal_deny(ctx, HOOK_SB_MOUNT, SEAL_OP_MOVE);
+	if ((flags & MS_MOVE) && in_system_mount_ns() && !seal_may_move())
 		return seal_deny(ctx, HOOK_SB_MOUNT, SEAL_OP_MOVE);
 	return 0;
 }

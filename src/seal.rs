@@ -291,14 +291,15 @@ fn setup(root: &Path, dir: &Path, shared: &Shared) -> Result<()> {
     for ino in &sealed.link_pins {
         m.seal_link_pins.update(&ino.to_ne_bytes(), &1u32.to_ne_bytes(), MapFlags::ANY).map_err(own)?;
     }
-    // Reading the pin root runs seal_inode_permission on it, which records the superblock
-    // that sb_umount must find the mounts of.
+    // Opening and reading the pin root runs seal_file_open and seal_inode_permission on it,
+    // which record the system's mount of the pins and their superblock: the unmount checks
+    // start from them.
     fs::read_dir(root).map_err(Error::io("cannot read", root))?;
     let bss = skel.maps.bss_data.as_deref_mut().expect("the seal has a mmapable .bss");
-    if bss.seal_pins_sb == 0 {
+    if bss.seal_pins_sb == 0 || bss.seal_pins_mnt == 0 {
         return Err(Error::Protection {
             protection: NAME,
-            message: format!("the BPF filesystem of {} was not recorded", root.display()),
+            message: format!("the BPF filesystem of {} and its mount were not recorded", root.display()),
         });
     }
     skeleton::pin_map(&mut skel.maps.bss, dir, STATE)?;

@@ -54,6 +54,25 @@ grep -q " /sys/fs/bpf bpf " /proc/mounts && fail "the system's /sys/fs/bpf is st
 umount /tmp/sysb; umount /tmp/sysa
 mount --make-rprivate /sys
 seal_bootstrap
+# Removing a directory from a namespace where nothing is mounted on it detaches whatever
+# other namespaces mount there (detach_mounts: no unmount is asked) — /sys itself.
+expect host "ns_rmdir /sys:/sys" ok
+eventually container devmem ok
+mkdir -p /sys && mount -t sysfs sysfs /sys || fail "mount sysfs again"
+seal_bootstrap
+# The same after tucking: a bind made on fs/bpf of a copy of /sys in its peer group
+# propagates beneath the system's /sys/fs/bpf, which then hangs from the bind's root
+# directory; removing that directory from a private namespace detaches it.
+mount --make-shared /sys || fail "make-shared /sys"
+mkdir -p /tmp/t /tmp/sysa && mount -t tmpfs t /tmp/t && mkdir -p /tmp/t/sub && mount --bind /sys /tmp/sysa ||
+	fail "the copy of /sys"
+expect host "bind_mount /tmp/t/sub:/tmp/sysa/fs/bpf" ok
+expect host "ns_rmdir /sys:/tmp/t/sub" ok
+eventually container devmem ok
+umount -l /tmp/sysa; umount -l /tmp/t
+while grep -q " /sys/fs/bpf " /proc/mounts; do umount -l /sys/fs/bpf || break; done
+mount --make-private /sys
+seal_bootstrap
 # Moving the mount that holds the pins (a lazy unmount racing its check would take them
 # along): mount(2) with MS_MOVE and move_mount(2) work; pivot_root(2) in the system's
 # namespace reaches the kernel's own checks (EINVAL: not a mount point).
@@ -165,6 +184,19 @@ expect host "umount_lazy /tmp/sysb" EPERM
 mount --make-private /tmp/sysb || fail "make-private /tmp/sysb"
 expect host "umount /tmp/sysb/fs/bpf" ok
 umount /tmp/sysb && umount /tmp/sysa || fail "the copies of /sys did not go"
+# Removing a directory the pins hang from, from a private namespace (detach_mounts);
+# tucking a mount under them through a shared copy of /sys (mount(2) and move_mount(2)).
+# Controls: the same bind onto a private copy, an unrelated mountpoint removed so.
+expect host "ns_rmdir /sys:/sys" EPERM
+mkdir -p /tmp/t /tmp/sysa /tmp/sysp /tmp/emptymp && mount -t tmpfs t /tmp/t && mkdir -p /tmp/t/sub &&
+	mount --bind /sys /tmp/sysa && mount --bind /sys /tmp/sysp && mount --make-private /tmp/sysp ||
+	fail "the copies of /sys"
+expect host "bind_mount /tmp/t/sub:/tmp/sysa/fs/bpf" EPERM
+expect host "move_mount /tmp/t:/tmp/sysa/fs/bpf" EPERM
+expect host "bind_mount /tmp/t/sub:/tmp/sysp/fs/bpf" ok
+mount -t tmpfs e /tmp/emptymp || fail "mount tmpfs"
+expect host "ns_rmdir /tmp/emptymp:/tmp/emptymp" ok
+umount /tmp/sysp/fs/bpf; umount /tmp/sysp; umount /tmp/sysa
 # pid 1 (whose mount namespace is the system's, and who may move mounts): not traced.
 expect host "ptrace_attach 1" EPERM
 # Moves: the pins' mount and /sys holding it, by mount(2) and move_mount(2), and

@@ -354,3 +354,46 @@ static int op_pivot_root(const char *arg)
 	return syscall(SYS_pivot_root, new_root, old + 1) ? errno : 0;
 }
 TESTOP_ARG("pivot_root", op_pivot_root);
+
+/* A:B, two paths of one argument, into a and b. */
+static int two_paths(const char *arg, char *a, size_t size, const char **b)
+{
+	*b = strchr(arg, ':');
+	if (!*b || (size_t)(*b - arg) >= size)
+		return EINVAL;
+	snprintf(a, size, "%.*s", (int)(*b - arg), arg);
+	(*b)++;
+	return 0;
+}
+
+/*
+ * UMOUNT:DIR: in a new mount namespace made private, UMOUNT unmounted lazily, then DIR
+ * removed there. The kernel detaches whatever other namespaces have mounted on DIR
+ * (detach_mounts), without asking sb_umount. The rmdir's errno.
+ */
+static int op_ns_rmdir(const char *arg)
+{
+	char umount_path[256];
+	const char *dir;
+
+	if (two_paths(arg, umount_path, sizeof(umount_path), &dir))
+		return EINVAL;
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+		return errno;
+	if (umount2(umount_path, MNT_DETACH))
+		return errno;
+	return rmdir(dir) ? errno : 0;
+}
+TESTOP_ARG("ns_rmdir", op_ns_rmdir);
+
+/* FROM:TO, mount --bind FROM TO. */
+static int op_bind_mount(const char *arg)
+{
+	char from[256];
+	const char *to;
+
+	if (two_paths(arg, from, sizeof(from), &to))
+		return EINVAL;
+	return mount(from, to, NULL, MS_BIND, NULL) ? errno : 0;
+}
+TESTOP_ARG("bind_mount", op_bind_mount);
