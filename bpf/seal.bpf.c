@@ -272,6 +272,7 @@ struct seal_mounts_walk {
 	unsigned long target;    /* the struct mount being unmounted */
 	unsigned long system_ns; /* pid 1's mount namespace */
 	unsigned long anchor_mp; /* the mountpoint of the system's mount of the pins */
+	unsigned long parent_of; /* mountpoint walk: look for a mount there with this parent */
 	bool lazy;               /* MNT_DETACH: the target's whole tree goes */
 	int result;
 	bool done;
@@ -409,6 +410,12 @@ static long seal_mountpoint_step(__u32 index, struct seal_mounts_walk *w)
 	q = w->node - bpf_core_field_offset(struct mount___mp, mnt_mp_list);
 	w->node = vfs_read(w->node, struct hlist_node, next);
 	parent = vfs_read(q, struct mount___local, mnt_parent);
+	if (w->parent_of) {
+		if (parent != w->parent_of)
+			return 0;
+		w->result = SEAL_WALK_ABOVE;
+		return 1;
+	}
 	if (!parent || parent == q || !seal_mount_shared(parent))
 		return 0;
 	takes = seal_takes(w, q);
@@ -506,6 +513,25 @@ static __always_inline bool seal_tucks_under(const struct path___local *path)
 	return m && seal_mount_shared(m) && seal_holds_anchor((unsigned long)read_ptr(path->dentry));
 }
 
+/*
+ * MOVE_MOUNT_SET_GROUP puts the target mount (a mount's root, as every move's target can
+ * be) in the source's peer group, which the hook cannot tell from a move. A target with a
+ * mount on the pins' mountpoint would then propagate that mount's unmount to the system's
+ * /sys/fs/bpf — checked at the unmount, but a join made after that check and before the
+ * kernel's mount lock would not be seen. Refused up front.
+ */
+static __always_inline bool seal_joins_group(const struct path___local *to_path)
+{
+	struct seal_mounts_walk w = {};
+	struct vfsmount___local *to = read_ptr(to_path->mnt);
+
+	if (!to || read_ptr(to_path->dentry) != read_ptr(to->mnt_root) || !seal_pins_mnt)
+		return false;
+	w.parent_of = vfs_real_mount(to);
+	w.anchor_mp = vfs_read(seal_pins_mnt, struct mount___mp, mnt_mp);
+	return seal_mountpoint(&w) != SEAL_WALK_CLEAR;
+}
+
 /* move_mount(2) names the moved mount: refused when it holds a mount of the pins that
  * matters (the seal_above_pins walk), in any namespace. */
 SEC("lsm/move_mount")
@@ -517,7 +543,7 @@ int BPF_PROG(seal_move_mount, const struct path___local *from_path, const struct
 		return ret;
 	if (!seal_armed)
 		return 0;
-	if (seal_tucks_under(to_path))
+	if (seal_tucks_under(to_path) || seal_joins_group(to_path))
 		return seal_deny(ctx, HOOK_MOVE_MOUNT, SEAL_OP_MOVE);
 	if (seal_may_move())
 		return 0;

@@ -145,6 +145,12 @@ begin seal_refuses_root
 mount --make-rshared /sys
 bpflock remove --all >/dev/null 2>&1
 released
+# Made before the seal: a copy of /sys with a tmpfs on its fs/bpf, in /sys's peer group
+# (the join is refused once sealed, below): its unmount would propagate to /sys/fs/bpf.
+mkdir -p /tmp/sysa /tmp/sysb
+mount --bind /sys /tmp/sysa && mount --bind /sys /tmp/sysb && mount --make-private /tmp/sysb &&
+	mount -t tmpfs x /tmp/sysb/fs/bpf || fail "the copies of /sys"
+expect host "set_group /tmp/sysa:/tmp/sysb" ok
 run 0 bpflock bootstrap $SEALABLE --seal
 contains "sealed until reboot"
 pinned seal/sb_umount; pinned seal/bpf_map; pinned seal/inode_permission
@@ -173,15 +179,16 @@ mkdir -p /tmp/sealmnt && mount -t tmpfs t /tmp/sealmnt && mkdir /tmp/sealmnt/sub
 expect host "umount_lazy /tmp/sealmnt" ok
 got=$(testops container "echo inside" 2>&1)
 echo "$got" | grep -q "^inside" || fail "a runc-like container did not start sealed: $got"
-# Unmount propagation by mountpoint (above): refused, plain or lazy; control: the same
-# tmpfs goes once its copy of /sys is private again.
-mkdir -p /tmp/sysa /tmp/sysb
-mount --bind /sys /tmp/sysa && mount --bind /sys /tmp/sysb && mount --make-private /tmp/sysb &&
-	mount -t tmpfs x /tmp/sysb/fs/bpf || fail "the copies of /sys"
-expect host "set_group /tmp/sysa:/tmp/sysb" ok
+# Unmount propagation by mountpoint: the copy made before the seal cannot unmount its
+# tmpfs, plainly or lazily; control: it goes once that copy is private again. Sealed, a
+# copy holding such a mount cannot join /sys's peer group (control: the tmpfs of that
+# private copy goes).
 expect host "umount /tmp/sysb/fs/bpf" EPERM
 expect host "umount_lazy /tmp/sysb" EPERM
 mount --make-private /tmp/sysb || fail "make-private /tmp/sysb"
+expect host "umount /tmp/sysb/fs/bpf" ok
+mount -t tmpfs x /tmp/sysb/fs/bpf || fail "mount tmpfs on the private copy"
+expect host "set_group /tmp/sysa:/tmp/sysb" EPERM
 expect host "umount /tmp/sysb/fs/bpf" ok
 umount /tmp/sysb && umount /tmp/sysa || fail "the copies of /sys did not go"
 # Removing a directory the pins hang from, from a private namespace (detach_mounts);
