@@ -52,6 +52,24 @@ static __always_inline struct task_struct___local *system_init_task(void)
 }
 
 /*
+ * The system's namespaces: the initial ones, which kernel threads keep (init_nsproxy),
+ * reached through the idle task that forked pid 1. Not pid 1's own: code run as pid 1
+ * could setns(2) it anywhere, and a namespace whose last task left is freed with its
+ * mounts. NULL where it cannot be found.
+ */
+static __always_inline struct nsproxy___local *system_nsproxy(void)
+{
+	struct task_struct___local *init = system_init_task(), *idle;
+
+	if (!init)
+		return NULL;
+	idle = read_ptr(init->real_parent);
+	if (!idle || idle->pid != 0)
+		return NULL;
+	return read_ptr(idle->nsproxy);
+}
+
+/*
  * The bpflock executable that ran bootstrap, as the kernel names files: (s_dev, i_ino)
  * of mm->exe_file. Set by bpflock before load; 0 matches nothing. What it may do that
  * others may not is each protection's to say (bpfrestrict: read its pinned events;

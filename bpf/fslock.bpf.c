@@ -159,16 +159,13 @@ static __always_inline bool under_sys_net(struct dentry___local *d, struct dentr
 	return false;
 }
 
-/* Whether the current task shares the host's network namespace (pid 1's). */
+/* Whether the current task shares the host's network namespace (the initial one). */
 static __always_inline bool in_system_net_ns(void)
 {
-	struct nsproxy___local *nsproxy = read_ptr(current_task()->nsproxy), *init_nsproxy;
-	struct task_struct___local *init = system_init_task();
+	struct nsproxy___local *nsproxy = read_ptr(current_task()->nsproxy);
+	struct nsproxy___local *system = system_nsproxy();
 
-	if (!nsproxy || !init)
-		return true;
-	init_nsproxy = read_ptr(init->nsproxy);
-	return !init_nsproxy || nsproxy->net_ns == init_nsproxy->net_ns;
+	return !nsproxy || !system || nsproxy->net_ns == system->net_ns;
 }
 
 /*
@@ -616,11 +613,52 @@ static __always_inline bool read_only_ioctl(unsigned int cmd)
 	return false;
 }
 
+/*
+ * ioctls on the root's block devices that only read (what blkid, lsblk and udev ask). Every
+ * other changes what the root filesystem is made of without writing the device: a loop
+ * device's backing file (LOOP_CHANGE_FD, LOOP_SET_STATUS), an nbd's socket, partitions
+ * (BLKPG), its cached blocks dropped (BLKFLSBUF), SCSI commands (SG_IO).
+ */
+static __always_inline bool read_only_blk_ioctl(unsigned int cmd)
+{
+	switch (cmd) {
+	case 0x0301: /* HDIO_GETGEO */
+	case 0x125e: /* BLKROGET */
+	case 0x1260: /* BLKGETSIZE */
+	case 0x1263: /* BLKRAGET */
+	case 0x1265: /* BLKFRAGET */
+	case 0x1267: /* BLKSECTGET */
+	case 0x1268: /* BLKSSZGET */
+	case 0x1278: /* BLKIOMIN */
+	case 0x1279: /* BLKIOOPT */
+	case 0x127a: /* BLKALIGNOFF */
+	case 0x127b: /* BLKPBSZGET */
+	case 0x127c: /* BLKDISCARDZEROES */
+	case 0x127e: /* BLKROTATIONAL */
+	case 0x80081270: /* BLKBSZGET */
+	case 0x80041270: /* BLKBSZGET, 32-bit */
+	case 0x80081272: /* BLKGETSIZE64 */
+	case 0x80041272: /* BLKGETSIZE64, 32-bit */
+	case 0x80081280: /* BLKGETDISKSEQ */
+	case 0x80041284: /* BLKGETZONESZ */
+	case 0x80041285: /* BLKGETNRZONES */
+	case 0x4c03: /* LOOP_GET_STATUS */
+	case 0x4c05: /* LOOP_GET_STATUS64 */
+	case 0x2282: /* SG_GET_VERSION_NUM */
+		return true;
+	}
+	return read_only_ioctl(cmd);
+}
+
 static __always_inline int rootfs_ioctl(void *ctx, __u32 hook, struct file___local *file, unsigned int cmd)
 {
 	struct inode___local *inode = read_ptr(file->f_inode);
 
-	if (!inode || !stored(inode) || !on_root_fs(read_ptr(inode->i_sb)) || read_only_ioctl(cmd))
+	if (!inode)
+		return 0;
+	if (is_root_device(inode) && !read_only_blk_ioctl(cmd))
+		return rootfs_refuse(ctx, hook, FSLOCK_ROOTFS_DEVICE);
+	if (!stored(inode) || !on_root_fs(read_ptr(inode->i_sb)) || read_only_ioctl(cmd))
 		return 0;
 	return rootfs_refuse(ctx, hook, FSLOCK_ROOTFS_WRITE);
 }

@@ -40,19 +40,16 @@ static __always_inline bool under_pin_root(struct dentry___local *dentry)
 	return true;
 }
 
-/* Whether the current task lives in the system's mount namespace (pid 1's): BTF loads
- * only, so every lock loads under lockdown. */
+/* Whether the current task lives in the system's mount namespace (the initial one): BTF
+ * loads only, so every lock loads under lockdown. */
 static __always_inline bool in_system_mount_ns(void)
 {
-	struct nsproxy___local *nsproxy = read_ptr(current_task()->nsproxy), *init_nsproxy;
-	struct task_struct___local *init = system_init_task();
+	struct nsproxy___local *nsproxy = read_ptr(current_task()->nsproxy);
+	struct nsproxy___local *system = system_nsproxy();
 
-	if (!nsproxy || !init)
+	if (!nsproxy || !system)
 		return true;
-	init_nsproxy = read_ptr(init->nsproxy);
-	if (!init_nsproxy)
-		return true;
-	return nsproxy->mnt_ns == init_nsproxy->mnt_ns;
+	return nsproxy->mnt_ns == system->mnt_ns;
 }
 
 /*

@@ -270,7 +270,7 @@ struct seal_mounts_walk {
 	unsigned long node;      /* list layout: the current list node; chain layout: the current mount */
 	unsigned long head;      /* list layout: &sb->s_mounts */
 	unsigned long target;    /* the struct mount being unmounted */
-	unsigned long system_ns; /* pid 1's mount namespace */
+	unsigned long system_ns; /* the initial mount namespace (system_nsproxy) */
 	unsigned long anchor_mp; /* the mountpoint of the system's mount of the pins */
 	unsigned long parent_of; /* mountpoint walk: look for a mount there with this parent */
 	bool lazy;               /* MNT_DETACH: the target's whole tree goes */
@@ -445,15 +445,11 @@ static __always_inline int seal_above_pins(unsigned long target, bool lazy)
 {
 	struct seal_mounts_walk w = { .target = target, .lazy = lazy };
 	int walk = SEAL_WALK_CLEAR;
-	struct task_struct___local *init = system_init_task();
-	struct nsproxy___local *nsproxy;
+	struct nsproxy___local *nsproxy = system_nsproxy();
 
-	if (!seal_pins_sb || !seal_pins_mnt || !init)
+	if (!seal_pins_sb || !seal_pins_mnt || !nsproxy)
 		return SEAL_WALK_LIMIT;
 	w.anchor_mp = vfs_read(seal_pins_mnt, struct mount___mp, mnt_mp);
-	nsproxy = read_ptr(init->nsproxy);
-	if (!nsproxy)
-		return SEAL_WALK_LIMIT;
 	w.system_ns = (unsigned long)nsproxy->mnt_ns;
 	/* A plain unmount takes no tree: only propagation can reach the pins. */
 	if (lazy && bpf_core_field_exists(struct super_block___mounts_list, s_mounts))
@@ -496,13 +492,10 @@ int BPF_PROG(seal_sb_umount, struct vfsmount___local *mnt, int flags, int ret)
 /*
  * An unmount is checked before the kernel takes the namespace lock: a mount holding the
  * pins, moved under the unmounted one in between, would go with it. So nothing that holds
- * them moves while sealed, but for pid 1 (switch_root carries /sys, pins and all, into the
- * new root). An initramfs never seals (src/seal.rs).
+ * them moves while sealed, pid 1 included: an initramfs never seals (src/seal.rs), so no
+ * switch_root is left to carry /sys, and a switch_root after that (systemd-shutdown's
+ * into /run/initramfs, a soft-reboot) would run code from a writable /run as pid 1.
  */
-static __always_inline bool seal_may_move(void)
-{
-	return (bpf_get_current_pid_tgid() >> 32) == 1;
-}
 
 /* A mount made or moved onto the mountpoint of the system's pins mount (or of one above it)
  * through a shared copy: it propagates there, under that mount (seal_holds_anchor). */
@@ -545,8 +538,6 @@ int BPF_PROG(seal_move_mount, const struct path___local *from_path, const struct
 		return 0;
 	if (seal_tucks_under(to_path) || seal_joins_group(to_path))
 		return seal_deny(ctx, HOOK_MOVE_MOUNT, SEAL_OP_MOVE);
-	if (seal_may_move())
-		return 0;
 	walk = seal_above_pins(vfs_real_mount(read_ptr(from_path->mnt)), true);
 	/* Onto (or, MOVE_MOUNT_BENEATH, under) the root of a mount holding the pins: a mount
 	 * put beneath /sys carries /sys away when it is unmounted lazily. */
@@ -575,7 +566,7 @@ int BPF_PROG(seal_sb_mount, const char *dev_name, const struct path___local *pat
 		return 0;
 	if (seal_tucks_under(path))
 		return seal_deny(ctx, HOOK_SB_MOUNT, SEAL_OP_MOVE);
-	if ((flags & MS_MOVE) && in_system_mount_ns() && !seal_may_move())
+	if ((flags & MS_MOVE) && in_system_mount_ns())
 		return seal_deny(ctx, HOOK_SB_MOUNT, SEAL_OP_MOVE);
 	return 0;
 }
@@ -586,7 +577,7 @@ int BPF_PROG(seal_sb_pivotroot, const struct path___local *old_path, const struc
 {
 	if (ret)
 		return ret;
-	if (seal_armed && in_system_mount_ns() && !seal_may_move())
+	if (seal_armed && in_system_mount_ns())
 		return seal_deny(ctx, HOOK_SB_PIVOTROOT, SEAL_OP_MOVE);
 	return 0;
 }
@@ -697,8 +688,8 @@ int BPF_PROG(seal_task_prctl, int option, unsigned long arg2, unsigned long arg3
 }
 
 /* Attaching to a bpflock process, its memory (/proc/<pid>/mem, process_vm_writev), its
- * descriptors (pidfd_getfd): all ask PTRACE_MODE_ATTACH. Pid 1 too (tgid is global): the
- * system's mount namespace is pid 1's, and pid 1 may move mounts. */
+ * descriptors (pidfd_getfd): all ask PTRACE_MODE_ATTACH. Pid 1 too (tgid is global): it
+ * starts bpflock and its forwarder, and code put into it would be the service manager. */
 SEC("lsm/ptrace_access_check")
 int BPF_PROG(seal_ptrace_access_check, struct task_struct___local *child, unsigned int mode, int ret)
 {

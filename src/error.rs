@@ -96,6 +96,14 @@ pub enum Error {
     )]
     SealFromInitramfs,
 
+    #[error(
+        "bootstrap: a sealed policy is applied by a bpflock executable on the root filesystem \
+         (this one is {exe}, on another filesystem or a btrfs subvolume): the seal trusts the \
+         executable by its device and inode, which another filesystem unmounted and mounted \
+         again could give to another file; nothing was pinned (docs/seal.md)"
+    )]
+    SealExecutableOffRoot { exe: PathBuf },
+
     #[error("{what} {path}: {source}")]
     Io { what: &'static str, path: PathBuf, source: io::Error },
 

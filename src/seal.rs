@@ -53,11 +53,23 @@ pub fn gaps(policy: &Policy) -> Vec<String> {
 /// in the real root — whose files the jail records and whose bpflock executable the
 /// forwarder runs — nor seal it; and initramfs-tools moves /sys from a child of pid 1,
 /// which the seal refuses.
+///
+/// And by a bpflock executable on the root filesystem: the seal trusts that executable by
+/// its (device, inode), and the root is the one filesystem nobody unmounts (the seal
+/// refuses moving it); another could be unmounted and mounted again with other contents
+/// under the same identity. On btrfs a file's device is its subvolume's, which no
+/// superblock has: refused too, as no identity would match.
 pub fn check_where() -> Result<()> {
-    match crate::kernel::root_mount()?.fstype == "rootfs" {
-        true => Err(Error::SealFromInitramfs),
-        false => Ok(()),
+    let root = crate::kernel::root_mount()?;
+    if root.fstype == "rootfs" {
+        return Err(Error::SealFromInitramfs);
     }
+    let (exe_dev, _) = crate::kernel::bpflock_exe_identity()?;
+    if exe_dev != root.sb_dev {
+        let exe = std::fs::read_link("/proc/self/exe").unwrap_or_else(|_| "/proc/self/exe".into());
+        return Err(Error::SealExecutableOffRoot { exe });
+    }
+    Ok(())
 }
 
 /// Whether the pins under `pin_root` are sealed until the next boot.

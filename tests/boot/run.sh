@@ -8,7 +8,7 @@ suite=${1:?usage: run.sh SUITE KERNEL_DIR TESTOPS [SCENARIO...]}; kdir=${2:?}; t
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out="$root/target/boot"
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(systemd initramfs badpolicy nopolicy nolsm nounit jail immutable sealed sealedinitramfs)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(systemd initramfs badpolicy nopolicy nolsm nounit jail immutable sealed sealedinitramfs exitrd)
 
 "$root/tests/boot/mkrootfs.sh" "$suite"
 "$root/tests/boot/mkimage.sh" "$suite" "$kdir" "$testops" "${BPFLOCK_DEB:?BPFLOCK_DEB: the package to install (make deb)}"
@@ -54,6 +54,13 @@ for s in "${scenarios[@]}"; do
     # Sealed: systemd cannot unmount the BPF filesystem, and must power off all the same.
     if [[ $s == sealed* && $result == "BOOTTEST PASS $s" ]] && ! tr -d '\r' < "$log" | grep -q "reboot: Power down"; then
         result="BOOTTEST FAIL $s: the poweroff did not complete (no \"reboot: Power down\")"
+    fi
+    # The exitrd payload (boottest): pid 1 runs it unsealed; sealed, its switch_root is refused.
+    payload=$(tr -d '\r' < "$log" | grep -c "^BOOTTEST PAYLOAD pid 1$" || true)
+    if [[ $s == exitrd && $result == "BOOTTEST PASS $s" && $payload == 0 ]]; then
+        result="BOOTTEST FAIL $s: pid 1 did not run /run/initramfs/shutdown unsealed (the attack is not shown)"
+    elif [[ $s == sealed && $payload != 0 ]]; then
+        result="BOOTTEST FAIL $s: sealed, pid 1 switched root into /run/initramfs and ran its shutdown"
     fi
     if [[ $result == "BOOTTEST PASS $s" ]]; then
         echo "boot $suite $s ... ok ($(cat "$log.time" | grep -o '[0-9]\+ s$'))"

@@ -15,6 +15,7 @@ expect host "remount /" ok
 expect host "fspick_rw /" ok
 expect host "write $ROOTDEV:" ok
 expect host "chattr /rootfs-file" ok
+expect host "blk_flush $ROOTDEV" ok
 run 0 bpflock bootstrap $RO
 contains "rootfs read-only: $ROOTDEV"
 pinned fslock/rootfs_inode_setattr; pinned fslock/sb_remount
@@ -33,6 +34,10 @@ expect host "fspick_rw /" EPERM
 expect host "write $ROOTDEV:" EPERM
 # chattr through a descriptor opened read-only: file attributes are written to the disk.
 expect host "chattr /rootfs-file" EPERM
+# ioctls on its disk that change what the root is made of (here BLKFLSBUF, which drops its
+# cached blocks; LOOP_CHANGE_FD, BLKPG, SG_IO alike); control: one that reads.
+expect host "blk_flush $ROOTDEV" EPERM
+expect host "blk_size $ROOTDEV" ok
 # Refused by bpflock, not by the mount: / is still mounted read-write.
 grep -q " / ext2 rw" /proc/mounts || fail "/ is not mounted rw: $(grep ' / ' /proc/mounts)"
 # Other filesystems stay writable, and reads work.

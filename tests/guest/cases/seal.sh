@@ -138,6 +138,17 @@ expect container devmem ok
 seal_bootstrap
 run 0 bpflock remove kimglock
 eventually container devmem ok
+# Sealing from a bpflock executable off the root filesystem (its copy on a tmpfs): refused,
+# nothing pinned. The seal trusts the executable by (device, inode); another filesystem can
+# be unmounted and mounted again with another file under the same pair. Control: the same
+# policy is sealed from /bin/bpflock in seal_refuses_root.
+bpflock remove --all >/dev/null 2>&1
+released
+mkdir -p /tmp/offroot && mount -t tmpfs o /tmp/offroot && cp /bin/bpflock /tmp/offroot/bpflock || fail "copy bpflock to a tmpfs"
+run 1 /tmp/offroot/bpflock bootstrap $SEALABLE --seal
+contains "on the root filesystem"
+not_pinned kimglock
+umount /tmp/offroot
 
 end
 

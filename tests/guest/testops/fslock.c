@@ -220,6 +220,34 @@ static int op_chattr(const char *path)
 }
 TESTOP_ARG("chattr", op_chattr);
 
+/* An ioctl on a block device opened read-only, as blkid (reading) or losetup (changing). */
+static int blk_ioctl(const char *path, unsigned long cmd)
+{
+	unsigned long long size;
+	int fd = open(path, O_RDONLY), err = 0;
+
+	if (fd < 0)
+		return errno;
+	if (ioctl(fd, cmd, &size) < 0)
+		err = errno;
+	close(fd);
+	return err;
+}
+
+/* blk_flush DEV: BLKFLSBUF, its cached blocks written back and dropped. */
+static int op_blk_flush(const char *path)
+{
+	return blk_ioctl(path, 0x1261 /* BLKFLSBUF */);
+}
+TESTOP_ARG("blk_flush", op_blk_flush);
+
+/* blk_size DEV: BLKGETSIZE64. */
+static int op_blk_size(const char *path)
+{
+	return blk_ioctl(path, 0x80081272 /* BLKGETSIZE64 */);
+}
+TESTOP_ARG("blk_size", op_blk_size);
+
 /* mprotect_held PATH: descriptor 3 (opened for reading and writing before bootstrap) mapped
  * shared read-only, then made writable; PATH names it in the message only. */
 static int op_mprotect_held(const char *path)

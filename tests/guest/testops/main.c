@@ -26,7 +26,10 @@ static int run_op(const char *name, int *known)
 int main(int argc, char **argv)
 {
 	int known, err = 0;
+	const char *name = strrchr(argv[0], '/');
 
+	if (!strcmp(name ? name + 1 : argv[0], "shutdown"))
+		return exitrd_payload();
 	if (argc == 4 && !strcmp(argv[1], "repeat")) {
 		unsigned long attempts = 0, ok = 0;
 

@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/reboot.h>
 #include <sys/ptrace.h>
 #include <sys/sysmacros.h>
 
@@ -397,3 +398,27 @@ static int op_bind_mount(const char *arg)
 	return mount(from, to, NULL, MS_BIND, NULL) ? errno : 0;
 }
 TESTOP_ARG("bind_mount", op_bind_mount);
+
+/*
+ * Run as /run/initramfs/shutdown: at poweroff systemd-shutdown, pid 1, switch_roots into
+ * /run/initramfs and executes it (tests/boot, scenarios exitrd and sealed). Code from a
+ * writable /run running as pid 1 after moving the system's mounts: it says so on the
+ * serial console, and powers off as the real one would.
+ */
+int exitrd_payload(void)
+{
+	char line[64];
+	int fd = open("/dev/ttyS0", O_WRONLY | O_NOCTTY);
+
+	if (fd < 0 && mknod("/payload-tty", S_IFCHR | 0600, makedev(4, 64)) == 0)
+		fd = open("/payload-tty", O_WRONLY | O_NOCTTY);
+	if (fd >= 0) {
+		int n = snprintf(line, sizeof(line), "\nBOOTTEST PAYLOAD pid %d\n", (int)getpid());
+
+		if (write(fd, line, n) != n)
+			return 1;
+	}
+	sync();
+	reboot(RB_POWER_OFF);
+	return 1;
+}

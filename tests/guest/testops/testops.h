@@ -63,6 +63,8 @@ int in_child(void (*child)(void *), void *arg);
 extern char *const nop_argv[];
 extern char *const no_env[];
 int copy_into(int fd, const char *src);
+/* testops run as /run/initramfs/shutdown (seal.c). */
+int exitrd_payload(void);
 void exec_path(void *path);
 void exec_fd(void *fdp);
 
