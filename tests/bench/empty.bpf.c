@@ -4,7 +4,8 @@
  * compares bpflock's programs against these: configuration "empty" has the default
  * policy's hooks (locked_down, bpf), "empty_jail" these and the jail's hooks the
  * benchmarked operations cross (compiled with -DJAIL_HOOKS), "empty_locks" these and the
- * hooks of kmodlock, filelesslock, fslock and nslock (-DLOCK_HOOKS).
+ * hooks of kmodlock, filelesslock, fslock and nslock (-DLOCK_HOOKS), "empty_seal" those
+ * and the seal's (-DLOCK_HOOKS -DSEAL_HOOKS).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -43,6 +44,21 @@ EMPTY(file_permission)
 EMPTY(sb_kern_mount)
 EMPTY(fs_context_parse_param)
 EMPTY(userns_create)
+#endif
+
+#ifdef SEAL_HOOKS
+EMPTY(inode_unlink)
+EMPTY(inode_rmdir)
+EMPTY(inode_rename)
+EMPTY(sb_umount)
+EMPTY(move_mount)
+EMPTY(sb_mount)
+EMPTY(sb_pivotroot)
+EMPTY(bpf_map)
+EMPTY(bpf_prog)
+EMPTY(inode_permission)
+EMPTY(task_prctl)
+EMPTY(ptrace_access_check)
 #endif
 
 #ifdef JAIL_HOOKS

@@ -14,6 +14,9 @@ $cc -o "$out/attach" "$root/tests/bench/attach.c" -lbpf -lelf -lz
 clang -O2 -g -target bpf -D__TARGET_ARCH_x86 -I"$root/include" -c "$root/tests/bench/empty.bpf.c" -o "$out/empty.bpf.o"
 clang -O2 -g -target bpf -D__TARGET_ARCH_x86 -DJAIL_HOOKS -I"$root/include" -c "$root/tests/bench/empty.bpf.c" -o "$out/empty-jail.bpf.o"
 clang -O2 -g -target bpf -D__TARGET_ARCH_x86 -DLOCK_HOOKS -I"$root/include" -c "$root/tests/bench/empty.bpf.c" -o "$out/empty-locks.bpf.o"
+clang -O2 -g -target bpf -D__TARGET_ARCH_x86 -DLOCK_HOOKS -DSEAL_HOOKS -I"$root/include" -c "$root/tests/bench/empty.bpf.c" -o "$out/empty-seal.bpf.o"
+# The sealed configuration: every lock, and the doors into the kernel closed (docs/seal.md).
+printf '[bpflock]\nseal = true\n[kimglock]\nprofile = "restricted"\n[kmodlock]\nprofile = "restricted"\n[bpfrestrict]\nprofile = "restricted"\n[filelesslock]\nprofile = "baseline"\n[fslock]\nprofile = "baseline"\n[nslock]\nprofile = "baseline"\n' > "$out/sealed.toml"
 # Jail policies with N rules of each kind: paths, CIDRs (each its own /24), executables
 # (enrolled; bench mkfiles creates them in the guest). The benchmark's own paths and
 # loopback are allowed; /bench/denied is refused.
@@ -34,7 +37,7 @@ for n in 10 1000 10000; do
     extra="$extra $out/jail-$n.toml:/bench/jail-$n.toml"
 done
 BPFLOCK_INIT="$root/tests/bench/bench-init" \
-BPFLOCK_EXTRA="$out/bench:/bin/bench $out/nop:/bin/nop $out/attach:/bin/attach $out/empty.bpf.o:/bench/empty.bpf.o $out/empty-jail.bpf.o:/bench/empty-jail.bpf.o $out/empty-locks.bpf.o:/bench/empty-locks.bpf.o$extra" \
+BPFLOCK_EXTRA="$out/bench:/bin/bench $out/nop:/bin/nop $out/attach:/bin/attach $out/empty.bpf.o:/bench/empty.bpf.o $out/empty-jail.bpf.o:/bench/empty-jail.bpf.o $out/empty-locks.bpf.o:/bench/empty-locks.bpf.o $out/empty-seal.bpf.o:/bench/empty-seal.bpf.o $out/sealed.toml:/bench/sealed.toml$extra" \
     "$root/tests/guest/mkinitramfs.sh" "$bin" "$guest/testops" "$out/initramfs.cpio.gz" >/dev/null
 
 report="$out/report.md"
@@ -46,17 +49,19 @@ echo
 } > "$report"
 # One table: each operation with no program, with empty programs (config $1) and with
 # bpflock's (config $2, headed $3); medians over the rounds and their spread.
+# cost_table EMPTY CONFIG LABEL [NONE]: CONFIG against no program (NONE, default "none") and
+# against empty programs on the same hooks (EMPTY).
 cost_table() {
     echo "| operation | none | empty LSM program | $3 | $3 / none | $3 / empty (target <= 1.15) | spread over rounds |"
     echo "|---|---:|---:|---:|---:|---:|---:|"
-    awk -v E="$1" -v B="$2" "$AWK_MEDIAN"'
+    awk -v E="$1" -v B="$2" -v N="${4:-none}" "$AWK_MEDIAN"'
         /^BENCH [a-z]/ { v[$2" "$3] = v[$2" "$3] " " $4; ops[$3] = 1 }
         function spread(s,   a, n, i, lo, hi) { n = split(s, a, " "); for (i = 1; i <= n; i++) a[i] += 0; lo = hi = a[1]; for (i = 2; i <= n; i++) { if (a[i] < lo) lo = a[i]; if (a[i] > hi) hi = a[i] }; return lo > 0 ? (hi - lo) / lo * 100 : 0 }
         END {
             split("open_close write_read fork execve connect bpf_lookup ioperm mmap_file mprotect init_module", order, " ")
             for (k = 1; k <= 10; k++) { op = order[k]; if (!(op in ops) || v[B " " op] == "") continue
-                n = median(v["none " op]); e = median(v[E " " op]); b = median(v[B " " op])
-                s = spread(v["none " op]); if (spread(v[E " " op]) > s) s = spread(v[E " " op]); if (spread(v[B " " op]) > s) s = spread(v[B " " op])
+                n = median(v[N " " op]); e = median(v[E " " op]); b = median(v[B " " op])
+                s = spread(v[N " " op]); if (spread(v[E " " op]) > s) s = spread(v[E " " op]); if (spread(v[B " " op]) > s) s = spread(v[B " " op])
                 printf "| %s | %.0f | %.0f | %.0f | %.3f | %.3f | %.2f %% |\n", op, n, e, b, b / n, b / e, s }
         }' "$log.clean"
 }
@@ -79,6 +84,10 @@ for kernel in "$@"; do
     echo "Every system-wide lock at baseline (kimglock, bpfrestrict, kmodlock, filelesslock, fslock, nslock; the benchmark in the initial pid namespace, so allowed), against empty programs on the same hooks:"
     echo
     cost_table empty_locks locks "all locks"
+    echo
+    echo "Sealed (docs/seal.md; the last phase of the boot, from a tmpfs root entered by chroot, as a seal needs a real root): every lock, kimglock, kmodlock and bpfrestrict restricted, and the seal's programs, against empty programs on the same hooks — the operations the sealed policy allows (it refuses ioperm, init_module and bpf_lookup):"
+    echo
+    cost_table empty_seal sealed "sealed" none_seal
     echo
     echo "Jails (instructions per operation): empty programs on the jail's hooks too; bpflock's default policy plus a jail of 1000 rules with the benchmark in no jail; jailed in a role of 10, 1000 and 10 000 rules of each kind (paths, CIDRs, executables); open_denied is refused in the jail:"
     echo
