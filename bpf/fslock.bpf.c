@@ -159,13 +159,18 @@ static __always_inline bool under_sys_net(struct dentry___local *d, struct dentr
 	return false;
 }
 
-/* Whether the current task shares the host's network namespace (the initial one). */
+/* Whether the current task shares the host's network namespace: the initial one, or pid
+ * 1's (where an unusual init left it). */
 static __always_inline bool in_system_net_ns(void)
 {
-	struct nsproxy___local *nsproxy = read_ptr(current_task()->nsproxy);
+	struct nsproxy___local *nsproxy = read_ptr(current_task()->nsproxy), *init_nsproxy;
 	struct nsproxy___local *system = system_nsproxy();
+	struct task_struct___local *init = system_init_task();
 
-	return !nsproxy || !system || nsproxy->net_ns == system->net_ns;
+	if (!nsproxy || !system || !init || nsproxy->net_ns == system->net_ns)
+		return true;
+	init_nsproxy = read_ptr(init->nsproxy);
+	return !init_nsproxy || nsproxy->net_ns == init_nsproxy->net_ns;
 }
 
 /*
@@ -614,10 +619,10 @@ static __always_inline bool read_only_ioctl(unsigned int cmd)
 }
 
 /*
- * ioctls on the root's block devices that only read (what blkid, lsblk and udev ask). Every
- * other changes what the root filesystem is made of without writing the device: a loop
- * device's backing file (LOOP_CHANGE_FD, LOOP_SET_STATUS), an nbd's socket, partitions
- * (BLKPG), its cached blocks dropped (BLKFLSBUF), SCSI commands (SG_IO).
+ * ioctls on the root's block devices that only read (what blkid, lsblk, udev, mdadm --detail
+ * ask), and SCSI generic. Others may change what the root filesystem is made of without
+ * writing the device: a loop device's backing file (LOOP_CHANGE_FD, LOOP_SET_STATUS), an
+ * nbd's socket, partitions (BLKPG), md members; and each kernel adds some.
  */
 static __always_inline bool read_only_blk_ioctl(unsigned int cmd)
 {
@@ -642,11 +647,24 @@ static __always_inline bool read_only_blk_ioctl(unsigned int cmd)
 	case 0x80081280: /* BLKGETDISKSEQ */
 	case 0x80041284: /* BLKGETZONESZ */
 	case 0x80041285: /* BLKGETNRZONES */
+	case 0xc0101282: /* BLKREPORTZONE */
 	case 0x4c03: /* LOOP_GET_STATUS */
 	case 0x4c05: /* LOOP_GET_STATUS64 */
-	case 0x2282: /* SG_GET_VERSION_NUM */
+	case 0x030d: /* HDIO_GET_IDENTITY: ata_id */
+	case 0x5331: /* CDROM_GET_CAPABILITY: libblkid on whole disks */
+	case 0x5395: /* CDROM_LAST_WRITTEN: libblkid */
+	case 0x800c0910: /* RAID_VERSION: mdadm --detail, udev's md rules */
+	case 0x80480911: /* GET_ARRAY_INFO */
+	case 0x80140912: /* GET_DISK_INFO */
+	case 0x5382: /* SCSI_IOCTL_GET_IDLUN */
+	case 0x5386: /* SCSI_IOCTL_GET_BUS_NUMBER */
 		return true;
 	}
+	/* SCSI generic: multipath's path checker, scsi_id and SMART monitors send their commands
+	 * through SG_IO. Allowed: a command may write, but the disk's sg and bsg character
+	 * devices take the same commands anyway (docs/fslock.md). */
+	if ((cmd & 0xff00) == 0x2200)
+		return true;
 	return read_only_ioctl(cmd);
 }
 

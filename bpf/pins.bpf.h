@@ -40,16 +40,29 @@ static __always_inline bool under_pin_root(struct dentry___local *dentry)
 	return true;
 }
 
-/* Whether the current task lives in the system's mount namespace (the initial one): BTF
- * loads only, so every lock loads under lockdown. */
-static __always_inline bool in_system_mount_ns(void)
+/* Whether the current task lives in the initial mount namespace (system_nsproxy): where
+ * the seal records the pins' mount. Unknown: no. BTF loads only, so every lock loads under
+ * lockdown. */
+static __always_inline bool in_initial_mount_ns(void)
 {
 	struct nsproxy___local *nsproxy = read_ptr(current_task()->nsproxy);
 	struct nsproxy___local *system = system_nsproxy();
 
-	if (!nsproxy || !system)
+	return nsproxy && system && nsproxy->mnt_ns == system->mnt_ns;
+}
+
+/* Whether the current task lives in the system's mount namespace: the initial one, or pid
+ * 1's where an unusual init has left it — both count, so the guards refuse more, never
+ * less. Unknown: yes. */
+static __always_inline bool in_system_mount_ns(void)
+{
+	struct nsproxy___local *nsproxy = read_ptr(current_task()->nsproxy), *init_nsproxy;
+	struct task_struct___local *init = system_init_task();
+
+	if (!nsproxy || !init || in_initial_mount_ns())
 		return true;
-	return nsproxy->mnt_ns == system->mnt_ns;
+	init_nsproxy = read_ptr(init->nsproxy);
+	return !init_nsproxy || nsproxy->mnt_ns == init_nsproxy->mnt_ns;
 }
 
 /*

@@ -249,7 +249,7 @@ int BPF_PROG(seal_file_open, struct file___local *file, int ret)
 	if (seal_armed && (file->f_mode & FMODE_WRITE) && is_exe_inode(read_ptr(file->f_inode)))
 		return seal_deny(ctx, HOOK_FILE_OPEN, SEAL_OP_EXE);
 	/* bpflock opening the pin root before arming: the system's mount of the pins. */
-	if (!seal_armed && !seal_pins_mnt && is_bpflock_exe() && in_system_mount_ns()) {
+	if (!seal_armed && !seal_pins_mnt && is_bpflock_exe() && in_initial_mount_ns()) {
 		struct inode___local *inode = read_ptr(file->f_inode);
 
 		if (inode && is_pins_sb(read_ptr(inode->i_sb)))
