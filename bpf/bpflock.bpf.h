@@ -70,6 +70,20 @@ static __always_inline struct nsproxy___local *system_nsproxy(void)
 }
 
 /*
+ * The namespaces a task of the system may be in: the initial ones (system_nsproxy), and
+ * pid 1's where an unusual init has left them. A check of "the system's namespace" takes
+ * both, so it refuses more, never less. False where either cannot be found.
+ */
+static __always_inline bool system_nsproxies(struct nsproxy___local **initial, struct nsproxy___local **pid1)
+{
+	struct task_struct___local *init = system_init_task();
+
+	*initial = system_nsproxy();
+	*pid1 = init ? read_ptr(init->nsproxy) : NULL;
+	return *initial && *pid1;
+}
+
+/*
  * The bpflock executable that ran bootstrap, as the kernel names files: (s_dev, i_ino)
  * of mm->exe_file. Set by bpflock before load; 0 matches nothing. What it may do that
  * others may not is each protection's to say (bpfrestrict: read its pinned events;

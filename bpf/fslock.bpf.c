@@ -159,18 +159,15 @@ static __always_inline bool under_sys_net(struct dentry___local *d, struct dentr
 	return false;
 }
 
-/* Whether the current task shares the host's network namespace: the initial one, or pid
- * 1's (where an unusual init left it). */
+/* Whether the current task shares the host's network namespace (system_nsproxies).
+ * Unknown: yes. */
 static __always_inline bool in_system_net_ns(void)
 {
-	struct nsproxy___local *nsproxy = read_ptr(current_task()->nsproxy), *init_nsproxy;
-	struct nsproxy___local *system = system_nsproxy();
-	struct task_struct___local *init = system_init_task();
+	struct nsproxy___local *nsproxy = read_ptr(current_task()->nsproxy), *initial, *pid1;
 
-	if (!nsproxy || !system || !init || nsproxy->net_ns == system->net_ns)
+	if (!nsproxy || !system_nsproxies(&initial, &pid1))
 		return true;
-	init_nsproxy = read_ptr(init->nsproxy);
-	return !init_nsproxy || nsproxy->net_ns == init_nsproxy->net_ns;
+	return nsproxy->net_ns == initial->net_ns || nsproxy->net_ns == pid1->net_ns;
 }
 
 /*

@@ -51,18 +51,15 @@ static __always_inline bool in_initial_mount_ns(void)
 	return nsproxy && system && nsproxy->mnt_ns == system->mnt_ns;
 }
 
-/* Whether the current task lives in the system's mount namespace: the initial one, or pid
- * 1's where an unusual init has left it — both count, so the guards refuse more, never
- * less. Unknown: yes. */
+/* Whether the current task lives in the system's mount namespace (system_nsproxies).
+ * Unknown: yes. */
 static __always_inline bool in_system_mount_ns(void)
 {
-	struct nsproxy___local *nsproxy = read_ptr(current_task()->nsproxy), *init_nsproxy;
-	struct task_struct___local *init = system_init_task();
+	struct nsproxy___local *nsproxy = read_ptr(current_task()->nsproxy), *initial, *pid1;
 
-	if (!nsproxy || !init || in_initial_mount_ns())
+	if (!nsproxy || !system_nsproxies(&initial, &pid1))
 		return true;
-	init_nsproxy = read_ptr(init->nsproxy);
-	return !init_nsproxy || nsproxy->mnt_ns == init_nsproxy->mnt_ns;
+	return nsproxy->mnt_ns == initial->mnt_ns || nsproxy->mnt_ns == pid1->mnt_ns;
 }
 
 /*

@@ -426,6 +426,12 @@ static long seal_mountpoint_step(__u32 index, struct seal_mounts_walk *w)
 	return 0;
 }
 
+/* The mountpoint (struct mountpoint) the system's mount of the pins sits on. */
+static __always_inline unsigned long seal_anchor_mp(void)
+{
+	return vfs_read(seal_pins_mnt, struct mount___mp, mnt_mp);
+}
+
 static __noinline int seal_mountpoint(struct seal_mounts_walk *w)
 {
 	if (!w->anchor_mp)
@@ -449,7 +455,7 @@ static __always_inline int seal_above_pins(unsigned long target, bool lazy)
 
 	if (!seal_pins_sb || !seal_pins_mnt || !nsproxy)
 		return SEAL_WALK_LIMIT;
-	w.anchor_mp = vfs_read(seal_pins_mnt, struct mount___mp, mnt_mp);
+	w.anchor_mp = seal_anchor_mp();
 	w.system_ns = (unsigned long)nsproxy->mnt_ns;
 	/* A plain unmount takes no tree: only propagation can reach the pins. */
 	if (lazy && bpf_core_field_exists(struct super_block___mounts_list, s_mounts))
@@ -521,7 +527,7 @@ static __always_inline bool seal_joins_group(const struct path___local *to_path)
 	if (!to || read_ptr(to_path->dentry) != read_ptr(to->mnt_root) || !seal_pins_mnt)
 		return false;
 	w.parent_of = vfs_real_mount(to);
-	w.anchor_mp = vfs_read(seal_pins_mnt, struct mount___mp, mnt_mp);
+	w.anchor_mp = seal_anchor_mp();
 	return seal_mountpoint(&w) != SEAL_WALK_CLEAR;
 }
 

@@ -28,6 +28,17 @@ static int obj_get_closed(const char *path, __u32 flags)
 	return 0;
 }
 
+/* A:B, two paths of one argument, into a and b. */
+static int two_paths(const char *arg, char *a, size_t size, const char **b)
+{
+	*b = strchr(arg, ':');
+	if (!*b || (size_t)(*b - arg) >= size)
+		return EINVAL;
+	snprintf(a, size, "%.*s", (int)(*b - arg), arg);
+	(*b)++;
+	return 0;
+}
+
 /* A pinned map (or link) for writing, as `bpftool map update pinned PATH` asks it. */
 static int op_obj_get_rw(const char *path)
 {
@@ -49,18 +60,16 @@ TESTOP_ARG("obj_get_ro", op_obj_get_ro);
 static int op_exempt(const char *arg)
 {
 	char map[256];
-	const char *exe = strchr(arg, ':');
+	const char *exe;
 	struct { __u32 dev, pad; __u64 ino; } key = { 0 };
 	__u8 one = 1;
 	union bpf_attr update = { 0 };
 	struct stat st;
 	int fd, ret;
 
-	if (!exe || exe - arg >= (long)sizeof(map))
+	if (two_paths(arg, map, sizeof(map), &exe))
 		return EINVAL;
-	memcpy(map, arg, exe - arg);
-	map[exe - arg] = 0;
-	if (stat(exe + 1, &st))
+	if (stat(exe, &st))
 		return errno;
 	key.dev = major(st.st_dev) << 20 | minor(st.st_dev);
 	key.ino = st.st_ino;
@@ -277,15 +286,13 @@ TESTOP("progs_list", op_progs_list);
 static int op_ns_privchild_umount_lazy(const char *arg)
 {
 	char parent[256];
-	const char *child = strchr(arg, ':');
+	const char *child;
 
-	if (!child || child - arg >= (long)sizeof(parent))
+	if (two_paths(arg, parent, sizeof(parent), &child))
 		return EINVAL;
-	memcpy(parent, arg, child - arg);
-	parent[child - arg] = 0;
 	if (unshare(CLONE_NEWNS))
 		return errno;
-	if (mount(NULL, child + 1, NULL, MS_PRIVATE, NULL))
+	if (mount(NULL, child, NULL, MS_PRIVATE, NULL))
 		return errno;
 	return umount2(parent, MNT_DETACH) ? errno : 0;
 }
@@ -309,12 +316,11 @@ TESTOP_ARG("set_exe", op_set_exe);
 static int op_mount_move(const char *arg)
 {
 	char from[256];
-	const char *to = strchr(arg, ':');
+	const char *to;
 
-	if (!to || (size_t)(to - arg) >= sizeof(from))
+	if (two_paths(arg, from, sizeof(from), &to))
 		return EINVAL;
-	snprintf(from, sizeof(from), "%.*s", (int)(to - arg), arg);
-	return mount(from, to + 1, NULL, MS_MOVE, NULL) ? errno : 0;
+	return mount(from, to, NULL, MS_MOVE, NULL) ? errno : 0;
 }
 TESTOP_ARG("mount_move", op_mount_move);
 
@@ -322,12 +328,11 @@ TESTOP_ARG("mount_move", op_mount_move);
 static int move_mount_flags(const char *arg, unsigned int flags)
 {
 	char from[256];
-	const char *to = strchr(arg, ':');
+	const char *to;
 
-	if (!to || (size_t)(to - arg) >= sizeof(from))
+	if (two_paths(arg, from, sizeof(from), &to))
 		return EINVAL;
-	snprintf(from, sizeof(from), "%.*s", (int)(to - arg), arg);
-	return syscall(SYS_move_mount, AT_FDCWD, from, AT_FDCWD, to + 1, flags) ? errno : 0;
+	return syscall(SYS_move_mount, AT_FDCWD, from, AT_FDCWD, to, flags) ? errno : 0;
 }
 
 static int op_move_mount(const char *arg)
@@ -347,25 +352,13 @@ TESTOP_ARG("set_group", op_set_group);
 static int op_pivot_root(const char *arg)
 {
 	char new_root[256];
-	const char *old = strchr(arg, ':');
+	const char *old;
 
-	if (!old || (size_t)(old - arg) >= sizeof(new_root))
+	if (two_paths(arg, new_root, sizeof(new_root), &old))
 		return EINVAL;
-	snprintf(new_root, sizeof(new_root), "%.*s", (int)(old - arg), arg);
-	return syscall(SYS_pivot_root, new_root, old + 1) ? errno : 0;
+	return syscall(SYS_pivot_root, new_root, old) ? errno : 0;
 }
 TESTOP_ARG("pivot_root", op_pivot_root);
-
-/* A:B, two paths of one argument, into a and b. */
-static int two_paths(const char *arg, char *a, size_t size, const char **b)
-{
-	*b = strchr(arg, ':');
-	if (!*b || (size_t)(*b - arg) >= size)
-		return EINVAL;
-	snprintf(a, size, "%.*s", (int)(*b - arg), arg);
-	(*b)++;
-	return 0;
-}
 
 /*
  * UMOUNT:DIR: in a new mount namespace made private, UMOUNT unmounted lazily, then DIR
