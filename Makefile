@@ -42,7 +42,7 @@ KERNELS ?= bookworm trixie trixie-backports sid
 PREFIX ?= /usr
 DESTDIR ?=
 
-.PHONY: all build build-guest dist deb deps build-deps test-deps fuzz test test-unit test-install test-guest test-arm64 test-matrix test-boot readme-matrix guest-kernels guest-initrds demo bench install uninstall vmlinux clean
+.PHONY: all build build-guest dist deb deps build-deps test-deps fuzz test test-unit test-install test-guest test-arm64 test-matrix test-boot readme-matrix guest-kernels guest-initrds demo bench print-bin install uninstall vmlinux clean
 
 # `make`: the binary, its man pages and completions, in target/dist (as yourself);
 # `sudo make install` copies them and builds nothing (sudo's PATH has no cargo).
@@ -194,13 +194,28 @@ demo: deps $(GUEST)/initramfs-demo.cpio.gz
 $(GUEST)/initramfs-demo.cpio.gz: build $(GUEST)/testops tests/guest/demo-init tests/guest/mkinitramfs.sh
 	BPFLOCK_INIT=tests/guest/demo-init tests/guest/mkinitramfs.sh $(BIN) $(GUEST)/testops $@
 
-# Benchmarks (docs/performance.md): hook costs under QEMU -icount, verifier cost, the
-# forwarder, binary size and bootstrap time. Report in target/bench/report.md.
-# The kernels of docs/performance.md's figures (BENCH_KERNELS=... for others).
-BENCH_KERNELS ?= bookworm trixie
-bench: build $(GUEST)/testops
-	@for k in $(BENCH_KERNELS); do tests/guest/fetch-kernel.sh $$k || exit 1; done
-	tests/bench/run.sh $(BIN) $(GUEST) $(BENCH_KERNELS)
+# Benchmarks (docs/performance.md): hook costs under QEMU -icount, the jail against Landlock
+# and AppArmor, verifier cost, the forwarder, binary size and bootstrap time. Report in
+# target/bench/report.md. Every kernel of the matrix: x86_64's (KERNELS) and arm64's
+# (ARM64_BENCH_KERNELS: the comparison only); `make bench ARCH=arm64 KERNELS=trixie` (or
+# ARCH=x86_64) runs that architecture's kernels only. BENCH_ONLY=locks|forward|compare: one part.
+ARM64_BENCH_KERNELS ?= $(ARM64_KERNELS)
+ifeq ($(origin ARCH),command line)
+BENCH_GUESTS = $(KERNELS:%=%$(KSUFFIX))
+else
+BENCH_GUESTS = $(KERNELS) $(ARM64_BENCH_KERNELS:%=%-arm64)
+endif
+BENCH_X86 = $(filter-out %-arm64,$(BENCH_GUESTS))
+BENCH_ARM64 = $(filter %-arm64,$(BENCH_GUESTS))
+bench: test-deps
+	$(if $(BENCH_X86),$(MAKE) ARCH=x86_64 build $(GUEST)/testops)
+	$(if $(BENCH_ARM64),$(MAKE) ARCH=arm64 build $(GUEST)/arm64/testops)
+	@for k in $(BENCH_X86); do tests/guest/fetch-kernel.sh $$k || exit 1; done
+	@for k in $(BENCH_ARM64:%-arm64=%); do tests/guest/fetch-kernel.sh $$k arm64 || exit 1; done
+	BPFLOCK_amd64=$(if $(BENCH_X86),$$($(MAKE) -s ARCH=x86_64 print-bin)) BPFLOCK_arm64=$(if $(BENCH_ARM64),$$($(MAKE) -s ARCH=arm64 print-bin)) \
+		tests/bench/run.sh $(GUEST) $(BENCH_GUESTS)
+print-bin:
+	@echo $(BIN)
 
 # What `make install` copies, built by `make` (docs/deploy.md).
 DIST := target/dist/$(DEB_ARCH)

@@ -154,21 +154,10 @@ struct {
 	__type(value, __u64);
 } jail_role_counters SEC(".maps");
 
-/*
- * A path key is too large for the BPF stack next to an event. Per task, not per CPU: a
- * program can be preempted between bpf_d_path and the lookup, and another task on the same
- * CPU would overwrite a per-CPU buffer (preemptible kernels, PREEMPT_RT).
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct jail_path_key);
-} jail_path_scratch SEC(".maps");
 
 /*
  * Where a socket's name is built, backwards from the socket up to the root (the task's own
- * storage, as jail_path_scratch). Twice JAIL_NAME_END: a component of up to 255 bytes
+ * storage, as jail_task's path). Twice JAIL_NAME_END: a component of up to 255 bytes
  * written at any place before JAIL_NAME_END stays inside, as the verifier checks it.
  */
 #define JAIL_NAME_END 255
@@ -204,7 +193,7 @@ static __always_inline struct jail_task *current_jail(void)
 
 /*
  * The verdict on something a role does not grant: denied, or in complain mode allowed
- * and reported as would-deny. `object` is NULL or a path in jail_path_scratch.
+ * and reported as would-deny. `object` is NULL or the task's path buffer (jail_task.path).
  */
 static __always_inline int jail_deny(void *ctx, struct jail_task *t, struct jail_role *r, __u32 hook, __u32 op,
 				     const char *object)
@@ -364,10 +353,10 @@ static __always_inline long path_rule(struct jail_path_key *key, const struct pa
 	return rule->access;
 }
 
-/* The current task's path buffer; NULL where it cannot be allocated (callers fail closed). */
-static __always_inline struct jail_path_key *scratch_key(void)
+/* The jailed task's path buffer (see struct jail_task). */
+static __always_inline struct jail_path_key *scratch_key(struct jail_task *t)
 {
-	return bpf_task_storage_get(&jail_path_scratch, (void *)current_task(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	return &t->path;
 }
 
 #define JAIL_INODE_WALK 64 /* directories looked at above a file; deeper fails closed */
@@ -541,6 +530,21 @@ static __always_inline bool name_explains(struct jail_path_rule *name, __u32 obj
 	return object_id == name->above && (!name->own || name->exact);
 }
 
+/*
+ * Whether the file is the very object its exact rule named at bootstrap: inode_rule() would
+ * stop at the file itself (index 0, the object's own access) with the rule's own id.
+ */
+static __always_inline bool is_own_object(const struct jail_path_rule *name, const struct path___local *path)
+{
+	struct dentry___local *dentry = read_ptr(path->dentry);
+	struct inode___local *inode;
+
+	if (!name->exact || !name->own_dev || !dentry)
+		return false;
+	inode = dentry_inode(dentry);
+	return inode && inode->i_ino == name->own_ino && dentry->d_sb->s_dev == name->own_dev;
+}
+
 static __always_inline bool is_block_device(const struct path___local *path)
 {
 	struct inode___local *inode = dentry_inode(read_ptr(path->dentry));
@@ -597,7 +601,7 @@ static __always_inline int file_check(void *ctx, __u32 hook, const struct path__
 		if (op)
 			goto deny;
 		op = JAIL_OP_PATH_TOO_LONG;
-		key = scratch_key();
+		key = scratch_key(t);
 		if (!key)
 			goto deny;
 		granted = path_rule(key, path, t->role, JAIL_RULE_FILE, r->file_default, &name);
@@ -611,11 +615,15 @@ static __always_inline int file_check(void *ctx, __u32 hook, const struct path__
 		 * applies as well: named by two rules (a symlinked directory named both ways), it
 		 * gets what both grant.
 		 */
-		rule = inode_rule(t->role, read_ptr(path->dentry), &object_id);
-		if (rule == JAIL_INODE_TOO_DEEP)
-			goto deny;
-		if (rule >= 0 && (object_id == name.own || !name_explains(&name, object_id)))
-			granted &= rule;
+		if (is_own_object(&name, path)) {
+			granted &= name.own_itself;
+		} else {
+			rule = inode_rule(t->role, read_ptr(path->dentry), &object_id);
+			if (rule == JAIL_INODE_TOO_DEEP)
+				goto deny;
+			if (rule >= 0 && (object_id == name.own || !name_explains(&name, object_id)))
+				granted &= rule;
+		}
 		/* A block device holds every file of its filesystem, beside every rule: only by a rule of its own. */
 		if (name.depth == 0 && is_block_device(path))
 			granted = 0;
@@ -826,7 +834,7 @@ int BPF_PROG(jail_bprm_check_security, struct linux_binprm___local *bprm, int re
 		role = JAIL_OP_DISCONNECTED; /* a memfd: no name an exec rule could allow */
 	if (role)
 		return jail_deny(ctx, t, r, HOOK_BPRM_CHECK_SECURITY, role, NULL);
-	key = scratch_key();
+	key = scratch_key(t);
 	if (!key)
 		return jail_deny(ctx, t, r, HOOK_BPRM_CHECK_SECURITY, JAIL_OP_PATH_TOO_LONG, NULL);
 	allowed = path_rule(key, &file->f_path, t->role, JAIL_RULE_EXEC, r->exec_default, &rule);
@@ -1356,7 +1364,7 @@ int BPF_PROG(jail_bpf_map, void *map, fmode_t fmode, int ret)
 	if (map != (void *)&jail_tasks && map != (void *)&jail_roles && map != (void *)&jail_paths &&
 	    map != (void *)&jail_exec_enroll && map != (void *)&jail_cgroup_enroll && map != (void *)&jail_net &&
 	    map != (void *)&jail_inodes && map != (void *)&jail_role_counters && map != (void *)&jail_role_names &&
-	    map != (void *)&jail_role_ids && map != (void *)&jail_moves && map != (void *)&jail_path_scratch &&
+	    map != (void *)&jail_role_ids && map != (void *)&jail_moves &&
 	    map != (void *)&jail_xattr_buf && map != (void *)&jail_guarded)
 		return 0;
 	report(ctx, PROT_JAIL, HOOK_BPF_MAP, JAIL_OP_BPF | (t->role << 16), DECISION_DENY, NULL);
@@ -1636,7 +1644,7 @@ static __always_inline int unix_peer_check(void *ctx, __u32 hook, struct sock___
 	if (r->has_file_rules && !mnt) {
 		goto deny;
 	} else if (r->has_file_rules && bpflock_read_kernel) {
-		key = scratch_key();
+		key = scratch_key(t);
 		if (!key)
 			goto deny;
 		granted = peer_access(t, r, key, mnt, dentry);

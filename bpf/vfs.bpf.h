@@ -5,9 +5,9 @@
  * walks the same way). Include after events.bpf.h (bpflock_read_kernel).
  *
  * struct mount is reached from a vfsmount by its offset (container_of), which the verifier
- * does not let a program dereference: fields are read with bpf_probe_read_kernel, or where
- * lockdown=confidentiality denies that, through a read-only cast (bpf_rdonly_cast, 6.2+;
- * bpflock checks the kernel has it before loading a program that may need it).
+ * does not let a program dereference: fields are read through a read-only cast
+ * (bpf_rdonly_cast, 6.2+), or on 6.1 with bpf_probe_read_kernel (which
+ * lockdown=confidentiality denies: bpflock checks before loading a program that needs it).
  */
 #ifndef BPFLOCK_VFS_BPF_H
 #define BPFLOCK_VFS_BPF_H
@@ -29,15 +29,19 @@ enum vfs_reach {
 #define VFS_MNT_NS_INTERNAL ((unsigned long)-22)
 
 
-/* (ptr is read into a local first: inside BPF_CORE_READ, its own field accesses would be
- * taken for relocations too.) */
+/*
+ * Through the cast where the kernel has it (6.2+): the verifier turns the cast into nothing
+ * and each read into one fault-safe load, where bpf_probe_read_kernel is a helper call per
+ * field (~100 instructions: make bench, "parts"). 6.1 reads by helper. (ptr is read into a
+ * local first: inside BPF_CORE_READ, its own field accesses would be taken for relocations too.)
+ */
 #define vfs_read(ptr, type, field)                                                         \
 	({                                                                                 \
 		unsigned long __v, __p = (unsigned long)(ptr);                             \
-		if (bpflock_read_kernel)                                                   \
-			__v = (unsigned long)BPF_CORE_READ((type *)__p, field);            \
-		else                                                                       \
+		if (bpf_ksym_exists(bpf_rdonly_cast))                                      \
 			__v = (unsigned long)bpf_core_cast((void *)__p, type)->field;      \
+		else                                                                       \
+			__v = (unsigned long)BPF_CORE_READ((type *)__p, field);            \
 		__v;                                                                       \
 	})
 

@@ -6,8 +6,7 @@
 #   cross-deps.sh DEB_ARCH DIR        (DEB_ARCH: arm64)
 # Leaves in DIR: root/ (the unpacked packages, busybox-static for the test guests too), include/ (the kernel and libelf headers
 # libbpf is compiled against), lib/ (libelf.a, libz.a), bin/GNU_TRIPLET-musl-gcc.
-# The archive address is taken from the system's own apt sources (never hard-coded), and
-# the system's apt state is never modified: a private Dir::State / sourcelist is used.
+# Downloaded by tools/debian-download.sh (the system's own mirror, its apt state untouched).
 set -euo pipefail
 deb_arch=${1:?usage: cross-deps.sh DEB_ARCH DIR}
 dir=${2:?usage: cross-deps.sh DEB_ARCH DIR}
@@ -22,21 +21,8 @@ if [[ -x "$dir/bin/$musl_triplet-gcc" && -x "$dir/bin/$triplet-gcc" && -f "$dir/
     exit 0
 fi
 . /etc/os-release
-apt_dir="$dir/apt"
-mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial"
-mirror=$("$root/tests/debian-mirror.sh") || { echo "cross-deps: cannot tell the Debian mirror" >&2; exit 1; }
-echo "deb $mirror $VERSION_CODENAME main" > "$apt_dir/sources.list"
-apt_opts=(-o "Dir::Etc::sourcelist=$apt_dir/sources.list" -o "Dir::Etc::sourceparts=-"
-          -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache::Archives=$apt_dir/archives"
-          -o "Dir::State::status=/dev/null" -o "APT::Get::List-Cleanup=0" -o "Debug::NoLocking=1"
-          -o "APT::Sandbox::User=root" -o "APT::Architecture=$deb_arch" -o "APT::Architectures::=$deb_arch")
-apt-get -q "${apt_opts[@]}" update >/dev/null
-cd "$apt_dir"
-rm -f ./*.deb
 # busybox-static: the shell and tools of that architecture's test guests.
-apt-get -q "${apt_opts[@]}" download musl-dev libelf-dev zlib1g-dev linux-libc-dev busybox-static >/dev/null
-rm -rf "$dir/root"
-for deb in ./*.deb; do dpkg -x "$deb" "$dir/root"; done
+"$root/tools/debian-download.sh" "$deb_arch" "$VERSION_CODENAME" "$dir" musl-dev libelf-dev zlib1g-dev linux-libc-dev busybox-static >/dev/null
 
 # musl-gcc for that architecture: Debian's cross gcc with musl's own specs, its paths moved
 # into the unpacked root.

@@ -263,12 +263,21 @@ fn setup(policy: &JailPolicy, events: EventsMode, ctx: &SetupContext<'_>) -> Res
             for rule in list {
                 let (own, above) =
                     if kind == 0 { (objects.own(&rule.path), objects.above(&rule.path)) } else { (0, 0) };
+                // An exact file rule's own object: the program judges that file without a walk.
+                let ((own_dev, own_ino), own_itself) = match kind == 0 && !rule.subtree {
+                    true => objects.own_object(&rule.path).map_or(((0, 0), 0), |(at, object)| (at, object.itself)),
+                    false => ((0, 0), 0),
+                };
                 let value = types::jail_path_rule {
                     access: rule.access,
                     depth: rule.depth(),
                     own,
                     above,
                     exact: !rule.subtree as u32,
+                    own_dev,
+                    own_itself,
+                    own_ino,
+                    ..Default::default()
                 };
                 for key in path_keys(id, kind, rule) {
                     update(&m.jail_paths, bytes_of(&key), bytes_of(&value), "a path rule")?;

@@ -218,6 +218,13 @@ impl NamedObjects {
         self.by_path.get(path).and_then(|at| self.by_identity.get(at)).map_or(0, |object| object.id)
     }
 
+    /// What a rule names, if it existed at bootstrap: its identity and its object (for an
+    /// exact rule, struct jail_path_rule.own_dev/own_ino/own_itself).
+    pub(super) fn own_object(&self, path: &str) -> Option<((u32, u64), types::jail_object)> {
+        let at = self.by_path.get(path)?;
+        self.by_identity.get(at).map(|object| (*at, *object))
+    }
+
     /// The closest directory above `path` that a subtree rule names (jail_path_rule.above;
     /// 0: none): what a file under the rule's name meets first where the rule's own object
     /// did not exist at bootstrap.
@@ -297,6 +304,15 @@ mod tests {
         assert_eq!(objects.above("/srv/pub/a/b"), id((1, 10)));
         assert_eq!((objects.own("/usr/lib"), objects.above("/usr/lib")), (0, 0));
         let pub_a = &objects.by_identity[&(1, 12)];
+        // What the program compares an opened file with, for an exact rule (no walk).
+        assert_eq!(objects.own_object("/srv/pub/a").map(|(at, o)| (at, o.itself)), Some(((1, 12), 1)));
+        assert!(objects.own_object("/srv/new/deep").is_none());
+        // One file under two exact names (a hard link named both ways): what both grant.
+        let linked = NamedObjects::of(&[rule("/etc/shadow", false, 0), rule("/srv/link", false, 0xf)], |p| match p {
+            "/etc/shadow" | "/srv/link" => Some((2, 5)),
+            _ => None,
+        });
+        assert_eq!(linked.own_object("/srv/link").map(|(_, o)| o.itself), Some(0));
         let mut objects = NamedObjects::of(&rules, exists);
         // A tmpfs under /srv/vault, another at /srv itself (named: kept), one under nothing named.
         objects.add_mounts(&[

@@ -49,6 +49,8 @@ cp /bin/nop /bin/allowed-tool
 echo "#!/bin/sh" > /root/notes
 cp /bin/jailops /bin/jailops-web && cp /bin/jailops /bin/jailops-narrow && cp /bin/jailops /bin/jailops-open
 cp /bin/nop-dyn /bin/denied-tool
+# One file, two names, two exact rules: allowed as /srv/twin-open, denied as /srv/twin-closed.
+echo twin > /srv/twin-open && ln /srv/twin-open /srv/twin-closed
 run 0 bpflock bootstrap --policy $P/jail.toml --kimglock-profile=allow --bpfrestrict-profile=allow
 pinned jail/file_open
 run 0 bpflock status
@@ -435,6 +437,16 @@ mkdir -p /srv/pub/a/b/w && mount --bind /tmp/secret/disk /srv/pub/a/b/w
 control jailops read /srv/pub/a/b/w/secret
 attack EPERM jailops read /srv/pub/a/b/w/secret
 umount /srv/pub/a/b/w && rmdir /srv/pub/a/b/w
+keep
+
+begin jail_exact_rules_of_one_file
+# A file two exact rules name (a hard link made before bootstrap): what both grant, by
+# either name. The program judges a file that is its exact rule's own object without the
+# walk up the inodes (make bench): from what every rule naming it grants.
+control jailops read /srv/twin-open
+attack EPERM jailops read /srv/twin-open
+attack EPERM jailops read /srv/twin-closed
+allowed_in_jail jailops read /etc/app.conf
 keep
 
 begin jail_exact_rule_follows_its_file
