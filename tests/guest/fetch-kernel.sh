@@ -8,8 +8,7 @@
 # from 7.x it is a shell depending on linux-binary-<abi> (the kernel, at
 # usr/lib/modules/<abi>/vmlinuz) and linux-modules-<abi> (modules, .ko.xz): every
 # linux-binary-/linux-modules-/linux-base- dependency of the image is fetched and unpacked with it.
-# The archive address is taken from the system's own apt sources (never hard-coded),
-# and the system's apt state is never modified: a private Dir::State / sourcelist is used.
+# Packages come through tools/debian-apt.sh (the system's own mirror, its apt state untouched).
 set -euo pipefail
 suite=${1:?usage: fetch-kernel.sh SUITE [ARCH]}
 arch=${2:-amd64}
@@ -21,16 +20,9 @@ if [[ -f "$out/vmlinuz" && -f "$out/version" ]]; then
     exit 0
 fi
 apt_dir="$root/target/guest/apt-$name"
-mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial" "$out"
-
-# The mirror the system already uses for Debian.
-mirror=$("$root/tests/debian-mirror.sh") || { echo "fetch-kernel: cannot tell the Debian mirror" >&2; exit 1; }
-echo "deb $mirror $suite main" > "$apt_dir/sources.list"
-apt_opts=(-o "Dir::Etc::sourcelist=$apt_dir/sources.list" -o "Dir::Etc::sourceparts=-"
-          -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache::Archives=$apt_dir/archives"
-          -o "Dir::State::status=/dev/null" -o "APT::Get::List-Cleanup=0" -o "Debug::NoLocking=1"
-          -o "APT::Sandbox::User=root" -o "APT::Architecture=$arch" -o "APT::Architectures::=$arch")
-apt-get -q "${apt_opts[@]}" update >/dev/null
+mkdir -p "$out"
+. "$root/tools/debian-apt.sh"
+debian_apt "$arch" "$suite" "$apt_dir"
 # linux-image-ARCH depends on linux-image-<abi>-ARCH (or the -unsigned one).
 image=$(apt-cache "${apt_opts[@]}" depends "linux-image-$arch" | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
 [[ -n "$image" ]] || { echo "fetch-kernel: cannot resolve linux-image-$arch in $suite" >&2; exit 1; }
