@@ -156,8 +156,22 @@ struct {
 
 
 /*
+ * A path key is too large for the BPF stack next to an event. Per task, not per CPU: a
+ * program can be preempted between bpf_d_path and the lookup, and another task on the same
+ * CPU would overwrite a per-CPU buffer (preemptible kernels, PREEMPT_RT). A map of its own,
+ * not a field of struct jail_task: that one's layout is pinned (its task-storage lookup,
+ * ~120 instructions, is the price: make bench, "parts").
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct jail_path_key);
+} jail_path_scratch SEC(".maps");
+
+/*
  * Where a socket's name is built, backwards from the socket up to the root (the task's own
- * storage, as jail_task's path). Twice JAIL_NAME_END: a component of up to 255 bytes
+ * storage, as jail_path_scratch). Twice JAIL_NAME_END: a component of up to 255 bytes
  * written at any place before JAIL_NAME_END stays inside, as the verifier checks it.
  */
 #define JAIL_NAME_END 255
@@ -193,7 +207,7 @@ static __always_inline struct jail_task *current_jail(void)
 
 /*
  * The verdict on something a role does not grant: denied, or in complain mode allowed
- * and reported as would-deny. `object` is NULL or the task's path buffer (jail_task.path).
+ * and reported as would-deny. `object` is NULL or a path in jail_path_scratch.
  */
 static __always_inline int jail_deny(void *ctx, struct jail_task *t, struct jail_role *r, __u32 hook, __u32 op,
 				     const char *object)
@@ -353,10 +367,10 @@ static __always_inline long path_rule(struct jail_path_key *key, const struct pa
 	return rule->access;
 }
 
-/* The jailed task's path buffer (see struct jail_task). */
-static __always_inline struct jail_path_key *scratch_key(struct jail_task *t)
+/* The current task's path buffer; NULL where it cannot be allocated (callers fail closed). */
+static __always_inline struct jail_path_key *scratch_key(void)
 {
-	return &t->path;
+	return bpf_task_storage_get(&jail_path_scratch, (void *)current_task(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 }
 
 #define JAIL_INODE_WALK 64 /* directories looked at above a file; deeper fails closed */
@@ -601,7 +615,7 @@ static __always_inline int file_check(void *ctx, __u32 hook, const struct path__
 		if (op)
 			goto deny;
 		op = JAIL_OP_PATH_TOO_LONG;
-		key = scratch_key(t);
+		key = scratch_key();
 		if (!key)
 			goto deny;
 		granted = path_rule(key, path, t->role, JAIL_RULE_FILE, r->file_default, &name);
@@ -834,7 +848,7 @@ int BPF_PROG(jail_bprm_check_security, struct linux_binprm___local *bprm, int re
 		role = JAIL_OP_DISCONNECTED; /* a memfd: no name an exec rule could allow */
 	if (role)
 		return jail_deny(ctx, t, r, HOOK_BPRM_CHECK_SECURITY, role, NULL);
-	key = scratch_key(t);
+	key = scratch_key();
 	if (!key)
 		return jail_deny(ctx, t, r, HOOK_BPRM_CHECK_SECURITY, JAIL_OP_PATH_TOO_LONG, NULL);
 	allowed = path_rule(key, &file->f_path, t->role, JAIL_RULE_EXEC, r->exec_default, &rule);
@@ -1364,7 +1378,7 @@ int BPF_PROG(jail_bpf_map, void *map, fmode_t fmode, int ret)
 	if (map != (void *)&jail_tasks && map != (void *)&jail_roles && map != (void *)&jail_paths &&
 	    map != (void *)&jail_exec_enroll && map != (void *)&jail_cgroup_enroll && map != (void *)&jail_net &&
 	    map != (void *)&jail_inodes && map != (void *)&jail_role_counters && map != (void *)&jail_role_names &&
-	    map != (void *)&jail_role_ids && map != (void *)&jail_moves &&
+	    map != (void *)&jail_role_ids && map != (void *)&jail_moves && map != (void *)&jail_path_scratch &&
 	    map != (void *)&jail_xattr_buf && map != (void *)&jail_guarded)
 		return 0;
 	report(ctx, PROT_JAIL, HOOK_BPF_MAP, JAIL_OP_BPF | (t->role << 16), DECISION_DENY, NULL);
@@ -1644,7 +1658,7 @@ static __always_inline int unix_peer_check(void *ctx, __u32 hook, struct sock___
 	if (r->has_file_rules && !mnt) {
 		goto deny;
 	} else if (r->has_file_rules && bpflock_read_kernel) {
-		key = scratch_key(t);
+		key = scratch_key();
 		if (!key)
 			goto deny;
 		granted = peer_access(t, r, key, mnt, dentry);

@@ -59,6 +59,13 @@ struct jail_role {
 	__u64 families;     /* 1 << AF_*: socket families the role may create (netlink route always) */
 };
 
+/* The state a jailed task carries (task storage, copied to children in task_alloc). Its
+ * layout is pinned with the map: bpflock re-applied after an upgrade reuses it, and the
+ * tasks jailed before stay jailed. */
+struct jail_task {
+	__u32 role;
+	__u32 flags;
+};
 
 /* jail_task.flags: enrolled by this very exec (its own exec check is skipped once). */
 #define JAIL_FLAG_ENROLLING 0x1
@@ -82,19 +89,6 @@ struct jail_path_key {
 	__u32 role;
 	__u32 kind;
 	char path[JAIL_PATH_MAX];
-};
-
-/*
- * The state a jailed task carries (task storage; children get the role in task_alloc).
- * The path buffer rides along: a path key is too large for the BPF stack next to an event,
- * and one task-storage lookup finds both (a lookup is ~120 instructions: make bench,
- * "parts"). Per task, not per CPU: a program can be preempted between bpf_d_path and the
- * lookup, and another task on the same CPU would overwrite a per-CPU buffer.
- */
-struct jail_task {
-	__u32 role;
-	__u32 flags;
-	struct jail_path_key path;
 };
 
 struct jail_path_rule {

@@ -173,14 +173,22 @@ impl NamedObjects {
     /// that directory, though the walk up from it ends at its own filesystem's root. Each
     /// such root (a whole filesystem mounted, not a bind mount of a subdirectory, whose walk
     /// goes on up its own filesystem) is recorded as beneath that directory (the closest one
-    /// a subtree rule names: its id and access), unless a rule names the root itself. A root
+    /// a subtree rule names: its id and access), unless a subtree rule names the root itself. A root
     /// mounted beneath two such directories gets an id of its own and what both grant: no
     /// name explains it, both rules apply. A bind mount of it elsewhere then still meets
     /// the rules of where it lies.
     pub(super) fn add_mounts(&mut self, mounts: &[(String, (u32, u64))]) {
-        let named: std::collections::BTreeSet<(u32, u64)> = self.by_identity.keys().copied().collect();
+        // A root a subtree rule names decides for what lies beneath it; one only an exact
+        // rule names still lies under the directory it is mounted in (or a bind mount of it
+        // elsewhere would escape that directory's rule).
+        let subtree_named: std::collections::BTreeSet<(u32, u64)> = self
+            .by_identity
+            .iter()
+            .filter(|(_, object)| object.flags & JAIL_OBJECT_BELOW != 0)
+            .map(|(at, _)| *at)
+            .collect();
         for (point, root) in mounts {
-            if named.contains(root) {
+            if subtree_named.contains(root) {
                 continue;
             }
             let under = |dir: &str| {
@@ -203,6 +211,7 @@ impl NamedObjects {
                         object.id = fresh;
                         object.below &= dir.below;
                     }
+                    object.flags |= JAIL_OBJECT_BELOW;
                 })
                 .or_insert(types::jail_object {
                     id: dir.id,
@@ -331,6 +340,18 @@ mod tests {
         let both = objects.by_identity[&(9, 1)];
         assert!(both.id != objects.own("/srv/vault") && both.id != objects.own("/srv"));
         assert_eq!(both.below, 0, "what both grant");
+        // A filesystem whose root only an exact rule names (read), under /srv/vault (deny):
+        // what lies on it is still under /srv/vault, by any name.
+        let exact_root = [rule("/srv/vault", true, 0), rule("/srv/vault/t", false, 1)];
+        let mut objects = NamedObjects::of(&exact_root, |p| match p {
+            "/srv/vault" => Some((1, 11)),
+            "/srv/vault/t" => Some((6, 1)),
+            _ => None,
+        });
+        objects.add_mounts(&[("/srv/vault/t".into(), (6, 1))]);
+        let t = objects.by_identity[&(6, 1)];
+        assert_eq!((t.flags, t.itself, t.below), (JAIL_OBJECT_SELF | JAIL_OBJECT_BELOW, 1, 0));
+        assert_eq!(objects.own("/srv/vault/t"), t.id, "its exact rule still names it");
         assert_eq!(unescape_mount_point("/mnt/a\\040b"), "/mnt/a b");
         assert_eq!((pub_a.flags, pub_a.itself), (JAIL_OBJECT_SELF, 1));
     }

@@ -34,7 +34,7 @@ pub fn run(pin_root: &Path, role: &str, command: &[String]) -> Result<std::conve
     if pidfd < 0 {
         return Err(refused(format!("pidfd_open: {}", std::io::Error::last_os_error())));
     }
-    let value = types::jail_task { role: id, ..Default::default() };
+    let value = types::jail_task { role: id, flags: 0 };
     // Never replaces an existing jail: a jailed task does not re-enroll.
     tasks
         .update(&pidfd.to_ne_bytes(), bytes_of(&value), MapFlags::NO_EXIST)

@@ -49,6 +49,8 @@ cp /bin/nop /bin/allowed-tool
 echo "#!/bin/sh" > /root/notes
 cp /bin/jailops /bin/jailops-web && cp /bin/jailops /bin/jailops-narrow && cp /bin/jailops /bin/jailops-open
 cp /bin/nop-dyn /bin/denied-tool
+# A filesystem under the denied /srv/vault whose root an exact rule names (read-only).
+mkdir -p /srv/vault/t && mount -t tmpfs tmpfs /srv/vault/t && echo deep > /srv/vault/t/secret
 # One file, two names, two exact rules: allowed as /srv/twin-open, denied as /srv/twin-closed.
 echo twin > /srv/twin-open && ln /srv/twin-open /srv/twin-closed
 run 0 bpflock bootstrap --policy $P/jail.toml --kimglock-profile=allow --bpfrestrict-profile=allow
@@ -447,6 +449,17 @@ control jailops read /srv/twin-open
 attack EPERM jailops read /srv/twin-open
 attack EPERM jailops read /srv/twin-closed
 allowed_in_jail jailops read /etc/app.conf
+keep
+
+begin jail_attack_exact_named_mount_root
+# A filesystem mounted under a denied directory, its root named by an exact rule: bound
+# elsewhere, what lies on it is still under the denied directory (its own root ends the
+# walk up; bpflock records that root as lying under /srv/vault, the exact rule too).
+mkdir -p /mnt/t && mount --bind /srv/vault/t /mnt/t
+control jailops read /mnt/t/secret
+attack EPERM jailops read /mnt/t/secret
+attack EPERM jailops read /srv/vault/t/secret
+umount /mnt/t
 keep
 
 begin jail_exact_rule_follows_its_file
