@@ -154,7 +154,6 @@ struct {
 	__type(value, __u64);
 } jail_role_counters SEC(".maps");
 
-
 /*
  * A path key is too large for the BPF stack next to an event. Per task, not per CPU: a
  * program can be preempted between bpf_d_path and the lookup, and another task on the same

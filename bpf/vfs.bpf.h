@@ -2,7 +2,7 @@
 /*
  * Where a file is, decided by the kernel's objects, not by the name a task uses: walks
  * from a file up through its dentries and mounts, as the kernel's own d_path does (Landlock
- * walks the same way). Include after events.bpf.h (bpflock_read_kernel).
+ * walks the same way). Include after bpflock.bpf.h (system_init_task, dentry_inode).
  *
  * struct mount is reached from a vfsmount by its offset (container_of), which the verifier
  * does not let a program dereference: fields are read through a read-only cast

@@ -261,12 +261,13 @@ fn setup(policy: &JailPolicy, events: EventsMode, ctx: &SetupContext<'_>) -> Res
         }
         for (kind, list) in [(0u32, &role.files), (1u32, &role.execs)] {
             for rule in list {
-                let (own, above) =
-                    if kind == 0 { (objects.own(&rule.path), objects.above(&rule.path)) } else { (0, 0) };
+                let named = if kind == 0 { objects.own_object(&rule.path) } else { None };
+                let own = named.map_or(0, |(_, object)| object.id);
+                let above = if kind == 0 { objects.above(&rule.path) } else { 0 };
                 // An exact file rule's own object: the program judges that file without a walk.
-                let ((own_dev, own_ino), own_itself) = match kind == 0 && !rule.subtree {
-                    true => objects.own_object(&rule.path).map_or(((0, 0), 0), |(at, object)| (at, object.itself)),
-                    false => ((0, 0), 0),
+                let ((own_dev, own_ino), own_itself) = match named.filter(|_| !rule.subtree) {
+                    Some((at, object)) => (at, object.itself),
+                    None => ((0, 0), 0),
                 };
                 let value = types::jail_path_rule {
                     access: rule.access,

@@ -48,7 +48,7 @@ static int op_open_close(void)
 	return fd < 0 ? -1 : close(fd);
 }
 
-/* A path a jail's rules refuse (configuration jailed_denied); opened like open_close. */
+/* A path every confinement of the comparison refuses (none names it); opened like open_close. */
 static int op_open_denied(void)
 {
 	int fd = open("/bench/denied", O_RDONLY);

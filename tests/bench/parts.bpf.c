@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * What the jail's file check is made of, one part at a time, each on lsm/file_open alone
- * (`make bench`, configuration part_*, compared with empty_open: an empty program there):
+ * (`make bench`, configuration part_*, compared with part_open: an empty program there):
  * where its instructions go (docs/performance.md, "Against Landlock and AppArmor").
  *   -DPART_STORAGE  a task-storage lookup (the jail's role, its path buffer)
  *   -DPART_D_PATH   bpf_d_path of the opened file into a per-task buffer
