@@ -19,7 +19,10 @@ enum bpflock_protection {
 	PROT_FSLOCK = 5,
 	PROT_NSLOCK = 6,
 	PROT_SEAL = 7, /* not a protection of the list: the seal over all of them (bpf/seal.bpf.c) */
-	PROT_MAX = 8,
+	PROT_USBLOCK = 8,
+	/* The counters array (COUNTER_MAX) is pinned once and reused across re-applies and
+	 * upgrades: its size must not change with each new protection, so room is kept. */
+	PROT_MAX = 16,
 };
 
 enum bpflock_hook {

@@ -17,6 +17,7 @@
 #include "fslock.h"
 #include "events.bpf.h"
 #include "pins.bpf.h"
+#include "dname.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -66,78 +67,6 @@ struct file_system_type___local {
 struct fs_context___local {
 	struct file_system_type___local *fs_type;
 } __local_type;
-
-/* Where a short name is kept in the dentry: d_shortname since 6.14, d_iname before. */
-union shortname_store___local {
-	unsigned char string[40];
-} __local_type;
-
-struct dentry___short {
-	struct qstr___local d_name;
-	union shortname_store___local d_shortname;
-} __local_type;
-
-struct dentry___iname {
-	struct qstr___local d_name;
-	unsigned char d_iname[32];
-} __local_type;
-
-/* The first bytes of a short dentry name (every name fslock matches is shorter). */
-struct dname {
-	__u64 w[3];
-};
-
-/*
- * Reads a dentry's inline name into `n`, false where the name is kept elsewhere (a long
- * name). One function per layout, not inlined: the compiler may not merge the two
- * layouts' field relocations, of which the running kernel has only one.
- */
-static __noinline bool dname_read_short(struct dentry___short *d, struct dname *n)
-{
-	if ((unsigned long)d->d_name.name != (unsigned long)&d->d_shortname)
-		return false;
-	n->w[0] = *(__u64 *)&d->d_shortname.string[0];
-	n->w[1] = *(__u64 *)&d->d_shortname.string[8];
-	n->w[2] = *(__u64 *)&d->d_shortname.string[16];
-	return true;
-}
-
-static __noinline bool dname_read_iname(struct dentry___iname *d, struct dname *n)
-{
-	if ((unsigned long)d->d_name.name != (unsigned long)&d->d_iname)
-		return false;
-	n->w[0] = *(__u64 *)&d->d_iname[0];
-	n->w[1] = *(__u64 *)&d->d_iname[8];
-	n->w[2] = *(__u64 *)&d->d_iname[16];
-	return true;
-}
-
-/*
- * Whether a dentry is named `want` (len bytes, a constant). Read from the dentry's inline
- * name with BTF loads, which lockdown=confidentiality leaves to BPF; the names matched are
- * the kernel's own, all short, so kept inline. A name kept elsewhere is not matched (the
- * file then counts under the general operation: proc_sys, sysfs).
- */
-static __always_inline bool dname_is(struct dentry___local *d, const char *want, __u32 len)
-{
-	struct dname n = {};
-	bool inline_name;
-
-	if (!d || d->d_name.len != len || len > sizeof(n))
-		return false;
-	if (bpf_core_field_exists(struct dentry___short, d_shortname))
-		inline_name = dname_read_short((struct dentry___short *)d, &n);
-	else
-		inline_name = dname_read_iname((struct dentry___iname *)d, &n);
-	if (!inline_name)
-		return false;
-	for (__u32 i = 0; i < len; i++)
-		if (((const char *)n.w)[i] != want[i])
-			return false;
-	return true;
-}
-
-#define NAMED(d, literal) dname_is(d, literal, sizeof(literal) - 1)
 
 static __always_inline bool is_root(struct dentry___local *d, struct dentry___local *root)
 {

@@ -70,6 +70,7 @@ struct inode___local {
 	unsigned long i_ino;
 	unsigned int i_nlink;
 	struct super_block___local *i_sb;
+	void *i_private; /* sysfs (kernfs): the struct kernfs_node */
 } __local_type;
 
 /* A dentry's name (its len sits in an anonymous union with the hash: matched by name). */

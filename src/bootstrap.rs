@@ -122,7 +122,12 @@ pub fn run(policy: &Policy, pin_root: &Path) -> Result<()> {
     if applied.is_empty() && refused.is_empty() {
         log::info!(target: "bootstrap", "every protection has profile \"allow\": nothing to enforce");
     }
-    let skipped = skipped.into_inner();
+    let mut skipped = skipped.into_inner();
+    for (p, section) in &applied {
+        if let Err(e) = p.after_commit(*section, &root.protection_dir(p.name())) {
+            skipped.push(e.to_string());
+        }
+    }
     for what in &skipped {
         log::error!(target: "bootstrap", "not applied: {what}");
     }

@@ -116,6 +116,23 @@ pub enum Command {
         #[command(flatten)]
         pin_root: PinRootArg,
     },
+    /// Judge one USB device by usblock's pinned rules and authorize it, only its allowed
+    /// interfaces, or leave it unauthorized (udev runs it for each device added).
+    ///
+    /// Decides by the pinned rules, never the policy file. A root hub is locked instead
+    /// (authorized_default = 0). With usblock not pinned, it changes nothing.
+    UsbAuthorize {
+        /// The device's path as udev gives it (%p): /devices/.../1-1, or an interface of it.
+        #[arg(value_name = "DEVPATH")]
+        devpath: String,
+        #[command(flatten)]
+        pin_root: PinRootArg,
+    },
+    /// USB devices and usblock's rules.
+    Usb {
+        #[command(subcommand)]
+        command: UsbCommand,
+    },
     /// List the operations each protection's allow and block lists accept.
     Operations {
         /// Machine-readable output.
@@ -183,4 +200,20 @@ impl FromArgMatches for Overrides {
         }
         Ok(())
     }
+}
+
+#[derive(Subcommand)]
+pub enum UsbCommand {
+    /// Every USB device attached, the rule it matches (the pinned rules, or --policy's) and
+    /// a rule that would allow it, to write a policy from what is plugged in.
+    List {
+        /// Judge by this policy file's [usblock] rules instead of the pinned ones.
+        #[arg(long, short, value_name = "FILE")]
+        policy: Option<PathBuf>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        pin_root: PinRootArg,
+    },
 }

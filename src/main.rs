@@ -5,7 +5,7 @@ use std::{io::Write, path::Path, process::ExitCode};
 
 use bpflock::{
     bootstrap,
-    cli::{Cli, Command},
+    cli::{Cli, Command, UsbCommand},
     error::{self, Error, Result},
     forward, kernel, pins,
     policy::{Overrides, Policy, DEFAULT_POLICY_PATH},
@@ -36,6 +36,50 @@ impl log::Log for StderrLogger {
         let _ = writeln!(std::io::stderr(), "bpflock: {subsystem}{level}{}", r.args());
     }
     fn flush(&self) {}
+}
+
+/// `usb-authorize`'s log, where no journal is (an initramfs without systemd): the kernel's
+/// log, which outlives the initramfs, and stderr.
+struct KmsgLogger;
+
+impl log::Log for KmsgLogger {
+    fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+        m.level() <= log::max_level()
+    }
+    fn log(&self, r: &log::Record<'_>) {
+        if !self.enabled(r.metadata()) {
+            return;
+        }
+        let (priority, level) = match r.level() {
+            log::Level::Error => (3, "error: "),
+            log::Level::Warn => (4, "warning: "),
+            log::Level::Info => (6, ""),
+            _ => (7, ""),
+        };
+        let line = format!("bpflock: {}: {level}{}", r.target(), r.args());
+        if let Ok(mut kmsg) = std::fs::OpenOptions::new().write(true).open("/dev/kmsg") {
+            let _ = write!(kmsg, "<{priority}>{line}");
+        }
+        let _ = writeln!(std::io::stderr(), "{line}");
+    }
+    fn flush(&self) {}
+}
+
+/// Where a command run by udev logs: the journal where there is one (udevd keeps a
+/// program's output to itself), else the kernel log.
+fn init_system_logging(verbose: u8) {
+    let journal = Path::new("/run/systemd/journal/socket")
+        .exists()
+        .then(|| systemd_journal_logger::JournalLog::new().ok())
+        .flatten();
+    let installed = match journal {
+        Some(j) => j.with_syslog_identifier("bpflock".into()).install().is_ok(),
+        None => log::set_logger(&KmsgLogger).is_ok(),
+    };
+    if !installed {
+        return init_logging(verbose);
+    }
+    log::set_max_level(if verbose > 0 { log::LevelFilter::Debug } else { log::LevelFilter::Info });
 }
 
 fn init_logging(verbose: u8) {
@@ -242,6 +286,10 @@ fn run(cli: Cli) -> Result<bool> {
             }
         }
         Command::Probe { policy, json, pin_root } => probe(policy.as_deref(), json, &pin_root.pin_root)?,
+        Command::UsbAuthorize { devpath, pin_root } => protections::usb_authorize(&pin_root.pin_root, &devpath)?,
+        Command::Usb { command: UsbCommand::List { policy, json, pin_root } } => {
+            protections::usb_list(&pin_root.pin_root, policy.as_deref(), json)?
+        }
     }
     Ok(true)
 }
@@ -255,7 +303,10 @@ fn main() -> ExitCode {
         // SAFETY: restoring the default disposition of a signal, before any thread starts.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     }
-    init_logging(cli.verbose);
+    match cli.command {
+        Command::UsbAuthorize { .. } => init_system_logging(cli.verbose),
+        _ => init_logging(cli.verbose),
+    }
     match run(cli) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(error::EXIT_NOTHING_PINNED as u8),

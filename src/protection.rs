@@ -97,6 +97,15 @@ pub trait Protection: Sync {
         None
     }
 
+    /// Once bootstrap's pins are in force (the staging directory committed): what the
+    /// protection does to the system with them, judged by them (usblock: locks the USB root
+    /// hubs, authorizes the attached devices its rules allow). `dir` is its live pin
+    /// directory. Not before the commit: writes are then judged by the old pins, and a
+    /// failed bootstrap must change nothing.
+    fn after_commit(&self, _section: &dyn Section, _dir: &Path) -> Result<()> {
+        Ok(())
+    }
+
     /// Its map pins (relative to its directory) that bpflock writes after bootstrap: once
     /// sealed, writable by the bpflock executable alone, and not frozen.
     fn maps_written_after_bootstrap(&self) -> &'static [&'static str] {

@@ -11,6 +11,7 @@ mod jail;
 mod kimglock;
 mod kmodlock;
 mod nslock;
+mod usblock;
 
 use crate::protection::Protection;
 
@@ -23,6 +24,7 @@ pub static ALL: &[&dyn Protection] = &[
     &filelesslock::Filelesslock,
     &fslock::Fslock,
     &nslock::Nslock,
+    &usblock::Usblock,
     &jail::Jail,
     &bpfrestrict::Bpfrestrict,
 ];
@@ -42,8 +44,10 @@ pub fn names() -> String {
     ALL.iter().map(|p| p.name()).collect::<Vec<_>>().join(", ")
 }
 
-/// `bpflock run`: the jail's, the one command a protection adds.
+/// The commands protections add: `bpflock run` (the jail's), `bpflock usb-authorize` and
+/// `bpflock usb list` (usblock's).
 pub use jail::run;
+pub use usblock::{list as usb_list, usb_authorize};
 
 #[cfg(test)]
 mod tests {
