@@ -38,11 +38,13 @@ impl log::Log for StderrLogger {
     fn flush(&self) {}
 }
 
-/// `usb-authorize`'s log, where no journal is (an initramfs without systemd): the kernel's
-/// log, which outlives the initramfs, and stderr.
-struct KmsgLogger;
+/// `usb-authorize`'s log: the journal where there is one, else the kernel's log (which
+/// outlives an initramfs without systemd); and stderr, which udevd keeps at debug level.
+struct SystemLogger {
+    journal: Option<systemd_journal_logger::JournalLog>,
+}
 
-impl log::Log for KmsgLogger {
+impl log::Log for SystemLogger {
     fn enabled(&self, m: &log::Metadata<'_>) -> bool {
         m.level() <= log::max_level()
     }
@@ -57,26 +59,27 @@ impl log::Log for KmsgLogger {
             _ => (7, ""),
         };
         let line = format!("bpflock: {}: {level}{}", r.target(), r.args());
-        if let Ok(mut kmsg) = std::fs::OpenOptions::new().write(true).open("/dev/kmsg") {
-            let _ = write!(kmsg, "<{priority}>{line}");
+        match &self.journal {
+            Some(journal) => journal.log(r),
+            None => {
+                if let Ok(mut kmsg) = std::fs::OpenOptions::new().write(true).open("/dev/kmsg") {
+                    let _ = write!(kmsg, "<{priority}>{line}");
+                }
+            }
         }
         let _ = writeln!(std::io::stderr(), "{line}");
     }
     fn flush(&self) {}
 }
 
-/// Where a command run by udev logs: the journal where there is one (udevd keeps a
-/// program's output to itself), else the kernel log.
 fn init_system_logging(verbose: u8) {
     let journal = Path::new("/run/systemd/journal/socket")
         .exists()
         .then(|| systemd_journal_logger::JournalLog::new().ok())
-        .flatten();
-    let installed = match journal {
-        Some(j) => j.with_syslog_identifier("bpflock".into()).install().is_ok(),
-        None => log::set_logger(&KmsgLogger).is_ok(),
-    };
-    if !installed {
+        .flatten()
+        .map(|j| j.with_syslog_identifier("bpflock".into()));
+    let logger: &'static SystemLogger = Box::leak(Box::new(SystemLogger { journal }));
+    if log::set_logger(logger).is_err() {
         return init_logging(verbose);
     }
     log::set_max_level(if verbose > 0 { log::LevelFilter::Debug } else { log::LevelFilter::Info });

@@ -170,10 +170,143 @@ fn rootdisk(guest_dir: &Path, guest: &Guest) -> Vec<String> {
     ]
 }
 
+/// The suite that plugs USB devices (tests/guest/cases/usblock.sh).
+const USB_SUITE: &str = "usblock";
+
+/// For a guest running the usblock suite: an xHCI controller, a keyboard plugged at boot
+/// (port 4), the backends of the devices the guest asks to plug (a USB stick's disk, a
+/// network), and QEMU's QMP socket to plug them through.
+fn usb(guest_dir: &Path, guest: &Guest, qmp: &Path) -> Vec<String> {
+    if !guest.suites.iter().any(|s| s == USB_SUITE) {
+        return vec![];
+    }
+    let tag = guest.name.replace(['+', '='], "-");
+    let content = guest_dir.join(format!("usbstick-{tag}"));
+    let img = guest_dir.join(format!("usbstick-{tag}.img"));
+    let _ = fs::remove_dir_all(&content);
+    fs::create_dir_all(&content).expect("stick content dir");
+    fs::write(content.join("marker"), "bpflock usb stick\n").expect("stick marker");
+    let _ = fs::remove_file(&img);
+    let made = Command::new("mke2fs")
+        .args(["-q", "-t", "ext2", "-F", "-L", "BPFSTICK", "-d"])
+        .arg(&content)
+        .arg(&img)
+        .arg("8M")
+        .status()
+        .unwrap_or_else(|e| panic!("mke2fs (e2fsprogs) runs: {e}"));
+    assert!(made.success(), "mke2fs {} failed", img.display());
+    let _ = fs::remove_file(qmp);
+    [
+        "-device",
+        "qemu-xhci,id=xhci",
+        "-device",
+        "usb-kbd,bus=xhci.0,port=4,id=kbd0",
+        "-blockdev",
+        &format!("driver=raw,node-name=stick,file.driver=file,file.filename={}", img.display()),
+        "-netdev",
+        "hubport,id=usbnet0,hubid=0",
+        "-qmp",
+        &format!("unix:{},server=on,wait=off", qmp.display()),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// The devices a guest may ask for, by name: `BPFLOCK-QEMU SEQ plug NAME`.
+fn usb_device(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "kbd1" => r#"{"driver":"usb-kbd","id":"kbd1","bus":"xhci.0","port":"1"}"#,
+        "stick1" => r#"{"driver":"usb-storage","id":"stick1","bus":"xhci.0","port":"2","drive":"stick","serial":"BPFLOCK-STICK"}"#,
+        "net1" => r#"{"driver":"usb-net","id":"net1","bus":"xhci.0","port":"3","netdev":"usbnet0"}"#,
+        _ => return None,
+    })
+}
+
+/// One QMP command on a fresh connection; the reply, or what went wrong.
+fn qmp_command(socket: &Path, command: &str) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let mut stream = None;
+    for _ in 0..50 {
+        match std::os::unix::net::UnixStream::connect(socket) {
+            Ok(s) => {
+                stream = Some(s);
+                break;
+            }
+            Err(_) => thread::sleep(Duration::from_millis(100)),
+        }
+    }
+    let Some(mut stream) = stream else { return format!("cannot connect to {}", socket.display()) };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut reader = BufReader::new(stream.try_clone().expect("a unix stream clones"));
+    let mut reply = |stream: &mut std::os::unix::net::UnixStream, line: &str| -> String {
+        if !line.is_empty() && writeln!(stream, "{line}").is_err() {
+            return "write failed".into();
+        }
+        let mut got = String::new();
+        loop {
+            got.clear();
+            match reader.read_line(&mut got) {
+                Ok(0) | Err(_) => return format!("no reply: {got}"),
+                Ok(_) if got.contains("\"event\"") => continue,
+                Ok(_) => return got.trim().to_string(),
+            }
+        }
+    };
+    let greeting = reply(&mut stream, "");
+    let caps = reply(&mut stream, r#"{"execute":"qmp_capabilities"}"#);
+    let answer = reply(&mut stream, command);
+    format!("{greeting} | {caps} | {command} -> {answer}")
+}
+
+/// Carries out the guest's `BPFLOCK-QEMU SEQ VERB NAME` requests that appeared in the
+/// console since `done` (the highest SEQ handled), logging to `qmp_log`.
+fn serve_qemu_requests(console: &Path, socket: &Path, qmp_log: &Path, read: &mut u64, done: &mut u64) {
+    use std::io::{Read, Seek};
+    let Ok(mut file) = fs::File::open(console) else { return };
+    let mut bytes = Vec::new();
+    if file.seek(std::io::SeekFrom::Start(*read)).is_err() || file.read_to_end(&mut bytes).is_err() {
+        return;
+    }
+    // Whole lines only: the rest is read again next time.
+    let Some(end) = bytes.iter().rposition(|&b| b == b'\n') else { return };
+    *read += end as u64 + 1;
+    let text = String::from_utf8_lossy(&bytes[..end]);
+    for line in text.lines().map(|l| l.trim_end_matches('\r')) {
+        let Some(rest) = line.strip_prefix("BPFLOCK-QEMU ") else { continue };
+        let mut words = rest.split_whitespace();
+        let (Some(Ok(seq)), Some(verb), Some(name)) = (words.next().map(str::parse::<u64>), words.next(), words.next())
+        else {
+            continue;
+        };
+        if seq <= *done {
+            continue;
+        }
+        *done = seq;
+        let command = match (verb, usb_device(name)) {
+            ("plug", Some(device)) => format!(r#"{{"execute":"device_add","arguments":{device}}}"#),
+            ("unplug", Some(_)) => format!(r#"{{"execute":"device_del","arguments":{{"id":"{name}"}}}}"#),
+            _ => {
+                let _ = fs::write(qmp_log, format!("unknown request: {line}\n"));
+                continue;
+            }
+        };
+        let outcome = qmp_command(socket, &command);
+        let mut log = fs::OpenOptions::new().create(true).append(true).open(qmp_log).expect("qmp log opens");
+        let _ = std::io::Write::write_all(&mut log, format!("{seq} {verb} {name}: {outcome}\n").as_bytes());
+    }
+}
+
 fn boot(guest_dir: &Path, guest: &Guest) -> Boot {
     let kdir = guest_dir.join(format!("kernel-{}", guest.kernel));
     let log = guest_dir.join(format!("console-{}.log", guest.name.replace(['+', '='], "-")));
     let start = Instant::now();
+    // sun_path holds 108 bytes: the socket goes in the temporary directory.
+    let qmp = env::temp_dir().join(format!("bpflock-qmp-{}-{}.sock", std::process::id(), guest.name.replace(['+', '='], "-")));
+    let qmp_log = guest_dir.join(format!("qmp-{}.log", guest.name.replace(['+', '='], "-")));
+    let _ = fs::remove_file(&qmp_log);
+    let (mut console_read, mut qemu_requests_done) = (0, 0);
+    let serves_usb = guest.suites.iter().any(|s| s == USB_SUITE);
     let (qemu, machine, console): (&str, &[&str], &str) = if guest.arm64() {
         ("qemu-system-aarch64", &["-M", "virt", "-cpu", "max"], "ttyAMA0")
     } else {
@@ -195,6 +328,7 @@ fn boot(guest_dir: &Path, guest: &Guest) -> Boot {
         .args(["-append", append.trim_end()])
         .args(rodisk(guest_dir, &guest.kernel))
         .args(rootdisk(guest_dir, guest))
+        .args(usb(guest_dir, guest, &qmp))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -207,8 +341,12 @@ fn boot(guest_dir: &Path, guest: &Guest) -> Boot {
             break;
         }
         thread::sleep(Duration::from_millis(200));
+        if serves_usb {
+            serve_qemu_requests(&log, &qmp, &qmp_log, &mut console_read, &mut qemu_requests_done);
+        }
     }
     let _ = child.wait();
+    let _ = fs::remove_file(&qmp);
     let console = fs::read_to_string(&log).unwrap_or_default();
     let mut results = HashMap::new();
     for line in console.lines().map(|l| l.trim_end_matches('\r')) {

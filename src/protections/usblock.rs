@@ -48,19 +48,13 @@ const PRESENT_PIN: &str = "present";
 pub struct Usblock;
 
 #[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(Spanned<String>),
-    Many(Vec<Spanned<String>>),
-}
-
-#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRule {
     id: Option<Spanned<String>>,
     serial: Option<Spanned<String>>,
     port: Option<Spanned<String>>,
-    class: Option<OneOrMany>,
+    /// A class, or a list of them.
+    class: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -121,22 +115,26 @@ fn parse_rule(doc: &Document<'_>, raw: &Spanned<RawRule>) -> Result<Rule, Policy
     if let Some(port) = &r.port {
         rule.port = Some(rules::parse_port(port.get_ref()).map_err(|m| at_span(port.span(), m))?);
     }
-    let classes: Vec<&Spanned<String>> = match &r.class {
-        None => vec![],
-        Some(OneOrMany::One(c)) => vec![c],
-        Some(OneOrMany::Many(list)) => list.iter().collect(),
-    };
-    if matches!(&r.class, Some(OneOrMany::Many(list)) if list.is_empty()) {
-        return Err(at_span(raw.span(), "class = []: an empty list allows nothing; leave class out to allow every interface".into()));
-    }
-    if classes.len() > abi::USBLOCK_RULE_CLASSES as usize {
-        return Err(at_span(
-            classes[abi::USBLOCK_RULE_CLASSES as usize].span(),
-            format!("more than {} classes in one rule", abi::USBLOCK_RULE_CLASSES),
-        ));
-    }
-    for c in classes {
-        rule.classes.push(rules::parse_class(c.get_ref()).map_err(|m| at_span(c.span(), m))?);
+    if let Some(class) = &r.class {
+        // Items of a list carry no place of their own: errors point at the list.
+        let err = |m: String| at_span(class.span(), m);
+        let names: Vec<&str> = match class.get_ref() {
+            toml::Value::String(s) => vec![s.as_str()],
+            toml::Value::Array(items) => items
+                .iter()
+                .map(|v| v.as_str().ok_or_else(|| err(format!("class: {v} is not a string"))))
+                .collect::<Result<_, _>>()?,
+            other => return Err(err(format!("class: a class name or a list of them, not {}", other.type_str()))),
+        };
+        if names.is_empty() {
+            return Err(err("class = []: an empty list allows nothing; leave class out to allow every interface".into()));
+        }
+        if names.len() > abi::USBLOCK_RULE_CLASSES as usize {
+            return Err(err(format!("more than {} classes in one rule", abi::USBLOCK_RULE_CLASSES)));
+        }
+        for name in names {
+            rule.classes.push(rules::parse_class(name).map_err(&err)?);
+        }
     }
     if r.id.is_none() && r.serial.is_none() && r.port.is_none() && r.class.is_none() {
         return Err(at_span(raw.span(), "an empty rule would allow every device; name an id, serial, port or class".into()));
