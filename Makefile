@@ -242,7 +242,10 @@ UNITDIR := $(PREFIX)/lib/systemd/system
 MANDIR := $(PREFIX)/share/man
 INITRAMFS_TOOLS_DIR ?= $(if $(filter /usr,$(PREFIX)),/usr/share/initramfs-tools,/etc/initramfs-tools)
 DRACUT_DIR ?= /usr/lib/dracut/modules.d/90bpflock
+# udev reads no rules under /usr/local: a local install's rule goes in /etc.
+UDEV_RULES_DIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/udev/rules.d,/etc/udev/rules.d)
 INSTALLED := $(SBINDIR)/bpflock $(UNITDIR)/bpflock.service $(UNITDIR)/bpflock-forward.service \
+	$(UDEV_RULES_DIR)/70-bpflock-usb.rules \
 	$(PREFIX)/share/bash-completion/completions/bpflock \
 	$(PREFIX)/share/zsh/vendor-completions/_bpflock $(PREFIX)/share/fish/vendor_completions.d/bpflock.fish \
 	$(DRACUT_DIR)/module-setup.sh $(DRACUT_DIR)/bpflock-bootstrap.sh \
@@ -259,6 +262,9 @@ install:
 		$(call at-sbindir,systemd/$$u.service,$(DESTDIR)$(UNITDIR)/$$u.service); \
 		chmod 644 $(DESTDIR)$(UNITDIR)/$$u.service; \
 	done
+	install -d $(DESTDIR)$(UDEV_RULES_DIR)
+	$(call at-sbindir,udev/70-bpflock-usb.rules,$(DESTDIR)$(UDEV_RULES_DIR)/70-bpflock-usb.rules)
+	chmod 644 $(DESTDIR)$(UDEV_RULES_DIR)/70-bpflock-usb.rules
 	install -d -m 755 $(DESTDIR)/etc/bpflock $(DESTDIR)/etc/default
 	@if [ -e $(DESTDIR)/etc/bpflock/policy.toml ]; then \
 		echo "keeping the existing $(DESTDIR)/etc/bpflock/policy.toml"; \

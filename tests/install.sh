@@ -25,7 +25,7 @@ check "policy installed, valid" "$dest/usr/sbin/bpflock" check "$dest/etc/bpfloc
 check "/etc/default/bpflock: the initramfs off unless asked" grep -qx "BPFLOCK_INITRAMFS=no" "$dest/etc/default/bpflock"
 check "example policies" test -f "$dest/usr/share/bpflock/policy/container-host.toml"
 check "man page bpflock(8)" grep -q "^.TH bpflock 8" "$dest/usr/share/man/man8/bpflock.8"
-for sub in bootstrap check status remove forward run operations probe; do
+for sub in bootstrap check status remove forward run operations probe usb-authorize usb; do
     check "man page bpflock-$sub(8)" grep -q "^.TH bpflock-$sub 8" "$dest/usr/share/man/man8/bpflock-$sub.8"
 done
 # Every bpflock-COMMAND(8) that bpflock(8) names is installed (roff writes the hyphen \-).
@@ -38,10 +38,11 @@ man_refs_installed() {
 check "bpflock(8) refers to pages that are installed" man_refs_installed "$dest/usr/share/man/man8/bpflock.8" "$dest/usr/share/man/man8"
 check "man page bpflock.toml(5)" grep -q "^.TH bpflock.toml 5" "$dest/usr/share/man/man5/bpflock.toml.5"
 check "bash completion" grep -q "_bpflock" "$dest/usr/share/bash-completion/completions/bpflock"
-check "bash completion names every protection for remove" grep -q "kimglock kmodlock filelesslock fslock nslock jail bpfrestrict" "$dest/usr/share/bash-completion/completions/bpflock"
+check "bash completion names every protection for remove" grep -q "kimglock kmodlock filelesslock fslock nslock usblock jail bpfrestrict" "$dest/usr/share/bash-completion/completions/bpflock"
 check "zsh completion" test -s "$dest/usr/share/zsh/vendor-completions/_bpflock"
 check "fish completion" grep -q "jail" "$dest/usr/share/fish/vendor_completions.d/bpflock.fish"
 check "dracut module" test -x "$dest/usr/lib/dracut/modules.d/90bpflock/module-setup.sh"
+check "udev rule, running the installed binary" grep -q 'RUN+="/usr/sbin/bpflock usb-authorize %p"' "$dest/usr/lib/udev/rules.d/70-bpflock-usb.rules"
 check "initramfs-tools hook and script" test -x "$dest/usr/share/initramfs-tools/hooks/bpflock" -a -x "$dest/usr/share/initramfs-tools/scripts/init-premount/bpflock"
 echo "# mine" >> "$dest/etc/bpflock/policy.toml"
 sudo_make install DESTDIR="$dest" PREFIX=/usr >/dev/null 2>&1
@@ -53,6 +54,7 @@ local_root="$dest/local"
 sudo_make install DESTDIR="$local_root" PREFIX=/usr/local >/dev/null 2>&1
 check "PREFIX reaches the unit" grep -q "ExecStart=/usr/local/sbin/bpflock bootstrap" "$local_root/usr/local/lib/systemd/system/bpflock.service"
 check "PREFIX reaches the initramfs-tools hook, in /etc/initramfs-tools" grep -qx "BPFLOCK=/usr/local/sbin/bpflock" "$local_root/etc/initramfs-tools/hooks/bpflock"
+check "PREFIX reaches the udev rule, in /etc/udev (udev reads no /usr/local)" grep -q 'RUN+="/usr/local/sbin/bpflock usb-authorize %p"' "$local_root/etc/udev/rules.d/70-bpflock-usb.rules"
 check "PREFIX reaches the dracut module, in /usr/lib/dracut" grep -qx "BPFLOCK=/usr/local/sbin/bpflock" "$local_root/usr/lib/dracut/modules.d/90bpflock/module-setup.sh"
 
 sudo_make uninstall DESTDIR="$dest" PREFIX=/usr >/dev/null 2>&1
@@ -73,7 +75,8 @@ if [ -f "$deb" ]; then
     for f in ./usr/sbin/bpflock ./usr/lib/systemd/system/bpflock.service ./usr/lib/systemd/system/bpflock-forward.service \
         ./etc/bpflock/policy.toml ./etc/default/bpflock ./usr/share/man/man8/bpflock.8 ./usr/share/man/man5/bpflock.toml.5 \
         ./usr/share/bash-completion/completions/bpflock ./usr/share/initramfs-tools/hooks/bpflock \
-        ./usr/lib/dracut/modules.d/90bpflock/module-setup.sh ./usr/share/doc/bpflock/copyright; do
+        ./usr/lib/dracut/modules.d/90bpflock/module-setup.sh ./usr/share/doc/bpflock/copyright \
+        ./usr/lib/udev/rules.d/70-bpflock-usb.rules; do
         check "package holds $f" grep -q " $f\$" "$dest/contents"
     done
     check "package files are root's" sh -c "! grep -v ' root/root ' '$dest/contents' | grep -q ."

@@ -24,5 +24,21 @@ depends() {
 install() {
     inst_binary "$BPFLOCK" /usr/sbin/bpflock
     [[ -f /etc/bpflock/policy.toml ]] && inst_simple /etc/bpflock/policy.toml
-    inst_hook pre-mount 10 "$moddir/bpflock-bootstrap.sh"
+    # usblock's udev rule (where make install put it), naming the initramfs' bpflock: new USB
+    # devices are judged by the pinned rules from the initramfs on.
+    local rules d
+    for d in /etc/udev/rules.d /usr/lib/udev/rules.d /lib/udev/rules.d; do
+        [[ -f $d/70-bpflock-usb.rules ]] && rules=$d/70-bpflock-usb.rules && break
+    done
+    if [[ -n $rules ]]; then
+        sed -e 's|RUN+="[^ ]*/bpflock |RUN+="/usr/sbin/bpflock |' "$rules" > "$initdir/usr/lib/udev/rules.d/70-bpflock-usb.rules"
+    fi
+    # With usblock in the policy, before udev triggers the devices present (pre-trigger):
+    # dracut's pre-mount comes after cryptsetup, and the keyboard the rules allow must work
+    # at the LUKS prompt. Without it, pre-mount, once the storage drivers are loaded.
+    if [[ -f /etc/bpflock/policy.toml ]] && grep -q '^\[usblock\]' /etc/bpflock/policy.toml; then
+        inst_hook pre-trigger 10 "$moddir/bpflock-bootstrap.sh"
+    else
+        inst_hook pre-mount 10 "$moddir/bpflock-bootstrap.sh"
+    fi
 }

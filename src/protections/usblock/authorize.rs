@@ -118,7 +118,8 @@ pub fn usb_authorize(pin_root: &Path, devpath: &str) -> Result<()> {
         });
     }
     let Some(p) = Pinned::read(&pin_root.join(NAME))? else {
-        log::info!(target: NAME, "not bootstrapped: {devpath} left as the kernel set it");
+        // Debug only: the udev rule runs for every USB device wherever bpflock is installed.
+        log::debug!(target: NAME, "not bootstrapped: {devpath} left as the kernel set it");
         return Ok(());
     };
     let mut dir = sysfs::root().join(devpath.trim_start_matches('/'));
