@@ -78,6 +78,27 @@ static __always_inline bool dname_is(struct dentry___local *d, const char *want,
 	return true;
 }
 
+/* Whether a dentry's name starts with `want` (len bytes, a constant). */
+static __always_inline bool dname_starts(struct dentry___local *d, const char *want, __u32 len)
+{
+	struct dname n = {};
+	bool inline_name;
+
+	if (!d || d->d_name.len < len || len >= sizeof(n))
+		return false;
+	if (bpf_core_field_exists(struct dentry___short, d_shortname))
+		inline_name = dname_read_short((struct dentry___short *)d, &n);
+	else
+		inline_name = dname_read_iname((struct dentry___iname *)d, &n);
+	if (!inline_name)
+		return false;
+	for (__u32 i = 0; i < len; i++)
+		if (((const char *)n.w)[i] != want[i])
+			return false;
+	return true;
+}
+
 #define NAMED(d, literal) dname_is(d, literal, sizeof(literal) - 1)
+#define NAMED_PREFIX(d, literal) dname_starts(d, literal, sizeof(literal) - 1)
 
 #endif

@@ -6,9 +6,10 @@
  * writes its `authorized` file. `bpflock usb-authorize` writes those files from the pinned
  * rules; this program keeps everyone else off them: writes to a USB device's or interface's
  * `authorized` and `remove`, a root hub's defaults, usbcore's `authorized_default`
- * parameter, and the USB bus' and drivers' bind, unbind, new_id, remove_id, drivers_probe
- * and drivers_autoprobe. Under baseline, refused outside the initial pid namespace; under
- * restricted, to everyone but the bpflock executable bootstrap recorded.
+ * parameter, the USB bus' and drivers' bind, unbind, new_id, remove_id, drivers_probe
+ * and drivers_autoprobe, and usbip's vhci_hcd `attach`. Under baseline, refused outside
+ * the initial pid namespace; under restricted, to everyone but the bpflock executable
+ * bootstrap recorded.
  *
  * Files are told by what they are, not by the path used: sysfs' superblock, the dentry
  * chain up to that superblock's root (kernel-owned names: "bus", "usb", "drivers",
@@ -192,6 +193,12 @@ static __noinline int usb_op_of(struct file___local *file, unsigned long *object
 		bus = read_ptr(up->d_parent);
 		return bus && NAMED(bus, "usb") && TOP_DIR(read_ptr(bus->d_parent), root, "bus") ? USBLOCK_DRIVER : -1;
 	}
+	/* /sys/devices/platform/vhci_hcd.N/attach: usbip plugs a device made elsewhere (its
+	 * descriptors whatever the other end says) into this host's USB. The directory is
+	 * the platform device's, named by the vhci_hcd driver. A name kept out of line is no
+	 * "vhci_hcd." one (every such name is short): not ours. */
+	if (NAMED(d, "attach"))
+		return NAMED_PREFIX(parent, "vhci_hcd.") ? USBLOCK_VHCI_ATTACH : -1;
 	/* A USB device's or interface's own attributes: decided by the device. */
 	if (NAMED(d, "authorized"))
 		op = USBLOCK_AUTHORIZED;

@@ -16,6 +16,7 @@ enum usblock_op {
 	USBLOCK_REMOVE = 3,                   /* a USB device's `remove` (logical disconnect) */
 	USBLOCK_DRIVER = 4,                   /* a USB driver's bind, unbind, new_id, remove_id */
 	USBLOCK_DRIVERS_PROBE = 5,            /* the USB bus' drivers_probe, drivers_autoprobe */
+	USBLOCK_VHCI_ATTACH = 6,              /* usbip's vhci_hcd.N/attach: a device over the network */
 };
 
 #define USBLOCK_MAX_RULES 256

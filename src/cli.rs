@@ -119,14 +119,13 @@ pub enum Command {
     /// Judge one USB device by usblock's pinned rules and authorize it, only its allowed
     /// interfaces, or leave it unauthorized (udev runs it for each device added).
     ///
-    /// Decides by the pinned rules, never the policy file. A root hub is locked instead
-    /// (authorized_default = 0). With usblock not pinned, it changes nothing.
+    /// Decides by the rules pinned under /sys/fs/bpf/bpflock/usblock (the system's: pid 1's),
+    /// never the policy file. A root hub is locked instead (authorized_default = 0). With
+    /// usblock not pinned, it changes nothing.
     UsbAuthorize {
         /// The device's path as udev gives it (%p): /devices/.../1-1, or an interface of it.
         #[arg(value_name = "DEVPATH")]
         devpath: String,
-        #[command(flatten)]
-        pin_root: PinRootArg,
     },
     /// USB devices and usblock's rules.
     Usb {

@@ -289,7 +289,7 @@ fn run(cli: Cli) -> Result<bool> {
             }
         }
         Command::Probe { policy, json, pin_root } => probe(policy.as_deref(), json, &pin_root.pin_root)?,
-        Command::UsbAuthorize { devpath, pin_root } => protections::usb_authorize(&pin_root.pin_root, &devpath)?,
+        Command::UsbAuthorize { devpath } => protections::usb_authorize(&devpath)?,
         Command::Usb { command: UsbCommand::List { policy, json, pin_root } } => {
             protections::usb_list(&pin_root.pin_root, policy.as_deref(), json)?
         }

@@ -224,7 +224,9 @@ fn present_devices(live: &Path) -> Result<Vec<u64>> {
         let map = skeleton::open_read_only(&pinned).map_err(|e| refused(format!("{}: {e}", pinned.display())))?;
         return Ok(map.keys().filter_map(|k| Some(u64::from_ne_bytes(k.try_into().ok()?))).collect());
     }
-    Ok(sysfs::devices().iter().map(|d| d.ino).collect())
+    let sys = sysfs::Sysfs::open().map_err(|e| refused(format!("/sys: {e}")))?;
+    // A device that cannot be read is not recorded: judged by the rules, it is refused.
+    Ok(sysfs::devices(&sys).into_iter().flatten().map(|d| d.ino).collect())
 }
 
 fn freeze(map: &libbpf_rs::MapMut<'_>) -> Result<()> {
@@ -294,7 +296,7 @@ impl Protection for Usblock {
 
     fn probe(&self, _section: &dyn Section, _btf: &crate::kernel::KernelBtf) -> (Vec<String>, Option<crate::error::NotSupported>) {
         let mut lines = vec![];
-        if !sysfs::usbcore_param().exists() {
+        if !Path::new("/sys").join(sysfs::USBCORE_PARAM).exists() {
             lines.push(format!("{NAME}: usbcore is not loaded: controllers added before the udev rule runs start unlocked unless usbcore.authorized_default=0 is on the kernel command line"));
         }
         (lines, None)

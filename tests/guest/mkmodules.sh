@@ -21,7 +21,7 @@ wanted="fs/minix/minix lib/test_firmware drivers/net/dummy drivers/block/virtio_
 optional="drivers/virtio/virtio_pci crypto/crc32c_generic fs/overlayfs/overlay fs/binfmt_misc fs/configfs/configfs drivers/block/loop"
 # usblock's: the xHCI controller QEMU plugs devices into, and the drivers of those devices
 # (keyboard, storage, network adapter), nothing autoloaded (no udev in the guest).
-optional="$optional drivers/usb/host/xhci-pci drivers/hid/usbhid/usbhid drivers/hid/hid-generic drivers/usb/storage/usb-storage drivers/scsi/sd_mod drivers/net/usb/cdc_ether drivers/net/usb/rndis_host"
+optional="$optional drivers/usb/host/xhci-pci drivers/hid/usbhid/usbhid drivers/hid/hid-generic drivers/usb/storage/usb-storage drivers/scsi/sd_mod drivers/net/usb/cdc_ether drivers/net/usb/rndis_host drivers/usb/usbip/vhci-hcd"
 closure=""
 for rel in $wanted $optional; do
     line=$(grep -E "^kernel/$rel\.ko(\.xz|\.zst)?:" "$src/modules.dep" || true)

@@ -3,14 +3,17 @@
 //! decide by the pinned rules, never the policy file: an edited file changes nothing until
 //! the next bootstrap.
 
-use std::path::{Path, PathBuf};
+use std::{
+    os::unix::fs::MetadataExt,
+    path::{Path, PathBuf},
+};
 
 use serde_json::json;
 
 use super::{
     refused,
     rules::{self, class_name, Decision, Reason, Rule},
-    sysfs::{self, UsbDevice},
+    sysfs::{self, Sysfs, UsbDevice},
     Pinned, UsblockPolicy, NAME,
 };
 use crate::{error::Result, protection::ProtectionStatus};
@@ -28,20 +31,31 @@ fn describe(dev: &UsbDevice) -> String {
     s
 }
 
-fn reason_text(rules: &[Rule], d: &Decision) -> String {
-    match &d.reason {
-        Reason::Present => "allowed: attached at boot (present = \"allow\")".into(),
+fn reason_text(rules: &[Rule], dev: &UsbDevice, d: &Decision) -> String {
+    let mut text = match &d.reason {
+        Reason::Present => "allowed: attached at boot (present = \"allow\")".to_string(),
         Reason::Rule(i) => format!("allowed by {}", rules.get(*i).map_or("?", |r| r.at.as_str())),
         Reason::NoRule => "refused: no rule allows it".into(),
+    };
+    if let Some(why) = &dev.ids.malformed {
+        text.push_str(&format!(" (its descriptors are refused: {why}; only a rule without class can allow it)"));
     }
+    text
+}
+
+fn sysfs() -> Result<Sysfs> {
+    Sysfs::open().map_err(|e| refused(format!("/sys: {e}")))
 }
 
 /// Judges one device by the pinned rules and brings its authorization in line, logging the
 /// decision and what was written.
-fn apply(p: &Pinned, dev: &UsbDevice) -> Result<()> {
+fn apply(sys: &Sysfs, p: &Pinned, dev: &UsbDevice) -> Result<()> {
     let d = judge(p, dev);
     let allowed = d.allowed() || p.complain;
-    let applied = sysfs::authorize(dev, allowed, |key| p.complain || d.interface_allowed(key)).map_err(|e| {
+    let applied = sysfs::authorize(sys, dev, allowed, |i| {
+        p.complain || d.configured_interface_allowed(&dev.ids, i.key, i.class)
+    })
+    .map_err(|e| {
         let hint = match e.kind() {
             std::io::ErrorKind::PermissionDenied => format!(
                 " (refused: under profile {}, only the bpflock executable bootstrap recorded may write it, \
@@ -53,7 +67,7 @@ fn apply(p: &Pinned, dev: &UsbDevice) -> Result<()> {
         };
         refused(format!("{}: {e}{hint}", describe(dev)))
     })?;
-    let mut line = format!("{}: {}", describe(dev), reason_text(&p.rules, &d));
+    let mut line = format!("{}: {}", describe(dev), reason_text(&p.rules, dev, &d));
     if p.complain && !d.allowed() {
         line = format!("{}: would be refused, no rule allows it (complain mode: authorized)", describe(dev));
     }
@@ -76,29 +90,46 @@ fn apply(p: &Pinned, dev: &UsbDevice) -> Result<()> {
 }
 
 /// Locks a root hub: its defaults and usbcore's at 0.
-fn lock_hub(hub: &Path) -> Result<()> {
-    let written = sysfs::lock_hub(hub).map_err(|e| refused(format!("locking root hub: {e}")))?;
+fn lock_hub(sys: &Sysfs, hub: &Path) -> Result<()> {
+    let written = sysfs::lock_hub(sys, hub).map_err(|e| refused(format!("locking root hub: {e}")))?;
     for file in written {
         log::info!(target: NAME, "{file}: 0");
     }
     Ok(())
 }
 
+/// A device that cannot be read cannot be judged: taken back where the kernel authorized it.
+fn refuse_unreadable(sys: &Sysfs, dir: &Path, e: &std::io::Error) -> String {
+    let taken_back = match sys.read(&dir.join("authorized")).as_deref() {
+        Ok("0") => "not authorized".to_string(),
+        _ => match sys.write(&dir.join("authorized"), "0") {
+            Ok(()) => "deauthorized".to_string(),
+            Err(w) => format!("and cannot be deauthorized: {w}"),
+        },
+    };
+    format!("/sys/{}: cannot be judged ({e}): {taken_back}", dir.display())
+}
+
 /// After bootstrap: every root hub locked, every attached device judged by the pins in `dir`.
 /// Failures are reported together, after everything else was tried.
 pub fn apply_pinned(dir: &Path) -> Result<()> {
     let p = Pinned::read(dir)?.ok_or_else(|| refused(format!("{} is not pinned", dir.display())))?;
+    let sys = sysfs()?;
     let mut failed = Vec::new();
-    for hub in sysfs::root_hubs() {
-        if let Err(e) = lock_hub(&hub) {
+    for hub in sysfs::root_hubs(&sys) {
+        if let Err(e) = lock_hub(&sys, &hub) {
             failed.push(e.to_string());
         }
     }
-    if !sysfs::usbcore_param().exists() {
+    if !sys.exists(Path::new(sysfs::USBCORE_PARAM)) {
         log::warn!(target: NAME, "usbcore is not loaded: controllers added before the udev rule runs start unlocked unless usbcore.authorized_default=0 is on the kernel command line");
     }
-    for dev in sysfs::devices() {
-        if let Err(e) = apply(&p, &dev) {
+    for dev in sysfs::devices(&sys) {
+        let outcome = match dev {
+            Ok(dev) => apply(&sys, &p, &dev),
+            Err((dir, e)) => Err(refused(refuse_unreadable(&sys, &dir, &e))),
+        };
+        if let Err(e) = outcome {
             failed.push(e.to_string());
         }
     }
@@ -108,22 +139,43 @@ pub fn apply_pinned(dir: &Path) -> Result<()> {
     }
 }
 
+/// The pin root usb-authorize trusts: the system's, as pid 1 sees it. A BPF filesystem
+/// mounted over /sys/fs/bpf in a mount namespace of one's own, holding pins made to look
+/// like usblock's (complain mode, a rule for anything), is another directory.
+fn system_pin_root() -> Result<PathBuf> {
+    let root = PathBuf::from(crate::cli::DEFAULT_PIN_ROOT);
+    let system = Path::new("/proc/1/root").join(root.strip_prefix("/").unwrap_or(&root));
+    let identity = |path: &Path| std::fs::metadata(path).map(|m| (m.dev(), m.ino()));
+    match (identity(&root), identity(&system)) {
+        (Ok(ours), Ok(pid1s)) if ours == pid1s => Ok(root),
+        (Err(e), _) if crate::error::gone(&e) => Ok(root), // nothing pinned: Pinned::read says so
+        (ours, pid1s) => Err(refused(format!(
+            "{} is not the system's pin root ({}: {:?}, pid 1's: {:?})",
+            root.display(),
+            root.display(),
+            ours.map_err(|e| e.to_string()),
+            pid1s.map_err(|e| e.to_string())
+        ))),
+    }
+}
+
 /// `bpflock usb-authorize DEVPATH`: DEVPATH as udev gives it (%p, /devices/...), a USB
 /// device, root hub or interface (its device is judged).
-pub fn usb_authorize(pin_root: &Path, devpath: &str) -> Result<()> {
-    if !devpath.starts_with("/devices/") || devpath.split('/').any(|c| c == "..") {
+pub fn usb_authorize(devpath: &str) -> Result<()> {
+    if !devpath.starts_with("/devices/") || devpath.split('/').any(|c| c == ".." || c == ".") {
         return Err(crate::error::Error::Override {
             flag: "DEVPATH".into(),
             message: format!("\"{devpath}\" is not a device path as udev gives it (/devices/...)"),
         });
     }
-    let Some(p) = Pinned::read(&pin_root.join(NAME))? else {
+    let Some(p) = Pinned::read(&system_pin_root()?.join(NAME))? else {
         // Debug only: the udev rule runs for every USB device wherever bpflock is installed.
         log::debug!(target: NAME, "not bootstrapped: {devpath} left as the kernel set it");
         return Ok(());
     };
-    let mut dir = sysfs::root().join(devpath.trim_start_matches('/'));
-    let uevent = sysfs::read(&dir.join("uevent")).map_err(|e| refused(format!("{}: {e}", dir.display())))?;
+    let sys = sysfs()?;
+    let mut dir = PathBuf::from(devpath.trim_start_matches('/'));
+    let uevent = sys.read(&dir.join("uevent")).map_err(|e| refused(e.to_string()))?;
     let devtype = uevent.lines().find_map(|l| l.strip_prefix("DEVTYPE=")).unwrap_or_default().to_string();
     match devtype.as_str() {
         "usb_interface" => dir = dir.parent().map(Path::to_path_buf).unwrap_or(dir),
@@ -134,11 +186,18 @@ pub fn usb_authorize(pin_root: &Path, devpath: &str) -> Result<()> {
         }
     }
     let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
-    if sysfs::is_root_hub(&name) {
-        return lock_hub(&dir);
+    // Its root hub first: a device is never authorized under a hub that authorizes the
+    // interfaces of the next by itself.
+    if let Some(hub) = sysfs::root_hub_of(&dir) {
+        lock_hub(&sys, &hub)?;
     }
-    let dev = UsbDevice::read(&dir).map_err(|e| refused(format!("{}: {e}", dir.display())))?;
-    apply(&p, &dev)
+    if sysfs::is_root_hub(&name) {
+        return Ok(());
+    }
+    match UsbDevice::read(&sys, &dir) {
+        Ok(dev) => apply(&sys, &p, &dev),
+        Err(e) => Err(refused(refuse_unreadable(&sys, &dir, &e))),
+    }
 }
 
 /// The rule `usb list` suggests for a device: its id, serial and the classes of its interfaces.
@@ -179,8 +238,16 @@ fn list_rules(pin_root: &Path, policy: Option<&Path>) -> Result<(Vec<Rule>, bool
 /// `bpflock usb list`: every USB device, the rule it matches, and a rule that would allow it.
 pub fn list(pin_root: &Path, policy: Option<&Path>, json: bool) -> Result<()> {
     let (rules, present_allow, pinned, source) = list_rules(pin_root, policy)?;
+    let sys = sysfs()?;
     let mut report = Vec::new();
-    for dev in sysfs::devices() {
+    for dev in sysfs::devices(&sys) {
+        let dev = match dev {
+            Ok(dev) => dev,
+            Err((dir, e)) => {
+                report.push(json!({ "port": dir.file_name().map(|n| n.to_string_lossy().into_owned()), "error": e.to_string() }));
+                continue;
+            }
+        };
         let present = present_allow && pinned.as_ref().is_some_and(|p| p.is_present(dev.ino));
         let d = rules::decide(&rules, &dev.ids, present);
         let interfaces: Vec<serde_json::Value> = dev
@@ -203,7 +270,7 @@ pub fn list(pin_root: &Path, policy: Option<&Path>, json: bool) -> Result<()> {
             "product": dev.product_name,
             "authorized": dev.authorized,
             "allowed": d.allowed(),
-            "decision": reason_text(&rules, &d),
+            "decision": reason_text(&rules, &dev, &d),
             "interfaces": interfaces,
             "suggested_rule": suggestion(&dev).to_toml(),
         }));
@@ -214,6 +281,10 @@ pub fn list(pin_root: &Path, policy: Option<&Path>, json: bool) -> Result<()> {
     }
     println!("judged by {source}");
     for d in &report {
+        if let Some(e) = d["error"].as_str() {
+            println!("{}: cannot be read: {e}", d["port"].as_str().unwrap_or("?"));
+            continue;
+        }
         let serial = d["serial"].as_str().map(|s| format!(" serial \"{s}\"")).unwrap_or_default();
         let product = d["product"].as_str().map(|s| format!(" \"{s}\"")).unwrap_or_default();
         let state = if d["authorized"] == true { "authorized" } else { "not authorized" };
@@ -237,15 +308,22 @@ pub fn list(pin_root: &Path, policy: Option<&Path>, json: bool) -> Result<()> {
 /// usblock's part of `bpflock status`: the root hubs' and usbcore's defaults, and each device
 /// with its decision.
 pub fn status(dir: &Path, st: &mut ProtectionStatus) {
-    let hubs: Vec<PathBuf> = sysfs::root_hubs();
+    let sys = match Sysfs::open() {
+        Ok(sys) => sys,
+        Err(e) => return st.unreadable.push(format!("/sys: {e}")),
+    };
+    let hubs = sysfs::root_hubs(&sys);
     let mut unlocked = Vec::new();
     for hub in &hubs {
-        for (path, value) in sysfs::hub_defaults(hub) {
-            if value.as_deref().is_some_and(|v| v != "0") {
-                unlocked.push(format!("{} = {}", path.display(), value.unwrap_or_default()));
+        for (path, value) in sysfs::hub_defaults(&sys, hub) {
+            match value {
+                Ok(v) if v == "0" => {}
+                Ok(v) => unlocked.push(format!("/sys/{} = {v}", path.display())),
+                Err(e) => unlocked.push(e.to_string()),
             }
         }
     }
+    unlocked.sort();
     unlocked.dedup();
     match unlocked.is_empty() {
         true => st.lines.push(format!("{} root hubs, every default at 0", hubs.len())),
@@ -255,17 +333,21 @@ pub fn status(dir: &Path, st: &mut ProtectionStatus) {
             }
         }
     }
-    if !sysfs::usbcore_param().exists() {
-        st.lines.push("usbcore is not loaded: its authorized_default is set when a root hub appears".into());
-    }
     let pinned = match Pinned::read(dir) {
         Ok(p) => p,
         Err(e) => return st.unreadable.push(format!("rules: {e}")),
     };
     let mut devices = Vec::new();
-    for dev in sysfs::devices() {
+    for dev in sysfs::devices(&sys) {
+        let dev = match dev {
+            Ok(dev) => dev,
+            Err((dir, e)) => {
+                st.differs.push(format!("/sys/{}: cannot be read: {e}", dir.display()));
+                continue;
+            }
+        };
         let decision = pinned.as_ref().map(|p| (judge(p, &dev), &p.rules));
-        let text = decision.as_ref().map_or("?".into(), |(d, rules)| reason_text(rules, d));
+        let text = decision.as_ref().map_or("?".into(), |(d, rules)| reason_text(rules, &dev, d));
         let state = if dev.authorized { "authorized" } else { "not authorized" };
         st.lines.push(format!("{}: {state}; {text}", describe(&dev)));
         devices.push(json!({

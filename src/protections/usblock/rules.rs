@@ -147,6 +147,9 @@ pub struct DeviceIds {
     /// Every interface of every configuration: (configuration, interface number) -> the
     /// class of each altsetting.
     pub interfaces: BTreeMap<(u8, u8), Vec<ClassTriple>>,
+    /// Why its descriptors could not be read as the kernel reads them, if so: then no rule
+    /// with `class` allows it (its interfaces are unknown).
+    pub malformed: Option<String>,
 }
 
 impl Rule {
@@ -215,6 +218,8 @@ pub enum Reason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
     pub reason: Reason,
+    /// Every interface allowed: a present device, or one a rule without `class` names.
+    pub every_interface: bool,
     pub interfaces: BTreeMap<(u8, u8), Option<usize>>,
 }
 
@@ -223,25 +228,35 @@ impl Decision {
         self.reason != Reason::NoRule
     }
 
-    /// Whether an interface (configuration, number) is allowed; one the descriptors did not
-    /// show is allowed only for a present device.
+    /// Whether an interface (configuration, number) is allowed.
     pub fn interface_allowed(&self, key: (u8, u8)) -> bool {
-        self.reason == Reason::Present || self.interfaces.get(&key).is_some_and(|r| r.is_some())
+        self.every_interface || self.interfaces.get(&key).is_some_and(|r| r.is_some())
+    }
+
+    /// Whether an interface the kernel made is allowed, with the class its current
+    /// altsetting has: one the descriptors judged did not show (the kernel read them
+    /// otherwise) is refused unless every interface is allowed.
+    pub fn configured_interface_allowed(&self, device: &DeviceIds, key: (u8, u8), class: ClassTriple) -> bool {
+        self.every_interface
+            || (self.interface_allowed(key) && device.interfaces.get(&key).is_some_and(|alts| alts.contains(&class)))
     }
 }
 
 /// Judges a device: present devices (under present = "allow") get every interface; else
 /// each interface is allowed by the first rule that names the device and allows it, and the
-/// device is authorized if one is. A rule without `class` allows a device with no
-/// interfaces described too.
+/// device is authorized if one is. A rule without `class` allows every interface, described
+/// or not.
 pub fn decide(rules: &[Rule], device: &DeviceIds, present: bool) -> Decision {
-    let interfaces: BTreeMap<(u8, u8), Option<usize>> = device
-        .interfaces
-        .iter()
-        .map(|(key, alts)| (*key, rules.iter().position(|r| r.names(device) && r.allows_interface(alts))))
-        .collect();
+    let interfaces: BTreeMap<(u8, u8), Option<usize>> = match device.malformed {
+        Some(_) => BTreeMap::new(),
+        None => device
+            .interfaces
+            .iter()
+            .map(|(key, alts)| (*key, rules.iter().position(|r| r.names(device) && r.allows_interface(alts))))
+            .collect(),
+    };
     if present {
-        return Decision { reason: Reason::Present, interfaces };
+        return Decision { reason: Reason::Present, every_interface: true, interfaces };
     }
     let by_interface = interfaces.values().flatten().min().copied();
     let by_device = rules.iter().position(|r| r.names(device) && r.classes.is_empty());
@@ -249,38 +264,65 @@ pub fn decide(rules: &[Rule], device: &DeviceIds, present: bool) -> Decision {
         Some(i) => Reason::Rule(i),
         None => Reason::NoRule,
     };
-    Decision { reason, interfaces }
+    Decision { reason, every_interface: by_device.is_some(), interfaces }
 }
 
-/// The interfaces of a device's `descriptors` sysfs file (its device descriptor, then each
-/// configuration's descriptors as the device sent them): readable while the device is not
-/// authorized, so that it can be judged before it is configured. Malformed data ends the
-/// walk; what was read before stays.
-pub fn parse_descriptors(bytes: &[u8]) -> BTreeMap<(u8, u8), Vec<ClassTriple>> {
+/// The interfaces of a device's `descriptors` sysfs file: its device descriptor (18 bytes),
+/// then each configuration as the kernel keeps it (its descriptor, then the rest of its
+/// wTotalLength bytes). Readable while the device is not authorized, so that it is judged
+/// before it is configured. Read as strictly as the kernel reads it, or refused: a device or
+/// configuration descriptor inside a configuration (the kernel skips it, and keeps what
+/// follows in the configuration before it: a parser that switched configuration there
+/// would judge an altsetting the kernel uses under another interface), a descriptor that
+/// overruns, a file as long as sysfs shows (the rest was cut).
+pub fn parse_descriptors(bytes: &[u8]) -> Result<BTreeMap<(u8, u8), Vec<ClassTriple>>, String> {
+    const DEVICE_LEN: usize = 18;
+    const DEVICE: u8 = 1;
     const CONFIGURATION: u8 = 2;
     const INTERFACE: u8 = 4;
-    let mut interfaces: BTreeMap<(u8, u8), Vec<ClassTriple>> = BTreeMap::new();
-    let mut config = 0u8;
-    let mut at = 0usize;
-    while at + 2 <= bytes.len() {
-        let (len, kind) = (bytes[at] as usize, bytes[at + 1]);
-        if len < 2 || at + len > bytes.len() {
-            break;
-        }
-        let d = &bytes[at..at + len];
-        match kind {
-            CONFIGURATION if len >= 9 => config = d[5],
-            INTERFACE if len >= 9 => {
-                let alts = interfaces.entry((config, d[2])).or_default();
-                if !alts.contains(&(d[5], d[6], d[7])) {
-                    alts.push((d[5], d[6], d[7]));
-                }
-            }
-            _ => {}
-        }
-        at += len;
+    if bytes.len() < DEVICE_LEN || bytes[0] as usize != DEVICE_LEN || bytes[1] != DEVICE {
+        return Err("no device descriptor".into());
     }
-    interfaces
+    if bytes.len() >= DEVICE_LEN + 65535 {
+        return Err("descriptors longer than sysfs shows".into());
+    }
+    let mut interfaces: BTreeMap<(u8, u8), Vec<ClassTriple>> = BTreeMap::new();
+    let mut at = DEVICE_LEN;
+    while at < bytes.len() {
+        let head = &bytes[at..];
+        if head.len() < 9 || head[0] < 9 || head[1] != CONFIGURATION {
+            return Err(format!("no configuration descriptor at byte {at}"));
+        }
+        let total = u16::from_le_bytes([head[2], head[3]]) as usize;
+        if total < head[0] as usize || at + total > bytes.len() {
+            return Err(format!("configuration at byte {at}: wTotalLength {total} does not fit"));
+        }
+        let (config, end) = (head[5], at + total);
+        let mut p = at + head[0] as usize;
+        while p < end {
+            let len = bytes[p] as usize;
+            if len < 2 || p + len > end {
+                return Err(format!("descriptor at byte {p}: length {len} overruns its configuration"));
+            }
+            let d = &bytes[p..p + len];
+            match d[1] {
+                DEVICE | CONFIGURATION => {
+                    return Err(format!("a device or configuration descriptor inside configuration {config}"))
+                }
+                INTERFACE if len < 9 => return Err(format!("interface descriptor at byte {p}: length {len}")),
+                INTERFACE => {
+                    let alts = interfaces.entry((config, d[2])).or_default();
+                    if !alts.contains(&(d[5], d[6], d[7])) {
+                        alts.push((d[5], d[6], d[7]));
+                    }
+                }
+                _ => {}
+            }
+            p += len;
+        }
+        at = end;
+    }
+    Ok(interfaces)
 }
 
 #[cfg(test)]
@@ -324,7 +366,7 @@ mod tests {
         interfaces.insert((1, 1), vec![(0x0a, 0, 0)]);
         interfaces.insert((2, 0), vec![(2, 2, 0xff)]);
         interfaces.insert((2, 1), vec![(0x0a, 0, 0)]);
-        DeviceIds { vendor: 0x0525, product: 0xa4a2, serial: Some("1".into()), port: "1-3".into(), interfaces }
+        DeviceIds { vendor: 0x0525, product: 0xa4a2, serial: Some("1".into()), port: "1-3".into(), interfaces, malformed: None }
     }
 
     #[test]
@@ -363,20 +405,70 @@ mod tests {
         assert!(decide(&[], &d, true).interface_allowed((9, 9)));
     }
 
-    #[test]
-    fn descriptors() {
-        // device (18), config 1 (9), interface 0 alt 0 hid, endpoint (7), interface 0 alt 1 storage, truncated tail.
+    fn config(value: u8, body: &[&[u8]]) -> Vec<u8> {
+        let total: usize = 9 + body.iter().map(|d| d.len()).sum::<usize>();
+        let mut c = vec![9, 2, total as u8, (total >> 8) as u8, 1, value, 0, 0x80, 50];
+        body.iter().for_each(|d| c.extend_from_slice(d));
+        c
+    }
+
+    fn device_descriptor() -> Vec<u8> {
         let mut b = vec![18, 1];
         b.extend([0u8; 16]);
-        b.extend([9, 2, 0, 0, 2, 1, 0, 0x80, 50]);
-        b.extend([9, 4, 0, 0, 1, 3, 1, 1, 0]);
-        b.extend([7, 5, 0x81, 3, 8, 0, 10]);
-        b.extend([9, 4, 0, 1, 1, 8, 6, 0x50, 0]);
-        b.extend([9, 4, 1]);
-        let parsed = parse_descriptors(&b);
-        assert_eq!(parsed.len(), 1);
+        b
+    }
+
+    #[test]
+    fn descriptors() {
+        let mut b = device_descriptor();
+        // Interface 0: alt 0 hid (with an endpoint), alt 1 storage.
+        b.extend(config(1, &[&[9, 4, 0, 0, 1, 3, 1, 1, 0], &[7, 5, 0x81, 3, 8, 0, 10], &[9, 4, 0, 1, 1, 8, 6, 0x50, 0]]));
+        b.extend(config(2, &[&[9, 4, 0, 0, 0, 0xff, 0, 0, 0]]));
+        let parsed = parse_descriptors(&b).unwrap();
         assert_eq!(parsed[&(1, 0)], vec![(3, 1, 1), (8, 6, 0x50)]);
-        assert!(parse_descriptors(&[0, 0, 0]).is_empty());
+        assert_eq!(parsed[&(2, 0)], vec![(0xff, 0, 0)]);
+        assert!(parse_descriptors(&[0, 0, 0]).is_err());
+    }
+
+    /// A configuration descriptor inside a configuration: the kernel skips it and keeps
+    /// the next altsetting under the configuration before; judging it under another would
+    /// let a keyboard in under a storage rule. Refused, as every inconsistency.
+    #[test]
+    fn descriptors_the_kernel_reads_otherwise_are_refused() {
+        let mut b = device_descriptor();
+        b.extend(config(1, &[&[9, 4, 0, 1, 1, 8, 6, 0x50, 0], &[9, 2, 18, 0, 1, 9, 0, 0x80, 50], &[9, 4, 0, 0, 1, 3, 1, 1, 0]]));
+        assert!(parse_descriptors(&b).unwrap_err().contains("inside configuration 1"));
+        let mut truncated = device_descriptor();
+        truncated.extend(&config(1, &[&[9, 4, 0, 0, 1, 3, 1, 1, 0]])[..12]);
+        assert!(parse_descriptors(&truncated).is_err());
+        let mut overrun = device_descriptor();
+        overrun.extend(config(1, &[&[12, 4, 0, 0, 1, 3, 1, 1, 0]]));
+        assert!(parse_descriptors(&overrun).is_err());
+        let mut short_device = vec![12, 1];
+        short_device.extend([0u8; 10]);
+        short_device.extend(config(1, &[]));
+        assert!(parse_descriptors(&short_device).is_err());
+        // Judged: no class rule allows a device whose descriptors are refused; a rule
+        // without class still does.
+        let d = DeviceIds { malformed: Some("x".into()), ..Default::default() };
+        let hid = Rule { classes: vec![parse_class("hid").unwrap()], ..Default::default() };
+        assert_eq!(decide(std::slice::from_ref(&hid), &d, false).reason, Reason::NoRule);
+        let any = Rule { vendor: Some(0), ..Default::default() };
+        let decision = decide(&[hid, any], &d, false);
+        assert_eq!(decision.reason, Reason::Rule(1));
+        assert!(decision.configured_interface_allowed(&d, (1, 0), (3, 1, 1)));
+    }
+
+    /// The kernel's configured interface is checked against what was judged: an interface
+    /// whose current class the descriptors did not show is refused.
+    #[test]
+    fn configured_interfaces_are_checked_against_the_judged_ones() {
+        let d = net_adapter();
+        let comm = Rule { classes: vec![parse_class("comm").unwrap()], ..Default::default() };
+        let decision = decide(&[comm], &d, false);
+        assert!(decision.configured_interface_allowed(&d, (1, 0), (2, 6, 0)));
+        assert!(!decision.configured_interface_allowed(&d, (1, 0), (3, 1, 1)));
+        assert!(!decision.configured_interface_allowed(&d, (1, 1), (0x0a, 0, 0)));
     }
 
     #[test]

@@ -1,64 +1,118 @@
-//! The kernel's USB authorization, read and written through sysfs. Every file is opened
-//! without following a final symlink and must be on sysfs (fstatfs): a file bind-mounted
-//! over an attribute, or a tree mounted over /sys, is not taken for the kernel's.
+//! The kernel's USB authorization, read and written through sysfs. Every file is reached
+//! from one descriptor of /sys (on sysfs: fstatfs) with openat2(RESOLVE_BENEATH |
+//! RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS): a file or directory bind-mounted over one of
+//! sysfs' (in a private mount namespace), a symlink out of /sys, is refused, never taken for
+//! the kernel's. Paths here are relative to /sys.
 
 use std::{
     collections::BTreeMap,
-    fs::{self, File},
+    ffi::CString,
+    fs::File,
     io::{self, Read, Write},
-    os::{fd::AsRawFd, unix::fs::{MetadataExt, OpenOptionsExt}},
+    os::{
+        fd::{AsRawFd, FromRawFd, OwnedFd},
+        unix::{ffi::OsStrExt, fs::MetadataExt},
+    },
     path::{Path, PathBuf},
 };
 
-use super::rules::DeviceIds;
+use super::rules::{ClassTriple, DeviceIds};
 
 const SYSFS_MAGIC: i64 = 0x6265_6572;
 
-pub fn root() -> PathBuf {
-    PathBuf::from("/sys")
+/// /sys, opened once.
+pub struct Sysfs {
+    root: OwnedFd,
 }
 
-fn on_sysfs(file: &File, path: &Path) -> io::Result<()> {
-    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: fstatfs on a descriptor this function's caller owns, into a zeroed struct.
-    if unsafe { libc::fstatfs(file.as_raw_fd(), &mut st) } != 0 {
-        return Err(io::Error::last_os_error());
+/// Adds the path to an error.
+fn at(path: &Path) -> impl FnOnce(io::Error) -> io::Error + '_ {
+    move |e| io::Error::new(e.kind(), format!("/sys/{}: {e}", path.display()))
+}
+
+impl Sysfs {
+    pub fn open() -> io::Result<Self> {
+        let file = File::open("/sys")?;
+        let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+        // SAFETY: fstatfs on a descriptor this function owns, into a zeroed struct.
+        if unsafe { libc::fstatfs(file.as_raw_fd(), &mut st) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if st.f_type as i64 != SYSFS_MAGIC {
+            return Err(io::Error::other("/sys is not sysfs"));
+        }
+        Ok(Self { root: file.into() })
     }
-    match st.f_type as i64 == SYSFS_MAGIC {
-        true => Ok(()),
-        false => Err(io::Error::other(format!("{} is not on sysfs", path.display()))),
+
+    /// A file or directory below /sys, on no other mount.
+    fn open_at(&self, path: &Path, flags: i32) -> io::Result<File> {
+        let name = CString::new(path.as_os_str().as_bytes()).map_err(io::Error::other)?;
+        let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+        // A directory may be reached through its symlink (bus/usb/devices/1-1), beneath /sys
+        // on the same mount still; an attribute never.
+        let nofollow = if flags & libc::O_DIRECTORY != 0 { 0 } else { libc::O_NOFOLLOW };
+        how.flags = (flags | libc::O_CLOEXEC | nofollow) as u64;
+        how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_XDEV | libc::RESOLVE_NO_MAGICLINKS;
+        // SAFETY: openat2 with a NUL-terminated path and an open_how of the size given.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                self.root.as_raw_fd(),
+                name.as_ptr(),
+                &how as *const libc::open_how,
+                std::mem::size_of::<libc::open_how>(),
+            )
+        };
+        if fd < 0 {
+            return Err(at(path)(io::Error::last_os_error()));
+        }
+        // SAFETY: a descriptor openat2 just returned, owned by nobody else.
+        Ok(unsafe { File::from_raw_fd(fd as i32) })
     }
-}
 
-fn open(path: &Path, write: bool) -> io::Result<File> {
-    let file = fs::OpenOptions::new()
-        .read(!write)
-        .write(write)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)?;
-    on_sysfs(&file, path)?;
-    Ok(file)
-}
+    pub fn read_bytes(&self, path: &Path) -> io::Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        self.open_at(path, libc::O_RDONLY)?.read_to_end(&mut bytes).map_err(at(path))?;
+        Ok(bytes)
+    }
 
-pub fn read_bytes(path: &Path) -> io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    open(path, false)?.read_to_end(&mut bytes)?;
-    Ok(bytes)
-}
+    pub fn read(&self, path: &Path) -> io::Result<String> {
+        Ok(String::from_utf8_lossy(&self.read_bytes(path)?).trim_end().to_string())
+    }
 
-pub fn read(path: &Path) -> io::Result<String> {
-    Ok(String::from_utf8_lossy(&read_bytes(path)?).trim_end().to_string())
-}
+    /// Writes `value` to an attribute in one write(2).
+    pub fn write(&self, path: &Path, value: &str) -> io::Result<()> {
+        self.open_at(path, libc::O_WRONLY)?.write_all(value.as_bytes()).map_err(at(path))
+    }
 
-/// Writes `value` to a sysfs attribute in one write(2).
-pub fn write(path: &Path, value: &str) -> io::Result<()> {
-    open(path, true)?.write_all(value.as_bytes())
+    pub fn exists(&self, path: &Path) -> bool {
+        self.open_at(path, libc::O_PATH).is_ok()
+    }
+
+    /// The names in a directory.
+    fn names(&self, dir: &Path) -> io::Result<Vec<String>> {
+        let dir = self.open_at(dir, libc::O_RDONLY | libc::O_DIRECTORY)?;
+        // The descriptor's own directory: /proc/self/fd/N is the open file, not a path again.
+        let entries = std::fs::read_dir(format!("/proc/self/fd/{}", dir.as_raw_fd()))?;
+        let mut names: Vec<String> = entries.flatten().filter_map(|e| e.file_name().to_str().map(String::from)).collect();
+        names.sort();
+        Ok(names)
+    }
+
+    fn hex_u16(&self, dir: &Path, name: &str) -> io::Result<u16> {
+        let text = self.read(&dir.join(name))?;
+        u16::from_str_radix(&text, 16).map_err(|_| io::Error::other(format!("/sys/{}/{name}: \"{text}\"", dir.display())))
+    }
+
+    fn hex_u8(&self, dir: &Path, name: &str) -> Option<u8> {
+        u8::from_str_radix(&self.read(&dir.join(name)).ok()?, 16).ok()
+    }
 }
 
 /// A USB device in sysfs (not an interface).
 #[derive(Debug, Clone)]
 pub struct UsbDevice {
-    /// Its directory (/sys/bus/usb/devices/1-1 resolved).
+    /// Its directory, relative to /sys (bus/usb/devices/1-1, or devices/... from udev).
     pub dir: PathBuf,
     pub ids: DeviceIds,
     /// Its directory's inode: the key of the pinned `present` map.
@@ -73,12 +127,9 @@ pub struct UsbInterface {
     pub dir: PathBuf,
     pub name: String,
     pub key: (u8, u8),
+    /// Its current altsetting's class, subclass and protocol.
+    pub class: ClassTriple,
     pub authorized: bool,
-}
-
-fn hex_u16(dir: &Path, name: &str) -> io::Result<u16> {
-    let text = read(&dir.join(name))?;
-    u16::from_str_radix(&text, 16).map_err(|_| io::Error::other(format!("{}/{name}: \"{text}\"", dir.display())))
 }
 
 /// Whether a sysfs name is a root hub ("usb1").
@@ -88,27 +139,37 @@ pub fn is_root_hub(name: &str) -> bool {
 
 /// Whether a sysfs name is a device below a root hub ("1-1", "3-2.4"), not an interface.
 pub fn is_device_name(name: &str) -> bool {
-    name.split_once('-').is_some_and(|(bus, _)| bus.chars().all(|c| c.is_ascii_digit())) && !name.contains(':')
+    name.split_once('-').is_some_and(|(bus, _)| !bus.is_empty() && bus.chars().all(|c| c.is_ascii_digit()))
+        && !name.contains(':')
 }
 
+/// The devices directory, relative to /sys.
+pub const DEVICES: &str = "bus/usb/devices";
+/// usbcore's `authorized_default` parameter (absent until usbcore is loaded).
+pub const USBCORE_PARAM: &str = "module/usbcore/parameters/authorized_default";
+
 impl UsbDevice {
-    pub fn read(dir: &Path) -> io::Result<Self> {
-        let dir = fs::canonicalize(dir)?;
+    pub fn read(sys: &Sysfs, dir: &Path) -> io::Result<Self> {
         let port = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
-        let descriptors = read_bytes(&dir.join("descriptors"))?;
+        let descriptors = sys.read_bytes(&dir.join("descriptors"))?;
+        let (interfaces, malformed) = match super::rules::parse_descriptors(&descriptors) {
+            Ok(interfaces) => (interfaces, None),
+            Err(why) => (BTreeMap::new(), Some(why)),
+        };
         let ids = DeviceIds {
-            vendor: hex_u16(&dir, "idVendor")?,
-            product: hex_u16(&dir, "idProduct")?,
-            serial: read(&dir.join("serial")).ok(),
+            vendor: sys.hex_u16(dir, "idVendor")?,
+            product: sys.hex_u16(dir, "idProduct")?,
+            serial: sys.read(&dir.join("serial")).ok(),
             port,
-            interfaces: super::rules::parse_descriptors(&descriptors),
+            interfaces,
+            malformed,
         };
         Ok(Self {
-            ino: fs::metadata(&dir)?.ino(),
-            authorized: read(&dir.join("authorized"))? == "1",
-            product_name: read(&dir.join("product")).ok(),
+            ino: sys.open_at(dir, libc::O_PATH | libc::O_DIRECTORY)?.metadata()?.ino(),
+            authorized: sys.read(&dir.join("authorized"))? == "1",
+            product_name: sys.read(&dir.join("product")).ok(),
             ids,
-            dir,
+            dir: dir.to_path_buf(),
         })
     }
 
@@ -117,19 +178,23 @@ impl UsbDevice {
     }
 
     /// The interfaces the kernel made for its active configuration.
-    pub fn interfaces(&self) -> Vec<UsbInterface> {
+    pub fn interfaces(&self, sys: &Sysfs) -> Vec<UsbInterface> {
         let prefix = format!("{}:", self.name());
-        let mut found: Vec<UsbInterface> = fs::read_dir(&self.dir)
+        let mut found: Vec<UsbInterface> = sys
+            .names(&self.dir)
+            .unwrap_or_default()
             .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| {
-                let name = e.file_name().to_str()?.to_string();
+            .filter_map(|name| {
                 let (config, number) = name.strip_prefix(&prefix)?.split_once('.')?;
-                let dir = e.path();
+                let dir = self.dir.join(&name);
                 Some(UsbInterface {
                     key: (config.parse().ok()?, number.parse().ok()?),
-                    authorized: read(&dir.join("authorized")).ok()? == "1",
+                    class: (
+                        sys.hex_u8(&dir, "bInterfaceClass")?,
+                        sys.hex_u8(&dir, "bInterfaceSubClass")?,
+                        sys.hex_u8(&dir, "bInterfaceProtocol")?,
+                    ),
+                    authorized: sys.read(&dir.join("authorized")).ok()? == "1",
                     dir,
                     name,
                 })
@@ -140,73 +205,71 @@ impl UsbDevice {
     }
 }
 
-/// Every USB device but the root hubs, by name.
-pub fn devices() -> Vec<UsbDevice> {
-    let mut found: Vec<UsbDevice> = fs::read_dir(root().join("bus/usb/devices"))
+/// Every USB device but the root hubs: each read, or why it could not be (by its directory).
+pub fn devices(sys: &Sysfs) -> Vec<Result<UsbDevice, (PathBuf, io::Error)>> {
+    sys.names(Path::new(DEVICES))
+        .unwrap_or_default()
         .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.file_name().to_str().is_some_and(is_device_name))
-        .filter_map(|e| UsbDevice::read(&e.path()).ok())
-        .collect();
-    found.sort_by(|a, b| a.ids.port.cmp(&b.ids.port));
-    found
+        .filter(|name| is_device_name(name))
+        .map(|name| {
+            let dir = Path::new(DEVICES).join(name);
+            UsbDevice::read(sys, &dir).map_err(|e| (dir, e))
+        })
+        .collect()
 }
 
 /// Every root hub's directory.
-pub fn root_hubs() -> Vec<PathBuf> {
-    let mut found: Vec<PathBuf> = fs::read_dir(root().join("bus/usb/devices"))
+pub fn root_hubs(sys: &Sysfs) -> Vec<PathBuf> {
+    sys.names(Path::new(DEVICES))
+        .unwrap_or_default()
         .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.file_name().to_str().is_some_and(is_root_hub))
-        .filter_map(|e| fs::canonicalize(e.path()).ok())
-        .collect();
-    found.sort();
-    found
+        .filter(|name| is_root_hub(name))
+        .map(|name| Path::new(DEVICES).join(name))
+        .collect()
 }
 
-/// usbcore's `authorized_default` parameter (absent until usbcore is loaded).
-pub fn usbcore_param() -> PathBuf {
-    root().join("module/usbcore/parameters/authorized_default")
-}
-
-/// The root hub's defaults and usbcore's, as (file, value): what `lock_hub` sets to 0.
-pub fn hub_defaults(hub: &Path) -> Vec<(PathBuf, Option<String>)> {
+/// A root hub's defaults and usbcore's, as (file, value): what `lock_hub` sets to 0.
+pub fn hub_defaults(sys: &Sysfs, hub: &Path) -> Vec<(PathBuf, io::Result<String>)> {
     ["authorized_default", "interface_authorized_default"]
         .iter()
         .map(|name| hub.join(name))
-        .chain(std::iter::once(usbcore_param()))
+        .chain(std::iter::once(PathBuf::from(USBCORE_PARAM)))
         .map(|path| {
-            let value = read(&path).ok();
+            let value = sys.read(&path);
             (path, value)
         })
         .collect()
 }
 
 /// Sets a root hub's `authorized_default` and `interface_authorized_default` and usbcore's
-/// parameter to 0, writing only what is not 0 already. Returns what it wrote.
-pub fn lock_hub(hub: &Path) -> io::Result<Vec<String>> {
+/// parameter to 0, writing only what is not 0 already; a default that cannot be read is an
+/// error (a root hub means usbcore is loaded). Returns what it wrote.
+pub fn lock_hub(sys: &Sysfs, hub: &Path) -> io::Result<Vec<String>> {
     let mut written = Vec::new();
-    for (path, value) in hub_defaults(hub) {
-        match value.as_deref() {
-            None | Some("0") => continue,
-            Some(_) => {
-                write(&path, "0").map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-                written.push(path.display().to_string());
-            }
+    for (path, value) in hub_defaults(sys, hub) {
+        if value? != "0" {
+            sys.write(&path, "0")?;
+            written.push(format!("/sys/{}", path.display()));
         }
     }
     Ok(written)
 }
 
+/// The root hub a device is under: the `usbN` component of its path, where it has one.
+pub fn root_hub_of(dir: &Path) -> Option<PathBuf> {
+    let mut hub = PathBuf::new();
+    for c in dir.components() {
+        hub.push(c);
+        if c.as_os_str().to_str().is_some_and(is_root_hub) {
+            return Some(hub);
+        }
+    }
+    None
+}
+
 /// A device's `present` key: its directory's inode.
 pub fn present_key(ino: u64) -> [u8; 8] {
     ino.to_ne_bytes()
-}
-
-fn with_path(path: &Path) -> impl FnOnce(io::Error) -> io::Error + '_ {
-    move |e| io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
 /// What `authorize` changed, for the log.
@@ -222,43 +285,40 @@ pub struct Applied {
 /// interface, cdc_ether its data interface), then drivers_probe for each newly authorized one
 /// (authorizing an interface binds nothing by itself).
 pub fn authorize(
+    sys: &Sysfs,
     device: &UsbDevice,
     allowed: bool,
-    interface_allowed: impl Fn((u8, u8)) -> bool,
+    interface_allowed: impl Fn(&UsbInterface) -> bool,
 ) -> io::Result<Applied> {
     let mut applied = Applied::default();
     let device_file = device.dir.join("authorized");
     if !allowed {
         if device.authorized {
-            write(&device_file, "0").map_err(with_path(&device_file))?;
+            sys.write(&device_file, "0")?;
             applied.device = Some(false);
         }
         return Ok(applied);
     }
     if !device.authorized {
-        write(&device_file, "1").map_err(with_path(&device_file))?;
+        sys.write(&device_file, "1")?;
         applied.device = Some(true);
     }
     let mut probe = Vec::new();
-    for interface in device.interfaces() {
-        let want = interface_allowed(interface.key);
+    for interface in device.interfaces(sys) {
+        let want = interface_allowed(&interface);
         if want == interface.authorized {
             continue;
         }
-        let file = interface.dir.join("authorized");
-        write(&file, if want { "1" } else { "0" }).map_err(with_path(&file))?;
+        sys.write(&interface.dir.join("authorized"), if want { "1" } else { "0" })?;
         applied.interfaces.insert(interface.name.clone(), want);
         if want {
             probe.push(interface.name);
         }
     }
-    let drivers_probe = root().join("bus/usb/drivers_probe");
     for name in probe {
         // No driver for it is not an error of ours.
-        match write(&drivers_probe, &name) {
-            Err(e) if e.raw_os_error() != Some(libc::ENODEV) && e.raw_os_error() != Some(libc::EINVAL) => {
-                return Err(with_path(&drivers_probe)(e))
-            }
+        match sys.write(Path::new("bus/usb/drivers_probe"), &name) {
+            Err(e) if e.raw_os_error() != Some(libc::ENODEV) && e.raw_os_error() != Some(libc::EINVAL) => return Err(e),
             _ => {}
         }
     }
@@ -273,5 +333,7 @@ mod tests {
     fn names() {
         assert!(is_root_hub("usb1") && is_root_hub("usb12") && !is_root_hub("usb") && !is_root_hub("1-1"));
         assert!(is_device_name("1-1") && is_device_name("3-2.4") && !is_device_name("1-1:1.0") && !is_device_name("usb1"));
+        assert_eq!(root_hub_of(Path::new("devices/pci0000:00/0000:00:03.0/usb1/1-1")), Some("devices/pci0000:00/0000:00:03.0/usb1".into()));
+        assert_eq!(root_hub_of(Path::new("bus/usb/devices/1-1")), None);
     }
 }

@@ -233,6 +233,50 @@ start_usb_listener
 unplug kbd1
 end
 
+begin usblock_usbip_attach_refused
+# usbip plugs a device whose descriptors the other end makes up: its attach file is guarded
+# as the authorization files are. "x" is no request: the kernel answers EINVAL, usblock EPERM.
+if modprobe vhci-hcd 2>/dev/null && VHCI=$(ls -d /sys/devices/platform/vhci_hcd.* 2>/dev/null | head -1) && [ -n "$VHCI" ]; then
+	expect container "usb_write $VHCI/attach=x" EINVAL
+	policy 'profile = "baseline"'
+	run 0 bpflock bootstrap --policy /tmp/usb.toml
+	expect container "usb_write $VHCI/attach=x" EPERM
+	expect host "usb_write $VHCI/attach=x" EINVAL
+	policy 'profile = "restricted"'
+	run 0 bpflock bootstrap --policy /tmp/usb.toml
+	expect host "usb_write $VHCI/attach=x" EPERM
+else
+	skip "this kernel has no vhci-hcd module"
+fi
+end
+
+begin usblock_authorize_reads_no_bind_mounts
+# Root with a mount namespace of its own puts an allowed device's ids over a refused one's:
+# usb-authorize reads sysfs from one descriptor of /sys, crossing no mount.
+usb_unlock
+plug stick1
+STICK=$DEV; STICK_ID=$(ids)
+plug kbd1
+KBD=$DEV; KBD_DEVPATH=$DEVPATH
+policy "profile = \"restricted\"
+allow = [{ id = \"$STICK_ID\" }]"
+run 0 bpflock bootstrap --policy /tmp/usb.toml
+authorized_is $KBD 0
+authorized_is $STICK 1
+run 0 bpflock usb-authorize "$KBD_DEVPATH"
+authorized_is $KBD 0
+out=$(unshare --mount sh -c "for f in idVendor idProduct serial descriptors; do [ -e $STICK/\$f ] && [ -e $KBD/\$f ] && { mount --bind $STICK/\$f $KBD/\$f || exit 9; }; done; cat $KBD/idVendor; bpflock usb-authorize $KBD_DEVPATH" 2>&1); rc=$?
+[ "$rc" = 1 ] || fail "usb-authorize over bind-mounted ids exited $rc, want 1: $(echo "$out" | tail -2 | tr '\n' ' ')"
+echo "$out" | grep -q "Invalid cross-device link" || fail "not refused for the mount: $(echo "$out" | tail -2 | tr '\n' ' ')"
+authorized_is $KBD 0
+# A BPF filesystem of one's own over /sys/fs/bpf is not the system's pin root.
+out=$(unshare --mount sh -c "mount -t bpf bpf /sys/fs/bpf && mkdir -p /sys/fs/bpf/bpflock && bpflock usb-authorize $KBD_DEVPATH" 2>&1); rc=$?
+[ "$rc" = 1 ] && echo "$out" | grep -q "not the system's pin root" || fail "a private pin root was taken (exit $rc): $(echo "$out" | tail -2 | tr '\n' ' ')"
+authorized_is $KBD 0
+unplug kbd1
+DEV=$STICK; unplug stick1
+end
+
 begin usblock_other_buses_untouched
 policy 'profile = "restricted"'
 run 0 bpflock bootstrap --policy /tmp/usb.toml
