@@ -58,7 +58,9 @@ impl log::Log for SystemLogger {
             log::Level::Info => (6, ""),
             _ => (7, ""),
         };
-        let line = format!("bpflock: {}: {level}{}", r.target(), r.args());
+        let target = r.target();
+        let subsystem = if target.starts_with("bpflock") { String::new() } else { format!("{target}: ") };
+        let line = format!("bpflock: {subsystem}{level}{}", r.args());
         match &self.journal {
             Some(journal) => journal.log(r),
             None => {

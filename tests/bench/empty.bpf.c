@@ -4,7 +4,7 @@
  * compares bpflock's programs against these: configuration "empty" has the default
  * policy's hooks (locked_down, bpf), "empty_jail" these and the jail's hooks the
  * benchmarked operations cross (compiled with -DJAIL_HOOKS), "empty_locks" these and the
- * hooks of kmodlock, filelesslock, fslock and nslock (-DLOCK_HOOKS), "empty_seal" those
+ * hooks of kmodlock, filelesslock, fslock, nslock and usblock (-DLOCK_HOOKS), "empty_seal" those
  * and the seal's (-DLOCK_HOOKS -DSEAL_HOOKS).
  */
 #include "vmlinux.h"
@@ -44,6 +44,18 @@ EMPTY(file_permission)
 EMPTY(sb_kern_mount)
 EMPTY(fs_context_parse_param)
 EMPTY(userns_create)
+/* usblock's pair: a second program on fslock's file_open and file_permission. */
+SEC("lsm/file_open")
+int BPF_PROG(empty_usb_file_open)
+{
+	return 0;
+}
+
+SEC("lsm/file_permission")
+int BPF_PROG(empty_usb_file_permission)
+{
+	return 0;
+}
 #endif
 
 #ifdef SEAL_HOOKS

@@ -228,7 +228,7 @@ for kernel in "$@"; do
     if grep -q '^BENCH bpflock ' "$log.clean"; then
     cost_table empty bpflock "bpflock default"
     echo
-    echo "Every system-wide lock at baseline (kimglock, bpfrestrict, kmodlock, filelesslock, fslock, nslock; the benchmark in the initial pid namespace, so allowed), against empty programs on the same hooks:"
+    echo "Every system-wide lock at baseline (kimglock, bpfrestrict, kmodlock, filelesslock, fslock, nslock, usblock; the benchmark in the initial pid namespace, so allowed), against empty programs on the same hooks:"
     echo
     cost_table empty_locks locks "all locks"
     echo

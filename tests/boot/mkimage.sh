@@ -89,8 +89,19 @@ policy="$work/etc/bpflock/policy.toml"
 install -D -m 644 "$root/policy/sealed.toml" "$policy"
 chroot "$work" mkinitramfs -o /boot/initrd-sealed "$kver" 2>>"$out/mkinitramfs-$suite.log"
 rm "$policy"
+# And with usblock (scenario usb): a keyboard allowed by its class, nothing else; the USB
+# controller's and keyboard's drivers in the initramfs, as a LUKS prompt would need them.
+printf '%s\n' '[kimglock]' 'profile = "baseline"' '[usblock]' 'profile = "baseline"' 'allow = [{ class = "hid" }]' > "$policy"
+cp "$work/etc/initramfs-tools/modules" "$out/modules.image"
+printf 'xhci_pci\nusbhid\nhid_generic\n' >> "$work/etc/initramfs-tools/modules"
+chroot "$work" mkinitramfs -o /boot/initrd-usb "$kver" 2>>"$out/mkinitramfs-$suite.log"
+cp "$out/modules.image" "$work/etc/initramfs-tools/modules"
+rm "$policy"
 [ -e "$policy.image" ] && mv "$policy.image" "$policy"
 sed -i 's/^BPFLOCK_INITRAMFS=.*/BPFLOCK_INITRAMFS=no/' "$work/etc/default/bpflock"
+chroot "$work" lsinitramfs /boot/initrd-usb > "$out/initrd-usb-$suite.list"
+grep -q 'udev/rules.d/70-bpflock-usb.rules$' "$out/initrd-usb-$suite.list" ||
+    { echo "mkimage: usblock's udev rule is not in the initramfs" >&2; exit 1; }
 # The one rule (docs/deploy.md): bpflock is in the initramfs exactly where it was asked for.
 chroot "$work" lsinitramfs /boot/initrd-bpflock > "$out/initrd-bpflock-$suite.list"
 chroot "$work" lsinitramfs /boot/initrd-plain > "$out/initrd-plain-$suite.list"
@@ -102,8 +113,11 @@ cleanup
 mv "$work/boot/initrd-bpflock" "$out/initrd-bpflock-$suite"
 mv "$work/boot/initrd-plain" "$out/initrd-plain-$suite"
 mv "$work/boot/initrd-sealed" "$out/initrd-sealed-$suite"
+mv "$work/boot/initrd-usb" "$out/initrd-usb-$suite"
 
 rm -f "$out/disk-$suite.img"
 mke2fs -q -t ext4 -L root -d "$work" "$out/disk-$suite.img" 2G
 rm -rf "$work"
-echo "mkimage: $out/disk-$suite.img, initrd-{bpflock,sealed,plain}-$suite ($kver)"
+# A USB stick for the usb scenario (no rule allows it).
+mke2fs -q -t ext2 -F "$out/usbstick-$suite.img" 8M
+echo "mkimage: $out/disk-$suite.img, initrd-{bpflock,sealed,usb,plain}-$suite ($kver)"

@@ -8,7 +8,7 @@ suite=${1:?usage: run.sh SUITE KERNEL_DIR TESTOPS [SCENARIO...]}; kdir=${2:?}; t
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out="$root/target/boot"
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(systemd initramfs badpolicy nopolicy nolsm nounit jail immutable sealed sealedinitramfs exitrd)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(systemd initramfs badpolicy nopolicy nolsm nounit jail immutable sealed sealedinitramfs exitrd usb)
 
 "$root/tests/boot/mkrootfs.sh" "$suite"
 "$root/tests/boot/mkimage.sh" "$suite" "$kdir" "$testops" "${BPFLOCK_DEB:?BPFLOCK_DEB: the package to install (make deb)}"
@@ -18,6 +18,7 @@ initrd_of() {
     case $1 in
     initramfs) echo bpflock ;;
     sealedinitramfs) echo sealed ;; # bpflock and policy/sealed.toml
+    usb) echo usb ;;                 # bpflock, a usblock policy and the USB drivers
     *) echo plain ;;
     esac
 }
@@ -25,15 +26,27 @@ args_of() {
     case $1 in
     nolsm) echo "lsm=landlock,lockdown,yama,integrity,apparmor" ;; # Debian's list without bpf
     nounit) echo "systemd.mask=bpflock.service systemd.mask=bpflock-forward.service" ;;
+    usb) echo "usbcore.authorized_default=0" ;;
+    esac
+}
+
+# SCENARIO -> extra devices: usb boots with a keyboard and a USB stick plugged in.
+devices_of() {
+    case $1 in
+    usb) echo "-device qemu-xhci,id=xhci -device usb-kbd,bus=xhci.0,port=1
+        -drive file=$out/usbstick-$suite.img,if=none,id=stick,format=raw,snapshot=on
+        -device usb-storage,bus=xhci.0,port=2,drive=stick" ;;
     esac
 }
 
 boot() {
     local s=$1 log="$out/console-$suite-$1.log"
     local start=$SECONDS
+    # shellcheck disable=SC2046 # devices_of gives separate arguments
+    set -- $(devices_of "$s")
     timeout 300 qemu-system-x86_64 -accel tcg -m 1024 -smp 1 -no-reboot -display none -monitor none \
         -serial "file:$log" -kernel "$kdir/vmlinuz" -initrd "$out/initrd-$(initrd_of "$s")-$suite" \
-        -drive "file=$out/disk-$suite.img,if=virtio,format=raw,snapshot=on" \
+        -drive "file=$out/disk-$suite.img,if=virtio,format=raw,snapshot=on" "$@" \
         -append "root=/dev/vda rw console=ttyS0 panic=-1 quiet bpflock.test=$s $(args_of "$s")" </dev/null >/dev/null 2>&1 || true
     echo "boot $s: $((SECONDS - start)) s" >> "$log.time"
 }
