@@ -1,8 +1,10 @@
 //! The kernel's USB authorization, read and written through sysfs. Every file is reached
-//! from one descriptor of /sys (on sysfs: fstatfs) with openat2(RESOLVE_BENEATH |
-//! RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS): a file or directory bind-mounted over one of
-//! sysfs' (in a private mount namespace), a symlink out of /sys, is refused, never taken for
-//! the kernel's. Paths here are relative to /sys.
+//! from one descriptor of /sys (on sysfs: fstatfs) by a path with no symlink and no `..`
+//! (bus/usb/devices/N is resolved first), and must then be on /sys' own mount (statx's mount
+//! id) at the very path asked (the descriptor's name): a file or directory bind-mounted
+//! over one of sysfs' (in a mount namespace of one's own), or a detour through another
+//! mount, is refused, never taken for the kernel's. (Not openat2(RESOLVE_NO_XDEV): udevd's
+//! system call filter answers ENOSYS to it on Debian 12.) Paths here are relative to /sys.
 
 use std::{
     collections::BTreeMap,
@@ -13,7 +15,7 @@ use std::{
         fd::{AsRawFd, FromRawFd, OwnedFd},
         unix::{ffi::OsStrExt, fs::MetadataExt},
     },
-    path::{Path, PathBuf},
+    path::{Component, Path, PathBuf},
 };
 
 use super::rules::{ClassTriple, DeviceIds};
@@ -23,11 +25,44 @@ const SYSFS_MAGIC: i64 = 0x6265_6572;
 /// /sys, opened once.
 pub struct Sysfs {
     root: OwnedFd,
+    mount_id: u64,
 }
 
 /// Adds the path to an error.
 fn at(path: &Path) -> impl FnOnce(io::Error) -> io::Error + '_ {
     move |e| io::Error::new(e.kind(), format!("/sys/{}: {e}", path.display()))
+}
+
+/// The id of the mount a descriptor's file is on.
+fn mount_id(fd: i32) -> io::Result<u64> {
+    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: statx(fd, "", AT_EMPTY_PATH) into a zeroed struct of the kernel's layout.
+    let ret = unsafe {
+        libc::syscall(libc::SYS_statx, fd, c"".as_ptr(), libc::AT_EMPTY_PATH, libc::STATX_MNT_ID, &mut stx as *mut libc::statx)
+    };
+    if ret != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if stx.stx_mask & libc::STATX_MNT_ID == 0 {
+        return Err(io::Error::other("statx gives no mount id"));
+    }
+    Ok(stx.stx_mnt_id)
+}
+
+/// `dir` joined with a relative symlink `target`, `..` applied; None where it leaves /sys.
+fn join_link(dir: &Path, target: &Path) -> Option<PathBuf> {
+    let mut parts: Vec<std::ffi::OsString> = dir.components().map(|c| c.as_os_str().to_owned()).collect();
+    for c in target.components() {
+        match c {
+            Component::ParentDir => {
+                parts.pop()?;
+            }
+            Component::Normal(name) => parts.push(name.to_owned()),
+            Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    Some(parts.iter().collect())
 }
 
 impl Sysfs {
@@ -41,33 +76,48 @@ impl Sysfs {
         if st.f_type as i64 != SYSFS_MAGIC {
             return Err(io::Error::other("/sys is not sysfs"));
         }
-        Ok(Self { root: file.into() })
+        let mount_id = mount_id(file.as_raw_fd())?;
+        Ok(Self { root: file.into(), mount_id })
     }
 
-    /// A file or directory below /sys, on no other mount.
+    /// A file or directory below /sys by a path with no symlink and no `..`, on /sys' own
+    /// mount, at that very path.
     fn open_at(&self, path: &Path, flags: i32) -> io::Result<File> {
+        if path.components().any(|c| !matches!(c, Component::Normal(_))) {
+            return Err(at(path)(io::Error::other("not a plain relative path")));
+        }
         let name = CString::new(path.as_os_str().as_bytes()).map_err(io::Error::other)?;
-        let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-        // A directory may be reached through its symlink (bus/usb/devices/1-1), beneath /sys
-        // on the same mount still; an attribute never.
-        let nofollow = if flags & libc::O_DIRECTORY != 0 { 0 } else { libc::O_NOFOLLOW };
-        how.flags = (flags | libc::O_CLOEXEC | nofollow) as u64;
-        how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_XDEV | libc::RESOLVE_NO_MAGICLINKS;
-        // SAFETY: openat2 with a NUL-terminated path and an open_how of the size given.
-        let fd = unsafe {
-            libc::syscall(
-                libc::SYS_openat2,
-                self.root.as_raw_fd(),
-                name.as_ptr(),
-                &how as *const libc::open_how,
-                std::mem::size_of::<libc::open_how>(),
-            )
-        };
+        // SAFETY: openat with a NUL-terminated path, relative to a directory this owns.
+        let fd = unsafe { libc::openat(self.root.as_raw_fd(), name.as_ptr(), flags | libc::O_CLOEXEC | libc::O_NOFOLLOW) };
         if fd < 0 {
             return Err(at(path)(io::Error::last_os_error()));
         }
-        // SAFETY: a descriptor openat2 just returned, owned by nobody else.
-        Ok(unsafe { File::from_raw_fd(fd as i32) })
+        // SAFETY: a descriptor openat just returned, owned by nobody else.
+        let file = unsafe { File::from_raw_fd(fd) };
+        let detour = || at(path)(io::Error::from_raw_os_error(libc::EXDEV));
+        if mount_id(file.as_raw_fd()).map_err(at(path))? != self.mount_id {
+            return Err(detour());
+        }
+        let reached = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())).map_err(at(path))?;
+        if reached != Path::new("/sys").join(path) {
+            return Err(detour());
+        }
+        Ok(file)
+    }
+
+    /// What a symlink of sysfs names (bus/usb/devices/1-1 -> devices/.../1-1).
+    pub fn resolve(&self, link: &Path) -> io::Result<PathBuf> {
+        let name = CString::new(link.as_os_str().as_bytes()).map_err(io::Error::other)?;
+        let mut buf = vec![0u8; 4096];
+        // SAFETY: readlinkat into a buffer of the size given.
+        let n = unsafe { libc::readlinkat(self.root.as_raw_fd(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 {
+            return Err(at(link)(io::Error::last_os_error()));
+        }
+        buf.truncate(n as usize);
+        let target = PathBuf::from(std::ffi::OsString::from(std::ffi::OsStr::from_bytes(&buf)));
+        join_link(link.parent().unwrap_or(Path::new("")), &target)
+            .ok_or_else(|| at(link)(io::Error::other("a link out of /sys")))
     }
 
     pub fn read_bytes(&self, path: &Path) -> io::Result<Vec<u8>> {
@@ -112,7 +162,7 @@ impl Sysfs {
 /// A USB device in sysfs (not an interface).
 #[derive(Debug, Clone)]
 pub struct UsbDevice {
-    /// Its directory, relative to /sys (bus/usb/devices/1-1, or devices/... from udev).
+    /// Its directory, relative to /sys, with no symlink (devices/.../1-1).
     pub dir: PathBuf,
     pub ids: DeviceIds,
     /// Its directory's inode: the key of the pinned `present` map.
@@ -212,7 +262,8 @@ pub fn devices(sys: &Sysfs) -> Vec<Result<UsbDevice, (PathBuf, io::Error)>> {
         .into_iter()
         .filter(|name| is_device_name(name))
         .map(|name| {
-            let dir = Path::new(DEVICES).join(name);
+            let link = Path::new(DEVICES).join(name);
+            let dir = sys.resolve(&link).map_err(|e| (link, e))?;
             UsbDevice::read(sys, &dir).map_err(|e| (dir, e))
         })
         .collect()
@@ -224,7 +275,7 @@ pub fn root_hubs(sys: &Sysfs) -> Vec<PathBuf> {
         .unwrap_or_default()
         .into_iter()
         .filter(|name| is_root_hub(name))
-        .map(|name| Path::new(DEVICES).join(name))
+        .filter_map(|name| sys.resolve(&Path::new(DEVICES).join(name)).ok())
         .collect()
 }
 
@@ -335,5 +386,10 @@ mod tests {
         assert!(is_device_name("1-1") && is_device_name("3-2.4") && !is_device_name("1-1:1.0") && !is_device_name("usb1"));
         assert_eq!(root_hub_of(Path::new("devices/pci0000:00/0000:00:03.0/usb1/1-1")), Some("devices/pci0000:00/0000:00:03.0/usb1".into()));
         assert_eq!(root_hub_of(Path::new("bus/usb/devices/1-1")), None);
+        assert_eq!(
+            join_link(Path::new("bus/usb/devices"), Path::new("../../../devices/pci0000:00/usb1/1-1")),
+            Some("devices/pci0000:00/usb1/1-1".into())
+        );
+        assert_eq!(join_link(Path::new("bus/usb/devices"), Path::new("../../../../etc")), None);
     }
 }
