@@ -31,12 +31,15 @@ install() {
         [[ -f $d/70-bpflock-usb.rules ]] && rules=$d/70-bpflock-usb.rules && break
     done
     if [[ -n $rules ]]; then
+        mkdir -p "$initdir/usr/lib/udev/rules.d"
         sed -e 's|RUN+="[^ ]*/bpflock |RUN+="/usr/sbin/bpflock |' "$rules" > "$initdir/usr/lib/udev/rules.d/70-bpflock-usb.rules"
     fi
     # With usblock in the policy, before udev triggers the devices present (pre-trigger):
     # dracut's pre-mount comes after cryptsetup, and the keyboard the rules allow must work
     # at the LUKS prompt. Without it, pre-mount, once the storage drivers are loaded.
-    if [[ -f /etc/bpflock/policy.toml ]] && grep -q '^\[usblock\]' /etc/bpflock/policy.toml; then
+    # (Asked of bpflock, which reads the policy as bootstrap will: however the TOML is written.)
+    if [[ -f /etc/bpflock/policy.toml ]] &&
+        "$BPFLOCK" check --json /etc/bpflock/policy.toml 2>/dev/null | tr -d ' \n' | grep -q '"enabled":true,"name":"usblock"'; then
         inst_hook pre-trigger 10 "$moddir/bpflock-bootstrap.sh"
     else
         inst_hook pre-mount 10 "$moddir/bpflock-bootstrap.sh"

@@ -226,7 +226,8 @@ fn present_devices(live: &Path) -> Result<Vec<u64>> {
     }
     let sys = sysfs::Sysfs::open().map_err(|e| refused(format!("/sys: {e}")))?;
     // A device that cannot be read is not recorded: judged by the rules, it is refused.
-    Ok(sysfs::devices(&sys).into_iter().flatten().map(|d| d.ino).collect())
+    let devices = sysfs::devices(&sys).map_err(|e| refused(format!("the USB devices cannot be listed: {e}")))?;
+    Ok(devices.into_iter().flatten().map(|d| d.ino).collect())
 }
 
 fn freeze(map: &libbpf_rs::MapMut<'_>) -> Result<()> {

@@ -3,10 +3,7 @@
 //! decide by the pinned rules, never the policy file: an edited file changes nothing until
 //! the next bootstrap.
 
-use std::{
-    os::unix::fs::MetadataExt,
-    path::{Path, PathBuf},
-};
+use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
@@ -111,27 +108,42 @@ fn refuse_unreadable(sys: &Sysfs, dir: &Path, e: &std::io::Error) -> String {
 }
 
 /// After bootstrap: every root hub locked, every attached device judged by the pins in `dir`.
-/// Failures are reported together, after everything else was tried.
+/// Failures are reported together, after everything else was tried: the hubs are locked
+/// first, whatever else fails.
 pub fn apply_pinned(dir: &Path) -> Result<()> {
-    let p = Pinned::read(dir)?.ok_or_else(|| refused(format!("{} is not pinned", dir.display())))?;
     let sys = sysfs()?;
     let mut failed = Vec::new();
-    for hub in sysfs::root_hubs(&sys) {
-        if let Err(e) = lock_hub(&sys, &hub) {
-            failed.push(e.to_string());
+    match sysfs::root_hubs(&sys) {
+        Ok(hubs) => {
+            for hub in hubs {
+                if let Err(e) = lock_hub(&sys, &hub) {
+                    failed.push(e.to_string());
+                }
+            }
         }
+        Err(e) => failed.push(format!("the root hubs cannot be listed: {e}")),
     }
     if !sys.exists(Path::new(sysfs::USBCORE_PARAM)) {
         log::warn!(target: NAME, "usbcore is not loaded: controllers added before the udev rule runs start unlocked unless usbcore.authorized_default=0 is on the kernel command line");
     }
-    for dev in sysfs::devices(&sys) {
-        let outcome = match dev {
-            Ok(dev) => apply(&sys, &p, &dev),
-            Err((dir, e)) => Err(refused(refuse_unreadable(&sys, &dir, &e))),
-        };
-        if let Err(e) = outcome {
-            failed.push(e.to_string());
+    let p = Pinned::read(dir)?.ok_or_else(|| refused(format!("{} is not pinned", dir.display())))?;
+    match sysfs::devices(&sys) {
+        Ok(devices) => {
+            for dev in devices {
+                let outcome = match dev {
+                    Ok(dev) => apply(&sys, &p, &dev),
+                    // Gone meanwhile (a refused hub takes the devices behind it along).
+                    Err((_, e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                    Err((dir, e)) => Err(refused(refuse_unreadable(&sys, &dir, &e))),
+                };
+                match outcome {
+                    Err(crate::error::Error::Protection { message, .. }) if message.contains("No such file") => {}
+                    Err(e) => failed.push(e.to_string()),
+                    Ok(()) => {}
+                }
+            }
         }
+        Err(e) => failed.push(format!("the USB devices cannot be listed: {e}")),
     }
     match failed.is_empty() {
         true => Ok(()),
@@ -139,24 +151,23 @@ pub fn apply_pinned(dir: &Path) -> Result<()> {
     }
 }
 
-/// The pin root usb-authorize trusts: the system's, as pid 1 sees it. A BPF filesystem
-/// mounted over /sys/fs/bpf in a mount namespace of one's own, holding pins made to look
-/// like usblock's (complain mode, a rule for anything), is another directory.
-fn system_pin_root() -> Result<PathBuf> {
-    let root = PathBuf::from(crate::cli::DEFAULT_PIN_ROOT);
-    let system = Path::new("/proc/1/root").join(root.strip_prefix("/").unwrap_or(&root));
-    let identity = |path: &Path| std::fs::metadata(path).map(|m| (m.dev(), m.ino()));
-    match (identity(&root), identity(&system)) {
-        (Ok(ours), Ok(pid1s)) if ours == pid1s => Ok(root),
-        (Err(e), _) if crate::error::gone(&e) => Ok(root), // nothing pinned: Pinned::read says so
-        (ours, pid1s) => Err(refused(format!(
-            "{} is not the system's pin root ({}: {:?}, pid 1's: {:?})",
-            root.display(),
-            root.display(),
-            ours.map_err(|e| e.to_string()),
-            pid1s.map_err(|e| e.to_string())
-        ))),
+/// Where usb-authorize reads the pins: the system's pin root, reached through pid 1's root
+/// (`/proc/1/root/...`), so that the path is walked in pid 1's mount namespace: a BPF
+/// filesystem mounted over /sys/fs/bpf, or over one of the pin directories, in a mount
+/// namespace of one's own, is not on the way. /proc must be this pid namespace's procfs
+/// (its `self` is this process).
+fn system_pins_dir() -> Result<PathBuf> {
+    let proc_ = std::fs::File::open("/proc").map_err(|e| refused(format!("/proc: {e}")))?;
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: fstatfs on a descriptor this function owns, into a zeroed struct.
+    let on_procfs = unsafe { libc::fstatfs(std::os::fd::AsRawFd::as_raw_fd(&proc_), &mut st) } == 0
+        && st.f_type as i64 == 0x9fa0;
+    let own = std::fs::read_link("/proc/self").ok().and_then(|p| p.to_str()?.parse::<u32>().ok());
+    if !on_procfs || own != Some(std::process::id()) {
+        return Err(refused("/proc is not this pid namespace's procfs: the system's pins cannot be found".into()));
     }
+    let root = Path::new(crate::cli::DEFAULT_PIN_ROOT);
+    Ok(Path::new("/proc/1/root").join(root.strip_prefix("/").unwrap_or(root)).join(NAME))
 }
 
 /// `bpflock usb-authorize DEVPATH`: DEVPATH as udev gives it (%p, /devices/...), a USB
@@ -168,7 +179,7 @@ pub fn usb_authorize(devpath: &str) -> Result<()> {
             message: format!("\"{devpath}\" is not a device path as udev gives it (/devices/...)"),
         });
     }
-    let Some(p) = Pinned::read(&system_pin_root()?.join(NAME))? else {
+    let Some(p) = Pinned::read(&system_pins_dir()?)? else {
         // Debug only: the udev rule runs for every USB device wherever bpflock is installed.
         log::debug!(target: NAME, "not bootstrapped: {devpath} left as the kernel set it");
         return Ok(());
@@ -187,17 +198,16 @@ pub fn usb_authorize(devpath: &str) -> Result<()> {
     }
     let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
     // Its root hub first: a device is never authorized under a hub that authorizes the
-    // interfaces of the next by itself.
-    if let Some(hub) = sysfs::root_hub_of(&dir) {
-        lock_hub(&sys, &hub)?;
-    }
+    // interfaces of the next by itself. A failure is reported after the device is judged.
+    let hub_locked = sysfs::root_hub_of(&dir).map_or(Ok(()), |hub| lock_hub(&sys, &hub));
     if sysfs::is_root_hub(&name) {
-        return Ok(());
+        return hub_locked;
     }
-    match UsbDevice::read(&sys, &dir) {
+    let judged = match UsbDevice::read(&sys, &dir) {
         Ok(dev) => apply(&sys, &p, &dev),
         Err(e) => Err(refused(refuse_unreadable(&sys, &dir, &e))),
-    }
+    };
+    judged.and(hub_locked)
 }
 
 /// The rule `usb list` suggests for a device: its id, serial and the classes of its interfaces.
@@ -240,7 +250,7 @@ pub fn list(pin_root: &Path, policy: Option<&Path>, json: bool) -> Result<()> {
     let (rules, present_allow, pinned, source) = list_rules(pin_root, policy)?;
     let sys = sysfs()?;
     let mut report = Vec::new();
-    for dev in sysfs::devices(&sys) {
+    for dev in sysfs::devices(&sys).map_err(|e| refused(format!("the USB devices cannot be listed: {e}")))? {
         let dev = match dev {
             Ok(dev) => dev,
             Err((dir, e)) => {
@@ -312,7 +322,10 @@ pub fn status(dir: &Path, st: &mut ProtectionStatus) {
         Ok(sys) => sys,
         Err(e) => return st.unreadable.push(format!("/sys: {e}")),
     };
-    let hubs = sysfs::root_hubs(&sys);
+    let hubs = match sysfs::root_hubs(&sys) {
+        Ok(hubs) => hubs,
+        Err(e) => return st.unreadable.push(format!("the root hubs cannot be listed: {e}")),
+    };
     let mut unlocked = Vec::new();
     for hub in &hubs {
         for (path, value) in sysfs::hub_defaults(&sys, hub) {
@@ -338,7 +351,11 @@ pub fn status(dir: &Path, st: &mut ProtectionStatus) {
         Err(e) => return st.unreadable.push(format!("rules: {e}")),
     };
     let mut devices = Vec::new();
-    for dev in sysfs::devices(&sys) {
+    let listed = match sysfs::devices(&sys) {
+        Ok(listed) => listed,
+        Err(e) => return st.unreadable.push(format!("the USB devices cannot be listed: {e}")),
+    };
+    for dev in listed {
         let dev = match dev {
             Ok(dev) => dev,
             Err((dir, e)) => {

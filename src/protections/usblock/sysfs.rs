@@ -1,10 +1,11 @@
 //! The kernel's USB authorization, read and written through sysfs. Every file is reached
 //! from one descriptor of /sys (on sysfs: fstatfs) by a path with no symlink and no `..`
-//! (bus/usb/devices/N is resolved first), and must then be on /sys' own mount (statx's mount
-//! id) at the very path asked (the descriptor's name): a file or directory bind-mounted
-//! over one of sysfs' (in a mount namespace of one's own), or a detour through another
-//! mount, is refused, never taken for the kernel's. (Not openat2(RESOLVE_NO_XDEV): udevd's
-//! system call filter answers ENOSYS to it on Debian 12.) Paths here are relative to /sys.
+//! (bus/usb/devices/N is resolved first), one component at a time, none a symlink and each
+//! on /sys' own mount (statx's mount id): a file or directory bind-mounted over one of
+//! sysfs' (in a mount namespace of one's own), or a detour through another mount, is
+//! refused, never taken for the kernel's. No /proc path is trusted. (Not
+//! openat2(RESOLVE_NO_XDEV): udevd's system call filter answers ENOSYS to it on Debian 12.)
+//! Paths here are relative to /sys.
 
 use std::{
     collections::BTreeMap,
@@ -80,29 +81,37 @@ impl Sysfs {
         Ok(Self { root: file.into(), mount_id })
     }
 
-    /// A file or directory below /sys by a path with no symlink and no `..`, on /sys' own
-    /// mount, at that very path.
+    /// A file or directory below /sys by a path with no symlink and no `..`, walked one
+    /// component at a time from the /sys descriptor: each opened without following a
+    /// symlink, and each on /sys' own mount.
     fn open_at(&self, path: &Path, flags: i32) -> io::Result<File> {
-        if path.components().any(|c| !matches!(c, Component::Normal(_))) {
-            return Err(at(path)(io::Error::other("not a plain relative path")));
+        let mut components = Vec::new();
+        for c in path.components() {
+            match c {
+                Component::Normal(name) => components.push(CString::new(name.as_bytes()).map_err(io::Error::other)?),
+                _ => return Err(at(path)(io::Error::other("not a plain relative path"))),
+            }
         }
-        let name = CString::new(path.as_os_str().as_bytes()).map_err(io::Error::other)?;
-        // SAFETY: openat with a NUL-terminated path, relative to a directory this owns.
-        let fd = unsafe { libc::openat(self.root.as_raw_fd(), name.as_ptr(), flags | libc::O_CLOEXEC | libc::O_NOFOLLOW) };
-        if fd < 0 {
-            return Err(at(path)(io::Error::last_os_error()));
+        let Some(last) = components.pop() else { return Err(at(path)(io::Error::other("an empty path"))) };
+        let mut dir: Option<File> = None;
+        let step = |dir: &Option<File>, name: &CString, flags: i32| -> io::Result<File> {
+            let base = dir.as_ref().map_or(self.root.as_raw_fd(), |d| d.as_raw_fd());
+            // SAFETY: openat with a NUL-terminated name, relative to a directory this owns.
+            let fd = unsafe { libc::openat(base, name.as_ptr(), flags | libc::O_CLOEXEC | libc::O_NOFOLLOW) };
+            if fd < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // SAFETY: a descriptor openat just returned, owned by nobody else.
+            let file = unsafe { File::from_raw_fd(fd) };
+            match mount_id(file.as_raw_fd())? == self.mount_id {
+                true => Ok(file),
+                false => Err(io::Error::from_raw_os_error(libc::EXDEV)),
+            }
+        };
+        for name in &components {
+            dir = Some(step(&dir, name, libc::O_PATH | libc::O_DIRECTORY).map_err(at(path))?);
         }
-        // SAFETY: a descriptor openat just returned, owned by nobody else.
-        let file = unsafe { File::from_raw_fd(fd) };
-        let detour = || at(path)(io::Error::from_raw_os_error(libc::EXDEV));
-        if mount_id(file.as_raw_fd()).map_err(at(path))? != self.mount_id {
-            return Err(detour());
-        }
-        let reached = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())).map_err(at(path))?;
-        if reached != Path::new("/sys").join(path) {
-            return Err(detour());
-        }
-        Ok(file)
+        step(&dir, &last, flags).map_err(at(path))
     }
 
     /// What a symlink of sysfs names (bus/usb/devices/1-1 -> devices/.../1-1).
@@ -139,12 +148,31 @@ impl Sysfs {
         self.open_at(path, libc::O_PATH).is_ok()
     }
 
-    /// The names in a directory.
-    fn names(&self, dir: &Path) -> io::Result<Vec<String>> {
-        let dir = self.open_at(dir, libc::O_RDONLY | libc::O_DIRECTORY)?;
-        // The descriptor's own directory: /proc/self/fd/N is the open file, not a path again.
-        let entries = std::fs::read_dir(format!("/proc/self/fd/{}", dir.as_raw_fd()))?;
-        let mut names: Vec<String> = entries.flatten().filter_map(|e| e.file_name().to_str().map(String::from)).collect();
+    /// The names in a directory, read from its descriptor.
+    fn names(&self, path: &Path) -> io::Result<Vec<String>> {
+        let dir = self.open_at(path, libc::O_RDONLY | libc::O_DIRECTORY)?;
+        let mut names = Vec::new();
+        // SAFETY: fdopendir takes the descriptor (released from `dir`) and closedir closes
+        // it; readdir's entries are read before the next call.
+        unsafe {
+            let stream = libc::fdopendir(std::os::fd::IntoRawFd::into_raw_fd(dir));
+            if stream.is_null() {
+                return Err(at(path)(io::Error::last_os_error()));
+            }
+            loop {
+                let entry = libc::readdir(stream);
+                if entry.is_null() {
+                    break;
+                }
+                let name = std::ffi::CStr::from_ptr((*entry).d_name.as_ptr());
+                if let Ok(name) = name.to_str() {
+                    if name != "." && name != ".." {
+                        names.push(name.to_string());
+                    }
+                }
+            }
+            libc::closedir(stream);
+        }
         names.sort();
         Ok(names)
     }
@@ -256,9 +284,9 @@ impl UsbDevice {
 }
 
 /// Every USB device but the root hubs: each read, or why it could not be (by its directory).
-pub fn devices(sys: &Sysfs) -> Vec<Result<UsbDevice, (PathBuf, io::Error)>> {
-    sys.names(Path::new(DEVICES))
-        .unwrap_or_default()
+pub fn devices(sys: &Sysfs) -> io::Result<Vec<Result<UsbDevice, (PathBuf, io::Error)>>> {
+    Ok(sys
+        .names(Path::new(DEVICES))?
         .into_iter()
         .filter(|name| is_device_name(name))
         .map(|name| {
@@ -266,16 +294,15 @@ pub fn devices(sys: &Sysfs) -> Vec<Result<UsbDevice, (PathBuf, io::Error)>> {
             let dir = sys.resolve(&link).map_err(|e| (link, e))?;
             UsbDevice::read(sys, &dir).map_err(|e| (dir, e))
         })
-        .collect()
+        .collect())
 }
 
 /// Every root hub's directory.
-pub fn root_hubs(sys: &Sysfs) -> Vec<PathBuf> {
-    sys.names(Path::new(DEVICES))
-        .unwrap_or_default()
+pub fn root_hubs(sys: &Sysfs) -> io::Result<Vec<PathBuf>> {
+    sys.names(Path::new(DEVICES))?
         .into_iter()
         .filter(|name| is_root_hub(name))
-        .filter_map(|name| sys.resolve(&Path::new(DEVICES).join(name)).ok())
+        .map(|name| sys.resolve(&Path::new(DEVICES).join(name)))
         .collect()
 }
 
@@ -296,14 +323,19 @@ pub fn hub_defaults(sys: &Sysfs, hub: &Path) -> Vec<(PathBuf, io::Result<String>
 /// parameter to 0, writing only what is not 0 already; a default that cannot be read is an
 /// error (a root hub means usbcore is loaded). Returns what it wrote.
 pub fn lock_hub(sys: &Sysfs, hub: &Path) -> io::Result<Vec<String>> {
-    let mut written = Vec::new();
+    let (mut written, mut failed) = (Vec::new(), Vec::new());
+    // Every file tried: one that fails leaves the others to lock.
     for (path, value) in hub_defaults(sys, hub) {
-        if value? != "0" {
-            sys.write(&path, "0")?;
-            written.push(format!("/sys/{}", path.display()));
+        match value.and_then(|v| if v == "0" { Ok(false) } else { sys.write(&path, "0").map(|()| true) }) {
+            Ok(true) => written.push(format!("/sys/{}", path.display())),
+            Ok(false) => {}
+            Err(e) => failed.push(e.to_string()),
         }
     }
-    Ok(written)
+    match failed.is_empty() {
+        true => Ok(written),
+        false => Err(io::Error::other(failed.join("; "))),
+    }
 }
 
 /// The root hub a device is under: the `usbN` component of its path, where it has one.
