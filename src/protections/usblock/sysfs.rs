@@ -283,10 +283,17 @@ impl UsbDevice {
     }
 }
 
+/// The names of /sys/bus/usb/devices: none where there is no USB bus (usbcore not loaded).
+fn usb_device_names(sys: &Sysfs) -> io::Result<Vec<String>> {
+    match sys.names(Path::new(DEVICES)) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound && !sys.exists(Path::new("bus/usb")) => Ok(vec![]),
+        other => other,
+    }
+}
+
 /// Every USB device but the root hubs: each read, or why it could not be (by its directory).
 pub fn devices(sys: &Sysfs) -> io::Result<Vec<Result<UsbDevice, (PathBuf, io::Error)>>> {
-    Ok(sys
-        .names(Path::new(DEVICES))?
+    Ok(usb_device_names(sys)?
         .into_iter()
         .filter(|name| is_device_name(name))
         .map(|name| {
@@ -299,7 +306,7 @@ pub fn devices(sys: &Sysfs) -> io::Result<Vec<Result<UsbDevice, (PathBuf, io::Er
 
 /// Every root hub's directory.
 pub fn root_hubs(sys: &Sysfs) -> io::Result<Vec<PathBuf>> {
-    sys.names(Path::new(DEVICES))?
+    usb_device_names(sys)?
         .into_iter()
         .filter(|name| is_root_hub(name))
         .map(|name| sys.resolve(&Path::new(DEVICES).join(name)))
