@@ -57,8 +57,8 @@ mod skel {
 /// struct bpflock_event, as the BPF side writes it: the generated type of bpf/shared.bpf.c.
 pub type Event = skel::types::bpflock_event;
 
-/// Bytes of a C string of the event (char[] is i8 in the generated type).
-fn c_chars(chars: &[i8], len: usize) -> Cow<'_, str> {
+/// Bytes of a C string of a generated type (char[] is i8 there), up to its NUL or `len`.
+pub fn c_chars(chars: &[i8], len: usize) -> Cow<'_, str> {
     // SAFETY: i8 and u8 have the same size and alignment.
     let bytes: &[u8] = unsafe { std::slice::from_raw_parts(chars.as_ptr().cast(), chars.len()) };
     let len = len.min(bytes.len());

@@ -161,8 +161,15 @@ pub fn freeze_mapped(
     if remapped == libc::MAP_FAILED {
         return Err(Error::UnableToFreeze { protection, source: io::Error::last_os_error() });
     }
+    freeze(protection, map)
+}
+
+/// Freezes a map no process has mapped (bpf(BPF_MAP_FREEZE)): no bpf() call changes it
+/// after this, root's included; the programs still may.
+pub fn freeze(protection: &'static str, map: &libbpf_rs::MapMut<'_>) -> Result<()> {
+    use std::os::fd::{AsFd, AsRawFd};
     // SAFETY: a plain bpf(BPF_MAP_FREEZE) on a map fd the skeleton owns.
-    if unsafe { libbpf_sys::bpf_map_freeze(fd) } != 0 {
+    if unsafe { libbpf_sys::bpf_map_freeze(map.as_fd().as_raw_fd()) } != 0 {
         return Err(Error::UnableToFreeze { protection, source: io::Error::last_os_error() });
     }
     Ok(())

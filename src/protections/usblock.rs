@@ -11,7 +11,7 @@ mod authorize;
 pub mod rules;
 mod sysfs;
 
-use std::{mem::MaybeUninit, os::fd::AsFd, os::fd::AsRawFd, path::Path};
+use std::{mem::MaybeUninit, path::Path};
 
 use libbpf_rs::{
     skel::{OpenSkel as _, Skel as _},
@@ -187,13 +187,13 @@ fn rule_of_pinned(raw: &types::usblock_rule) -> Rule {
     Rule {
         vendor: has(abi::USBLOCK_MATCH_VENDOR).then_some(raw.vendor),
         product: has(abi::USBLOCK_MATCH_PRODUCT).then_some(raw.product),
-        serial: has(abi::USBLOCK_MATCH_SERIAL).then(|| str_of(&raw.serial)),
-        port: has(abi::USBLOCK_MATCH_PORT).then(|| str_of(&raw.port)),
+        serial: has(abi::USBLOCK_MATCH_SERIAL).then(|| crate::events::c_chars(&raw.serial, raw.serial.len()).into_owned()),
+        port: has(abi::USBLOCK_MATCH_PORT).then(|| crate::events::c_chars(&raw.port, raw.port.len()).into_owned()),
         classes: raw.classes[..(raw.n_classes as usize).min(raw.classes.len())]
             .iter()
             .map(|c| rules::ClassPattern { cls: c.cls, subclass: c.subclass, protocol: c.protocol, mask: c.mask })
             .collect(),
-        at: str_of(&raw.at),
+        at: crate::events::c_chars(&raw.at, raw.at.len()).into_owned(),
     }
 }
 
@@ -203,13 +203,6 @@ fn copy_str(dst: &mut [i8], s: &str) {
     for (d, b) in dst.iter_mut().zip(s.bytes().take(room)) {
         *d = b as i8;
     }
-}
-
-fn str_of<T: Copy>(chars: &[T]) -> String {
-    // SAFETY: T is the generated type of a C char (i8 or u8): one byte each.
-    let bytes: &[u8] = unsafe { std::slice::from_raw_parts(chars.as_ptr().cast(), chars.len()) };
-    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    String::from_utf8_lossy(&bytes[..end]).into_owned()
 }
 
 fn refused(message: String) -> Error {
@@ -228,14 +221,6 @@ fn present_devices(live: &Path) -> Result<Vec<u64>> {
     // A device that cannot be read is not recorded: judged by the rules, it is refused.
     let devices = sysfs::devices(&sys).map_err(|e| refused(format!("the USB devices cannot be listed: {e}")))?;
     Ok(devices.into_iter().flatten().map(|d| d.ino).collect())
-}
-
-fn freeze(map: &libbpf_rs::MapMut<'_>) -> Result<()> {
-    // SAFETY: a plain bpf(BPF_MAP_FREEZE) on a map fd the skeleton owns.
-    match unsafe { libbpf_sys::bpf_map_freeze(map.as_fd().as_raw_fd()) } {
-        0 => Ok(()),
-        _ => Err(Error::UnableToFreeze { protection: NAME, source: std::io::Error::last_os_error() }),
-    }
 }
 
 impl Protection for Usblock {
@@ -332,8 +317,8 @@ impl Protection for Usblock {
                 .update(&sysfs::present_key(*ino), &[1u8], MapFlags::ANY)
                 .map_err(|e| refused(format!("cannot record a present device: {e}")))?;
         }
-        freeze(&skel.maps.usblock_rules)?;
-        freeze(&skel.maps.usblock_present)?;
+        skeleton::freeze(NAME, &skel.maps.usblock_rules)?;
+        skeleton::freeze(NAME, &skel.maps.usblock_present)?;
         events::pin_events!(ctx.shared, skel)?;
         skeleton::pin_map(&mut skel.maps.rodata, ctx.dir, "config")?;
         let maps = ctx.dir.join(crate::pins::MAPS_DIR);
